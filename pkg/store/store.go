@@ -1,0 +1,109 @@
+// Package store owns ksefpl's local database: one SQLite file (modernc.org/sqlite, no cgo)
+// holding Magento-shaped configuration (core_config_data, store_website, store), the
+// encrypted cache of KSeF tokens, connection-test outcomes and, in later migrations, the
+// job queue, KSeF sessions and the audit log.
+//
+// The package speaks SQL only: it knows nothing about KSeF, encryption or configuration
+// paths. Values that must be secret arrive here already encrypted. Queries are kept to
+// portable SQL so that the store can later be backed by PostgreSQL.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// ErrNotFound is returned when a looked-up row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// DB is an open ksefpl database.
+type DB struct {
+	sql  *sql.DB
+	path string
+	now  func() time.Time
+}
+
+// Options tunes Open. The zero value is fine.
+type Options struct {
+	// BusyTimeout is how long a writer waits for another process's lock (default 10s).
+	BusyTimeout time.Duration
+	// Now supplies timestamps (default time.Now).
+	Now func() time.Time
+}
+
+// Open opens (creating with mode 0600 if needed) the SQLite database at path, switches it
+// to WAL mode with a busy timeout and foreign keys, and applies pending migrations.
+func Open(ctx context.Context, path string, opts Options) (*DB, error) {
+	if opts.BusyTimeout == 0 {
+		opts.BusyTimeout = 10 * time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	// Create the file ourselves so that it (and the -wal/-shm files SQLite derives
+	// from its mode) are private to the owner.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	_ = f.Close()
+	if err := os.Chmod(path, 0o600); err != nil {
+		return nil, fmt.Errorf("secure database %s: %w", path, err)
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", opts.BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	d := &DB{sql: db, path: path, now: opts.Now}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	if err := d.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// Close closes the database.
+func (d *DB) Close() error { return d.sql.Close() }
+
+// Path returns the database file's path.
+func (d *DB) Path() string { return d.path }
+
+// timestamp formats t the way every table stores times: UTC RFC 3339 with nanoseconds.
+func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// parseTime reads a timestamp written by timestamp.
+func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
+
+// inTx runs fn inside one transaction, committing when it returns nil.
+func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
