@@ -1,0 +1,13 @@
+// Package ksef owns the KSeF 2.0 HTTP client used by ksefpl: environments and
+// their endpoints (API, QR, Latarnia, legacy 1.0), the transport (timeouts,
+// retries with backoff, Retry-After handling, refusal of redirects), typed errors
+// for both KSeF error formats and their Class, the public-key cache, the KSeF
+// token authentication flow with a pluggable TokenCache, KSeF token parsing, the
+// Latarnia status client, the legacy KSeF 1.0 authorisation profile used by
+// connection tests, and the crypto and KSeF-number helpers shared with the
+// simulator (RSA-OAEP SHA-256, AES-256-CBC/PKCS#7, SHA-256, CRC-8).
+//
+// The package never prints and never exits; every call that does I/O takes a
+// context.Context first. Secrets (KSeF tokens, access, refresh and
+// authentication tokens) never appear in errors or String() output.
+package ksef

@@ -1,0 +1,277 @@
+package ksef
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ExceptionDetail is one KSeF error entry: an exception code with its
+// description and optional details. Both KSeF error formats (ExceptionResponse
+// and problem+json) are normalised into it.
+type ExceptionDetail struct {
+	Code        int
+	Description string
+	Details     []string
+}
+
+// APIError is a non-2xx JSON answer from KSeF. It carries everything KSeF said,
+// from either error format: the legacy ExceptionResponse
+// {"exception":{"exceptionDetailList":[…]}}, RFC 7807 problem+json (400, 401,
+// 403, 410, 429) and the TooManyRequestsResponse {"status":{…}}.
+type APIError struct {
+	// Method and Path identify the call (the path never contains secrets).
+	Method string
+	Path   string
+	// HTTPStatus is the HTTP status code.
+	HTTPStatus int
+	// Title and Detail come from problem+json (or the 429 status object).
+	Title  string
+	Detail string
+	// Exceptions lists the KSeF exception codes with descriptions and details.
+	Exceptions []ExceptionDetail
+	// ServiceCode, ServiceCtx and ServiceName come from ExceptionResponse.
+	ServiceCode string
+	ServiceCtx  string
+	ServiceName string
+	// ReferenceNumber is the reference KSeF attached to the error, if any.
+	ReferenceNumber string
+	// TraceID and Instance come from problem+json.
+	TraceID  string
+	Instance string
+	// ReasonCode and Security come from the 403 problem+json.
+	ReasonCode string
+	Security   map[string]any
+	// RetryAfter is the parsed Retry-After header (0 when absent).
+	RetryAfter time.Duration
+}
+
+// HasCode reports whether KSeF returned the exception code.
+func (e *APIError) HasCode(code int) bool {
+	for _, d := range e.Exceptions {
+		if d.Code == code {
+			return true
+		}
+	}
+	return false
+}
+
+// authExceptionCodes are 400 exception codes that mean the credentials or the
+// authentication operation were refused.
+var authExceptionCodes = [...]int{21301, 21304, 21308}
+
+// Class implements the classification described on Class.
+func (e *APIError) Class() Class {
+	switch {
+	case e.HTTPStatus >= 500, e.HTTPStatus == 429:
+		return ClassUnavailable
+	case e.HTTPStatus == 401, e.HTTPStatus == 403:
+		return ClassAuth
+	}
+	for _, c := range authExceptionCodes {
+		if e.HasCode(c) {
+			return ClassAuth
+		}
+	}
+	if e.HasCode(500) {
+		return ClassUnavailable
+	}
+	if e.HTTPStatus >= 400 {
+		return ClassRejected
+	}
+	return ClassUnknown
+}
+
+// Error renders the error with KSeF's codes, descriptions and details, plus a
+// hint on what to do for the codes we know.
+func (e *APIError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "KSeF answered %s %s with HTTP %d", e.Method, e.Path, e.HTTPStatus)
+	if e.Title != "" || e.Detail != "" {
+		b.WriteString(":")
+		if e.Title != "" {
+			b.WriteString(" " + e.Title)
+		}
+		if e.Detail != "" {
+			if e.Title != "" {
+				b.WriteString(" —")
+			}
+			b.WriteString(" " + e.Detail)
+		}
+	}
+	for _, d := range e.Exceptions {
+		fmt.Fprintf(&b, "; [%d] %s", d.Code, d.Description)
+		if len(d.Details) > 0 {
+			b.WriteString(" (" + strings.Join(d.Details, "; ") + ")")
+		}
+	}
+	if e.ReasonCode != "" {
+		b.WriteString("; reason: " + e.ReasonCode)
+	}
+	if e.ServiceCode != "" {
+		b.WriteString("; service code " + e.ServiceCode)
+	}
+	if e.TraceID != "" {
+		b.WriteString("; trace id " + e.TraceID)
+	}
+	if e.ReferenceNumber != "" {
+		b.WriteString("; reference " + e.ReferenceNumber)
+	}
+	if h := e.hint(); h != "" {
+		b.WriteString(" — " + h)
+	}
+	return b.String()
+}
+
+func (e *APIError) hint() string {
+	switch {
+	case e.HasCode(21470):
+		return "the public key KSeF used for encryption was rotated; fetch /security/public-key-certificates again and retry"
+	case e.HasCode(21111):
+		return "the authorisation challenge is invalid or older than 10 minutes; start authentication again"
+	case e.HasCode(21301):
+		return "the tokens were already redeemed, the authentication does not allow it or the KSeF token was revoked; authenticate again (and check the token is Active)"
+	case e.HasCode(21304):
+		return "KSeF does not know this authentication operation; authenticate again"
+	case e.HasCode(21308):
+		return "KSeF refused the credentials of a deceased person"
+	case e.HasCode(21405):
+		return "KSeF found the request data invalid; see the details above"
+	case e.HTTPStatus == 401:
+		return "the access token is missing, invalid or expired; authenticate again"
+	case e.HTTPStatus == 403:
+		switch e.ReasonCode {
+		case "missing-permissions":
+			return "the KSeF token lacks a permission required here; generate a token with the needed permissions"
+		case "ip-not-allowed":
+			return "the request came from an IP address not allowed by the authorisation policy"
+		case "security-service-blocked":
+			return "KSeF security blocked the request; contact the Ministry of Finance with the incident id"
+		}
+		return "KSeF refused access to this operation in the current context"
+	case e.HTTPStatus == 410:
+		return "the operation status is past its retention period; start the operation again"
+	case e.HTTPStatus == 429:
+		return "KSeF rate limit reached; wait and retry later"
+	case e.HTTPStatus >= 500:
+		return "KSeF had an internal error; retry later"
+	}
+	return ""
+}
+
+// HTMLResponseError is returned when KSeF (or a firewall in front of it)
+// answered with an HTML page where JSON was expected.
+type HTMLResponseError struct {
+	Method     string
+	Path       string
+	HTTPStatus int
+	// Title is the page's <title>, when it has one.
+	Title string
+}
+
+// Class is ClassUnavailable: the request never reached the KSeF API.
+func (e *HTMLResponseError) Class() Class { return ClassUnavailable }
+
+func (e *HTMLResponseError) Error() string {
+	t := ""
+	if e.Title != "" {
+		t = fmt.Sprintf(" (%q)", e.Title)
+	}
+	return fmt.Sprintf("KSeF returned an HTML page%s (HTTP %d) instead of JSON for %s %s — a firewall/WAF in front of KSeF blocked the request; "+
+		"retry later, check that your IP address is not blocked (some foreign IP ranges are), and check the Latarnia status page",
+		t, e.HTTPStatus, e.Method, e.Path)
+}
+
+// RedirectError is returned when an API call was answered with a redirect; API
+// calls never follow redirects (the KSeF WAF is known to loop on 307).
+type RedirectError struct {
+	Method     string
+	Path       string
+	HTTPStatus int
+	Location   string
+}
+
+// Class is ClassUnavailable.
+func (e *RedirectError) Class() Class { return ClassUnavailable }
+
+func (e *RedirectError) Error() string {
+	loc := e.Location
+	if loc == "" {
+		loc = "(no Location header)"
+	}
+	return fmt.Sprintf("KSeF answered %s %s with a redirect (HTTP %d to %s); the API never redirects, so this is a firewall/WAF redirect loop or a wrong base URL — check the configured environment URL and retry later",
+		e.Method, e.Path, e.HTTPStatus, loc)
+}
+
+// RateLimitError is returned when KSeF kept answering 429 and honouring
+// Retry-After would exceed the configured ceiling.
+type RateLimitError struct {
+	// Waited is how long this call already waited on 429 answers.
+	Waited time.Duration
+	// RetryAfter is the last Retry-After KSeF asked for.
+	RetryAfter time.Duration
+	// Last is the last 429 answer.
+	Last *APIError
+}
+
+// Class is ClassUnavailable.
+func (e *RateLimitError) Class() Class { return ClassUnavailable }
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("KSeF rate limit: still HTTP 429 after waiting %s; KSeF asks to retry in %s — run again later (%v)",
+		e.Waited.Round(time.Millisecond), e.RetryAfter, e.Last)
+}
+
+// Unwrap returns the last 429 APIError.
+func (e *RateLimitError) Unwrap() error { return e.Last }
+
+// NetworkError wraps a transport failure (DNS, TCP, TLS, timeout) of a call.
+type NetworkError struct {
+	Method   string
+	Path     string
+	Attempts int
+	Err      error
+}
+
+// Class is ClassUnavailable.
+func (e *NetworkError) Class() Class { return ClassUnavailable }
+
+func (e *NetworkError) Error() string {
+	return fmt.Sprintf("cannot reach KSeF for %s %s after %d attempt(s): %v — check the network connection and the environment URL, or retry later",
+		e.Method, e.Path, e.Attempts, e.Err)
+}
+
+// Unwrap returns the underlying transport error.
+func (e *NetworkError) Unwrap() error { return e.Err }
+
+// ResponseError is returned when a 2xx answer could not be understood (not
+// JSON, or missing required fields).
+type ResponseError struct {
+	Method string
+	Path   string
+	Err    error
+}
+
+// Class is ClassUnknown: KSeF answered but not as the contract says.
+func (e *ResponseError) Class() Class { return ClassUnknown }
+
+func (e *ResponseError) Error() string {
+	return fmt.Sprintf("unexpected KSeF answer to %s %s: %v", e.Method, e.Path, e.Err)
+}
+
+// Unwrap returns the decoding error.
+func (e *ResponseError) Unwrap() error { return e.Err }
+
+// ConfigError reports invalid client configuration (environment, URLs,
+// options) detected locally.
+type ConfigError struct {
+	Field string
+	Msg   string
+}
+
+// Class is ClassInvalid.
+func (e *ConfigError) Class() Class { return ClassInvalid }
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("invalid KSeF configuration %s: %s", e.Field, e.Msg)
+}
