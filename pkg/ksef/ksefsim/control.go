@@ -1,0 +1,149 @@
+package ksefsim
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Control endpoints under /sim/ drive the simulator from outside a Go process
+// (`ksefpl sim serve`, shell tests). They answer JSON; errors are {"error": "..."}.
+//
+//	GET  /sim/health                         {"status":"ok"}
+//	POST /sim/tokens         {"nip":"…","permissions":[…]?} -> {"token":"…","referenceNumber":"…"}
+//	POST /sim/tokens/revoke  {"token":"…"}   -> 204
+//	GET  /sim/faults, PUT /sim/faults        Faults as JSON
+//	POST /sim/keys/rotate                    -> the new certificates (same shape as /v2/security/public-key-certificates)
+//	GET  /sim/rate-limits, PUT /sim/rate-limits {"enabled":true}
+//	GET  /sim/latarnia, PUT /sim/latarnia    LatarniaStatus as JSON
+
+type (
+	simTokenRequest struct {
+		NIP         string    `json:"nip"`
+		Permissions *[]string `json:"permissions"`
+	}
+	simTokenResponse struct {
+		Token           string `json:"token"`
+		ReferenceNumber string `json:"referenceNumber"`
+	}
+	simRevokeRequest struct {
+		Token string `json:"token"`
+	}
+	simRateLimits struct {
+		Enabled bool `json:"enabled"`
+	}
+	simError struct {
+		Error string `json:"error"`
+	}
+)
+
+func writeSimError(w http.ResponseWriter, status int, msg string) {
+	writeOK(w, status, simError{Error: msg})
+}
+
+// decodeSim decodes a control request body, answering 400 on failure.
+func decodeSim(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := readBody(r)
+	if err == nil {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
+		writeSimError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleSimHealth(w http.ResponseWriter, _ *http.Request) {
+	writeOK(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleSimIssueToken(w http.ResponseWriter, r *http.Request) {
+	var req simTokenRequest
+	if !decodeSim(w, r, &req) {
+		return
+	}
+	var tok string
+	var err error
+	if req.Permissions != nil {
+		tok, err = s.IssueTokenWithPermissions(req.NIP, *req.Permissions...)
+	} else {
+		tok, err = s.IssueToken(req.NIP)
+	}
+	if err != nil {
+		writeSimError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	ref, _, _ := strings.Cut(tok, "|")
+	writeOK(w, http.StatusOK, simTokenResponse{Token: tok, ReferenceNumber: ref})
+}
+
+func (s *Server) handleSimRevokeToken(w http.ResponseWriter, r *http.Request) {
+	var req simRevokeRequest
+	if !decodeSim(w, r, &req) {
+		return
+	}
+	if err := s.RevokeToken(req.Token); err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, ErrUnknownToken) {
+			status = http.StatusNotFound
+		}
+		writeSimError(w, status, err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleSimGetFaults(w http.ResponseWriter, _ *http.Request) {
+	writeOK(w, http.StatusOK, s.Faults())
+}
+
+func (s *Server) handleSimPutFaults(w http.ResponseWriter, r *http.Request) {
+	var f Faults
+	if !decodeSim(w, r, &f) {
+		return
+	}
+	if err := s.setFaults(f); err != nil {
+		writeSimError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeOK(w, http.StatusOK, s.Faults())
+}
+
+func (s *Server) handleSimRotateKeys(w http.ResponseWriter, r *http.Request) {
+	if err := s.RotateKeys(); err != nil {
+		writeSimError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	s.handlePublicKeyCertificates(w, r)
+}
+
+func (s *Server) handleSimGetRateLimits(w http.ResponseWriter, _ *http.Request) {
+	writeOK(w, http.StatusOK, simRateLimits{Enabled: s.RateLimiting()})
+}
+
+func (s *Server) handleSimPutRateLimits(w http.ResponseWriter, r *http.Request) {
+	var req simRateLimits
+	if !decodeSim(w, r, &req) {
+		return
+	}
+	s.SetRateLimiting(req.Enabled)
+	writeOK(w, http.StatusOK, simRateLimits{Enabled: s.RateLimiting()})
+}
+
+func (s *Server) handleSimGetLatarnia(w http.ResponseWriter, _ *http.Request) {
+	writeOK(w, http.StatusOK, s.Latarnia())
+}
+
+func (s *Server) handleSimPutLatarnia(w http.ResponseWriter, r *http.Request) {
+	var st LatarniaStatus
+	if !decodeSim(w, r, &st) {
+		return
+	}
+	if err := s.SetLatarnia(st); err != nil {
+		writeSimError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeOK(w, http.StatusOK, s.Latarnia())
+}

@@ -1,0 +1,40 @@
+package ksefsim
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// maxBody caps request bodies read by the simulator (JSON bodies only for now).
+const maxBody = 4 << 20
+
+// readBody reads the whole request body up to maxBody.
+func readBody(r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	if len(b) > maxBody {
+		return nil, errors.New("request body too large")
+	}
+	return b, nil
+}
+
+// jsonErrorText describes a JSON decoding failure for a 21405 detail.
+func jsonErrorText(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("błąd składni w pozycji %d.", se.Offset)
+	case errors.As(err, &te):
+		return fmt.Sprintf("pole '%s' ma nieprawidłowy typ (oczekiwano %s).", te.Field, te.Type)
+	case errors.Is(err, io.EOF):
+		return "brak treści żądania."
+	default:
+		return err.Error()
+	}
+}

@@ -1,0 +1,199 @@
+// Package ksefsim is the KSeF 2.0 simulator: an http.Handler that serves the official
+// API contract (open-api.json, API 2.6.0) under /v2, the Latarnia status service under
+// /latarnia, the historic KSeF 1.0 session endpoints under /api/online, and simulator
+// control endpoints under /sim. It owns its own request and response types, written
+// from the contract, so that it is an independent peer for the ksef client: tests talk
+// to it over real HTTP, and `ksefpl sim serve` runs it for demos.
+//
+// It issues KSeF tokens, runs the token authentication flow with real RSA-OAEP
+// decryption, hands out HS256-signed JWTs, enforces the official rate-limit table
+// (optional) and injects faults (latency, 5xx, 429, WAF pages) on demand.
+package ksefsim
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config tunes a simulator. The zero value gives the documented defaults.
+type Config struct {
+	AccessTokenTTL  time.Duration    // accessToken lifetime; default 15m (observed on TEST)
+	RefreshTokenTTL time.Duration    // refreshToken lifetime; default 7 days
+	AuthDelay       int              // GET /auth/{ref} polls that answer 100 before the final status; default 1, negative means 0
+	RateLimits      bool             // enforce the official rate-limit table from the start
+	Clock           func() time.Time // time source; nil means time.Now
+	Logger          *slog.Logger     // request log; nil discards
+}
+
+// Default lifetimes (research §3.8: observed JWT lifetimes on TEST).
+const (
+	defaultAccessTTL  = 15 * time.Minute
+	defaultRefreshTTL = 7 * 24 * time.Hour
+	authTokenTTL      = 45 * time.Minute
+	challengeTTL      = 10 * time.Minute
+	authRetention     = 7 * 24 * time.Hour
+)
+
+// ErrUnknownToken is returned by RevokeToken for a token this simulator never issued.
+var ErrUnknownToken = errors.New("ksefsim: unknown KSeF token (issue one with IssueToken or POST /sim/tokens first)")
+
+// ErrInvalidNIP is returned when a NIP is not 10 digits.
+var ErrInvalidNIP = errors.New("ksefsim: NIP must be exactly 10 digits")
+
+// Server is one simulated KSeF environment. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	secret  []byte // HS256 key for all JWTs
+	api     *http.ServeMux
+	control *http.ServeMux
+	st      state
+}
+
+// state is everything the simulator remembers. One mutex guards it all; each area
+// (keys, tokens, auth, faults, rate limits, legacy, latarnia, and later sessions and
+// invoices) keeps its own sub-struct defined in the file named after the area.
+type state struct {
+	mu       sync.Mutex
+	keys     keyState
+	tokens   tokenState
+	auth     authState
+	faults   faultState
+	limits   limitState
+	legacy   legacyState
+	latarnia latarniaState
+}
+
+// New builds a simulator: it generates RSA-2048 key pairs and self-signed certificates
+// for both key usages and an HS256 secret for its JWTs.
+func New(cfg Config) (*Server, error) {
+	if cfg.AccessTokenTTL <= 0 {
+		cfg.AccessTokenTTL = defaultAccessTTL
+	}
+	if cfg.RefreshTokenTTL <= 0 {
+		cfg.RefreshTokenTTL = defaultRefreshTTL
+	}
+	if cfg.AuthDelay == 0 {
+		cfg.AuthDelay = 1
+	} else if cfg.AuthDelay < 0 {
+		cfg.AuthDelay = 0
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, secret: make([]byte, 32)}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if _, err := rand.Read(s.secret); err != nil {
+		return nil, fmt.Errorf("ksefsim: generate JWT secret: %w", err)
+	}
+	s.st.tokens = newTokenState()
+	s.st.auth = newAuthState()
+	s.st.legacy = newLegacyState()
+	s.st.limits = newLimitState(cfg.RateLimits)
+	s.st.latarnia = latarniaState{status: LatarniaStatus{Status: LatarniaAvailable}}
+	ks, err := newKeyState(s.now())
+	if err != nil {
+		return nil, err
+	}
+	s.st.keys = ks
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) now() time.Time {
+	if s.cfg.Clock != nil {
+		return s.cfg.Clock()
+	}
+	return time.Now()
+}
+
+// routes registers every endpoint. New areas add their lines here.
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /v2/security/public-key-certificates", s.handlePublicKeyCertificates)
+	m.HandleFunc("POST /v2/auth/challenge", s.handleChallenge)
+	m.HandleFunc("POST /v2/auth/ksef-token", s.handleKsefToken)
+	m.HandleFunc("GET /v2/auth/{referenceNumber}", s.handleAuthStatus)
+	m.HandleFunc("POST /v2/auth/token/redeem", s.handleRedeem)
+	m.HandleFunc("POST /v2/auth/token/refresh", s.handleRefresh)
+	m.HandleFunc("GET /v2/auth/sessions", s.handleAuthSessions)
+	m.HandleFunc("DELETE /v2/auth/sessions/current", s.handleRevokeCurrentSession)
+	m.HandleFunc("DELETE /v2/auth/sessions/{referenceNumber}", s.handleRevokeSession)
+	m.HandleFunc("GET /v2/tokens", s.handleListTokens)
+	m.HandleFunc("GET /v2/tokens/{referenceNumber}", s.handleGetToken)
+	m.HandleFunc("DELETE /v2/tokens/{referenceNumber}", s.handleDeleteToken)
+	m.HandleFunc("GET /v2/rate-limits", s.handleRateLimits)
+	m.HandleFunc("GET /latarnia/status", s.handleLatarniaStatus)
+	m.HandleFunc("GET /latarnia/messages", s.handleLatarniaMessages)
+	m.HandleFunc("POST /api/online/Session/AuthorisationChallenge", s.handleLegacyChallenge)
+	m.HandleFunc("POST /api/online/Session/AuthorisationToken", s.handleLegacyToken)
+	s.api = m
+
+	c := http.NewServeMux()
+	c.HandleFunc("GET /sim/health", s.handleSimHealth)
+	c.HandleFunc("POST /sim/tokens", s.handleSimIssueToken)
+	c.HandleFunc("POST /sim/tokens/revoke", s.handleSimRevokeToken)
+	c.HandleFunc("GET /sim/faults", s.handleSimGetFaults)
+	c.HandleFunc("PUT /sim/faults", s.handleSimPutFaults)
+	c.HandleFunc("POST /sim/keys/rotate", s.handleSimRotateKeys)
+	c.HandleFunc("GET /sim/rate-limits", s.handleSimGetRateLimits)
+	c.HandleFunc("PUT /sim/rate-limits", s.handleSimPutRateLimits)
+	c.HandleFunc("GET /sim/latarnia", s.handleSimGetLatarnia)
+	c.HandleFunc("PUT /sim/latarnia", s.handleSimPutLatarnia)
+	s.control = c
+}
+
+// ServeHTTP routes a request: /sim/ control calls go straight to their handlers; every
+// other call passes fault injection and (when on) rate limiting first.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	defer func() {
+		s.log.Debug("ksefsim request", "method", r.Method, "path", r.URL.Path, "status", rec.status)
+	}()
+	if strings.HasPrefix(r.URL.Path, "/sim/") {
+		s.control.ServeHTTP(rec, r)
+		return
+	}
+	if warn := r.Header.Get("X-Test-System-Warning"); warn != "" {
+		rec.Header().Set("X-System-Warning", warn)
+	}
+	_, pattern := s.api.Handler(r)
+	if pattern == "" {
+		s.api.ServeHTTP(rec, r)
+		return
+	}
+	if s.injectFault(rec, r, pattern) {
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/v2/") && s.rateLimited(rec, r, pattern) {
+		return
+	}
+	s.api.ServeHTTP(rec, r)
+}
+
+// statusRecorder remembers the status code for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// clientIP is the caller's address without the port.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
