@@ -1,0 +1,252 @@
+package fa
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Input is the shop's invoice or credit memo, shaped after Magento's sales
+// documents (see docs/invoice-json.md). Amounts are decimal strings or JSON
+// numbers kept as text (Num) and never pass through float64.
+type Input struct {
+	Type               string    `json:"type"` // "invoice" or "creditmemo"
+	IncrementID        string    `json:"increment_id"`
+	CreatedAt          string    `json:"created_at"`
+	SaleDate           string    `json:"sale_date,omitempty"`
+	OrderIncrementID   string    `json:"order_increment_id,omitempty"`
+	Currency           string    `json:"currency"`
+	ExchangeRate       Num       `json:"exchange_rate,omitempty"`
+	Buyer              Buyer     `json:"buyer"`
+	Items              []Item    `json:"items"`
+	Shipping           *Shipping `json:"shipping,omitempty"`
+	GrandTotal         Num       `json:"grand_total"`
+	Payment            *Payment  `json:"payment,omitempty"`
+	ExemptionBasis     string    `json:"exemption_basis,omitempty"`
+	InvoiceIncrementID string    `json:"invoice_increment_id,omitempty"`
+	OriginalKSeFNumber string    `json:"original_ksef_number,omitempty"`
+	OriginalIssueDate  string    `json:"original_issue_date,omitempty"`
+	Reason             string    `json:"reason,omitempty"`
+}
+
+// Input document types.
+const (
+	TypeInvoice    = "invoice"
+	TypeCreditMemo = "creditmemo"
+)
+
+// Buyer is the customer; an empty VatID means a consumer (BrakID).
+type Buyer struct {
+	Name    string   `json:"name"`
+	VatID   string   `json:"vat_id,omitempty"`
+	Address *Address `json:"address"`
+	Email   string   `json:"email,omitempty"`
+}
+
+// Address is the buyer's billing address. Street may be a string or, as in
+// Magento, an array of lines (joined with ", ").
+type Address struct {
+	Street    Lines  `json:"street"`
+	City      string `json:"city"`
+	Postcode  string `json:"postcode,omitempty"`
+	CountryID string `json:"country_id"`
+}
+
+// Item is one invoiced product line; Price is the net unit price.
+type Item struct {
+	SKU            string `json:"sku,omitempty"`
+	Name           string `json:"name"`
+	Qty            Num    `json:"qty"`
+	Unit           string `json:"unit,omitempty"`
+	Price          Num    `json:"price"`
+	TaxPercent     Num    `json:"tax_percent,omitempty"`
+	TaxCode        string `json:"tax_code,omitempty"`
+	DiscountAmount Num    `json:"discount_amount,omitempty"`
+}
+
+// Shipping is the delivery charge, invoiced as its own line (net amount).
+type Shipping struct {
+	Description string `json:"description,omitempty"`
+	Amount      Num    `json:"amount"`
+	TaxPercent  Num    `json:"tax_percent,omitempty"`
+	TaxCode     string `json:"tax_code,omitempty"`
+}
+
+// Payment carries the payment method and terms.
+type Payment struct {
+	Method  string `json:"method,omitempty"`
+	DueDate string `json:"due_date,omitempty"`
+	Paid    bool   `json:"paid,omitempty"`
+	PaidAt  string `json:"paid_at,omitempty"`
+}
+
+// Num is a decimal amount from JSON, accepted as a string ("12.50") or a number
+// literal (12.50) and kept as its exact text; null or absent is "".
+type Num string
+
+// UnmarshalJSON accepts a JSON string, number or null without converting to float.
+func (n *Num) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		*n = ""
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*n = Num(strings.TrimSpace(s))
+	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
+		*n = Num(b)
+	default:
+		return fmt.Errorf("expected a decimal string or number, got %s", b)
+	}
+	return nil
+}
+
+// Lines is a string or an array of strings in JSON (Magento street lines).
+type Lines []string
+
+// UnmarshalJSON accepts a JSON string, an array of strings or null.
+func (l *Lines) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		*l = nil
+		return nil
+	}
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*l = Lines{s}
+		return nil
+	}
+	var arr []string
+	if err := json.Unmarshal(b, &arr); err != nil {
+		return errors.New("expected a string or an array of strings")
+	}
+	*l = arr
+	return nil
+}
+
+// Joined returns the non-empty lines joined with ", ".
+func (l Lines) Joined() string {
+	var parts []string
+	for _, s := range l {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ParseInput decodes and validates the shop JSON. Decoding is strict: unknown
+// fields are rejected (a misspelt "tax_code" must not silently change the tax),
+// and so is trailing data. Every problem found is returned in one InputErrors.
+func ParseInput(r io.Reader) (*Input, error) {
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	var in Input
+	if err := dec.Decode(&in); err != nil {
+		return nil, InputErrors{jsonError(err)}
+	}
+	if dec.More() {
+		return nil, InputErrors{{Msg: "unexpected data after the JSON object: send one invoice per document"}}
+	}
+	if _, errs := in.normalize(); len(errs) > 0 {
+		return nil, errs
+	}
+	return &in, nil
+}
+
+// jsonError turns a decoding error into an InputError naming the field when possible.
+func jsonError(err error) *InputError {
+	var (
+		se *json.SyntaxError
+		te *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &se):
+		return &InputError{Msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se.Error())}
+	case errors.As(err, &te):
+		return &InputError{Field: te.Field, Msg: fmt.Sprintf("expected %s, got JSON %s", te.Type, te.Value)}
+	case errors.Is(err, io.EOF):
+		return &InputError{Msg: "empty input: expected a JSON invoice or credit memo object"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &InputError{Msg: "malformed JSON: unexpected end of input"}
+	}
+	msg := err.Error()
+	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+		return &InputError{Field: strings.Trim(f, `"`), Msg: "unknown field (see docs/invoice-json.md for the accepted fields)"}
+	}
+	return &InputError{Msg: "malformed JSON: " + strings.TrimPrefix(msg, "json: ")}
+}
+
+// NeedsRate reports whether the invoice needs an NBP exchange rate (foreign
+// currency without a manual exchange_rate), and the art. 31a tax point whose
+// preceding business day's table A rate applies: the sale date if given, else
+// (for a credit memo) the original invoice's issue date if given, else the issue
+// date — all as dates in Europe/Warsaw.
+func (in *Input) NeedsRate() (currency string, taxPoint time.Time, ok bool) {
+	cur := strings.ToUpper(strings.TrimSpace(in.Currency))
+	if cur == "" || cur == "PLN" || strings.TrimSpace(string(in.ExchangeRate)) != "" {
+		return cur, time.Time{}, false
+	}
+	loc := warsaw()
+	for _, s := range []string{in.SaleDate, originalDateIfMemo(in)} {
+		if s == "" {
+			continue
+		}
+		if d, err := time.ParseInLocation(time.DateOnly, strings.TrimSpace(s), loc); err == nil {
+			return cur, d, true
+		}
+	}
+	issued, err := parseIssued(in.CreatedAt, loc)
+	if err != nil {
+		return cur, time.Time{}, false
+	}
+	return cur, issued, true
+}
+
+func originalDateIfMemo(in *Input) string {
+	if in.Type == TypeCreditMemo {
+		return in.OriginalIssueDate
+	}
+	return ""
+}
+
+// parseIssued reads created_at as RFC 3339, Magento's "2006-01-02 15:04:05"
+// (UTC, as Magento stores it) or a bare date, and returns the calendar date in loc.
+func parseIssued(s string, loc *time.Location) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return dateIn(t, loc), nil
+	}
+	if t, err := time.Parse(time.DateTime, s); err == nil {
+		return dateIn(t, loc), nil
+	}
+	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is not a date-time: use RFC 3339 (2026-11-20T10:15:00+01:00), Magento's UTC \"2026-11-20 09:15:00\" or a date 2026-11-20", s)
+}
+
+// dateIn returns midnight of t's calendar date in loc.
+func dateIn(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc)
+}
+
+// warsaw returns the Europe/Warsaw zone (embedded tzdata guarantees it loads).
+func warsaw() *time.Location {
+	loc, err := time.LoadLocation("Europe/Warsaw")
+	if err != nil {
+		return time.FixedZone("CET", 3600)
+	}
+	return loc
+}
