@@ -27,7 +27,7 @@ const (
 // The official examples (open-api.json: 20250514-CR-226FB7B000-3ACF9BE4C0-10,
 // 20250514-AU-2DFC46C000-3AC6D5877F-D4, 20250625-SO-2C3E6C8000-B675CF5D68-07,
 // 20251010-EC-1DCE3E3000-12ECB5B36E-45) end in the CRC-8 (polynomial 0x07, init 0)
-// of the first 33 characters, trailing hyphen included, written as two upper-case hex
+// of the first 33 characters (everything before the last hyphen), written as two upper-case hex
 // digits; the simulator computes the same check. The first hex group looks like a
 // time of day in 100 ns ticks with the low 12 bits cleared, the second like random
 // data; the simulator generates them that way.
@@ -37,8 +37,8 @@ func newRefNumber(now time.Time, infix string) string {
 	ticks := uint64(now.Sub(midnight)/100) &^ 0xFFF
 	var rnd [5]byte
 	_, _ = rand.Read(rnd[:])
-	body := fmt.Sprintf("%s-%s-%010X-%s-", now.Format("20060102"), infix, ticks, strings.ToUpper(hex.EncodeToString(rnd[:])))
-	return fmt.Sprintf("%s%02X", body, crc8([]byte(body)))
+	body := fmt.Sprintf("%s-%s-%010X-%s", now.Format("20060102"), infix, ticks, strings.ToUpper(hex.EncodeToString(rnd[:])))
+	return fmt.Sprintf("%s-%02X", body, crc8([]byte(body)))
 }
 
 // validRefNumber reports whether s has the reference-number shape and a correct check.
