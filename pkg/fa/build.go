@@ -293,7 +293,7 @@ func Build(ctx context.Context, in *Input, opts BuildOptions) (*Document, error)
 			w.P12 = rateCodes[l.code].fa2
 		}
 		if foreign {
-			w.KursWaluty = rate.String()
+			w.KursWaluty = fmtRate(rate)
 		}
 		f.FaWiersz = append(f.FaWiersz, w)
 	}
@@ -346,6 +346,14 @@ func fmtPrice(p decimal.Decimal) string {
 		return p.StringFixed(2)
 	}
 	return p.String()
+}
+
+// fmtRate renders an exchange rate with at least 4 decimal places, as NBP publishes it.
+func fmtRate(r decimal.Decimal) string {
+	if r.Exponent() >= -4 {
+		return r.StringFixed(4)
+	}
+	return r.String()
 }
 
 func utf8Len(s string) int { return len([]rune(s)) }

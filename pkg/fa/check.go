@@ -1,0 +1,377 @@
+package fa
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/ksefpl/ksefpl/pkg/nip"
+)
+
+// Problem is one finding of Check or ValidateXSD. Line is 1-based (0 when the
+// problem concerns the whole document); Path is the element path such as
+// "Faktura/Fa/FaWiersz[2]/P_11" (an index appears from the second sibling on).
+type Problem struct {
+	Line int
+	Path string
+	Msg  string
+}
+
+func (p Problem) String() string {
+	switch {
+	case p.Line > 0 && p.Path != "":
+		return fmt.Sprintf("line %d: %s: %s", p.Line, p.Path, p.Msg)
+	case p.Line > 0:
+		return fmt.Sprintf("line %d: %s", p.Line, p.Msg)
+	case p.Path != "":
+		return p.Path + ": " + p.Msg
+	}
+	return p.Msg
+}
+
+var (
+	reKwotowy  = regexp.MustCompile(`^-?([1-9]\d{0,15}|0)(\.\d{1,2})?$`)
+	reKwotowy2 = regexp.MustCompile(`^-?([1-9]\d{0,13}|0)(\.\d{1,8})?$`)
+	reIlosci   = regexp.MustCompile(`^-?([1-9]\d{0,15}|0)(\.\d{1,6})?$`)
+)
+
+var (
+	rateCodesFA3 = map[string]bool{"23": true, "22": true, "8": true, "7": true, "5": true, "4": true, "3": true,
+		"0 KR": true, "0 WDT": true, "0 EX": true, "zw": true, "oo": true, "np I": true, "np II": true}
+	rateCodesFA2 = map[string]bool{"23": true, "22": true, "8": true, "7": true, "5": true, "4": true, "3": true,
+		"0": true, "zw": true, "oo": true, "np": true}
+	invoiceKinds = map[string]bool{"VAT": true, "KOR": true, "ZAL": true, "ROZ": true, "UPR": true, "KOR_ZAL": true, "KOR_ROZ": true}
+)
+
+// Check validates an invoice in Go, without the XSD: encoding (UTF-8, no BOM, no
+// processing instructions, size), the fixed header, NIP checksums of the seller
+// and of a Polish buyer, identifiers, codes, dates, amount formats and the
+// arithmetic P_15 = ΣP_13 + ΣP_14 for VAT and KOR invoices. It returns nil when
+// nothing is wrong.
+func Check(b []byte) []Problem {
+	var ps []Problem
+	add := func(line int, path, format string, args ...any) {
+		ps = append(ps, Problem{Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	if len(b) > MaxSize {
+		add(0, "", "document is %d bytes; KSeF accepts at most %d", len(b), MaxSize)
+	}
+	if bytes.HasPrefix(b, utf8BOM) {
+		add(1, "", "starts with a UTF-8 byte-order mark, which KSeF rejects: save the file as UTF-8 without BOM")
+	}
+	if !utf8.Valid(b) {
+		add(0, "", "not valid UTF-8: KSeF accepts UTF-8 only")
+		return ps
+	}
+	lines, structural := index(bytes.TrimPrefix(b, utf8BOM))
+	ps = append(ps, structural...)
+	if len(structural) > 0 && structural[0].Msg != "" && strings.HasPrefix(structural[0].Msg, "malformed") {
+		return ps
+	}
+	d, err := ParseXML(b)
+	if err != nil {
+		var pe *ParseError
+		if errors.As(err, &pe) {
+			add(pe.Line, "Faktura", "%s", pe.Msg)
+		} else {
+			add(0, "", "%v", err)
+		}
+		return ps
+	}
+	ck := &checker{lines: lines, add: add}
+	ck.document(d)
+	return ps
+}
+
+// index records the line of every element path and reports processing
+// instructions, a non-UTF-8 encoding declaration and malformed XML.
+func index(b []byte) (map[string]int, []Problem) {
+	lines := map[string]int{}
+	var ps []Problem
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	dec.CharsetReader = func(label string, r io.Reader) (io.Reader, error) { return r, nil }
+	type frame struct {
+		path   string
+		counts map[string]int
+	}
+	stack := []frame{{counts: map[string]int{}}}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			line := 0
+			var se *xml.SyntaxError
+			if errors.As(err, &se) {
+				line = se.Line
+			}
+			ps = append(ps, Problem{Line: line, Msg: "malformed XML: " + strings.TrimPrefix(err.Error(), "XML syntax error on line "+strconv.Itoa(line)+": ")})
+			return lines, ps
+		}
+		line, _ := dec.InputPos()
+		switch t := tok.(type) {
+		case xml.StartElement:
+			top := &stack[len(stack)-1]
+			top.counts[t.Name.Local]++
+			name := t.Name.Local
+			if n := top.counts[t.Name.Local]; n > 1 {
+				name += "[" + strconv.Itoa(n) + "]"
+			}
+			p := name
+			if top.path != "" {
+				p = top.path + "/" + name
+			}
+			lines[p] = line
+			stack = append(stack, frame{path: p, counts: map[string]int{}})
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		case xml.ProcInst:
+			if t.Target == "xml" {
+				if enc := procInstEncoding(string(t.Inst)); enc != "" && !strings.EqualFold(enc, "utf-8") {
+					ps = append(ps, Problem{Line: line, Msg: fmt.Sprintf("declares encoding %q; KSeF accepts UTF-8 only", enc)})
+				}
+				continue
+			}
+			ps = append(ps, Problem{Line: line, Msg: fmt.Sprintf("processing instruction <?%s?> is not allowed by KSeF: remove it", t.Target)})
+		}
+	}
+	return lines, ps
+}
+
+func procInstEncoding(inst string) string {
+	i := strings.Index(inst, "encoding=")
+	if i < 0 {
+		return ""
+	}
+	v := inst[i+len("encoding="):]
+	if len(v) < 2 {
+		return ""
+	}
+	q := v[0]
+	v = v[1:]
+	if j := strings.IndexByte(v, q); j >= 0 {
+		return v[:j]
+	}
+	return ""
+}
+
+// checker holds the line index while walking the document.
+type checker struct {
+	lines map[string]int
+	add   func(line int, path, format string, args ...any)
+}
+
+// at reports a problem at path, using the line of the nearest indexed ancestor.
+func (c *checker) at(path, format string, args ...any) {
+	p := path
+	for p != "" {
+		if l, ok := c.lines[p]; ok {
+			c.add(l, path, format, args...)
+			return
+		}
+		i := strings.LastIndexByte(p, '/')
+		if i < 0 {
+			break
+		}
+		p = p[:i]
+	}
+	c.add(0, path, format, args...)
+}
+
+func nth(name string, i int) string {
+	if i == 0 {
+		return name
+	}
+	return name + "[" + strconv.Itoa(i+1) + "]"
+}
+
+func (c *checker) document(d *Document) {
+	schema := d.Schema()
+	si, _ := schema.info()
+	h := d.Naglowek
+	const hp = "Faktura/Naglowek"
+	if h.KodFormularza.Value != "FA" {
+		c.at(hp+"/KodFormularza", "must be FA, got %q", h.KodFormularza.Value)
+	}
+	if h.KodFormularza.KodSystemowy != si.kodSystemowy {
+		c.at(hp+"/KodFormularza", "kodSystemowy must be %q for this namespace, got %q", si.kodSystemowy, h.KodFormularza.KodSystemowy)
+	}
+	if h.KodFormularza.WersjaSchemy != "1-0E" {
+		c.at(hp+"/KodFormularza", "wersjaSchemy must be \"1-0E\", got %q", h.KodFormularza.WersjaSchemy)
+	}
+	if h.WariantFormularza != si.wariant {
+		c.at(hp+"/WariantFormularza", "must be %s for %s, got %q", si.wariant, schema, h.WariantFormularza)
+	}
+	if t, err := parseDateTime(h.DataWytworzeniaFa); err != nil {
+		c.at(hp+"/DataWytworzeniaFa", "%q is not a date-time (use 2026-11-20T09:15:00Z)", h.DataWytworzeniaFa)
+	} else {
+		minT, _ := time.Parse(time.RFC3339, si.minCreated)
+		if t.Before(minT) || t.After(time.Date(2050, 1, 1, 23, 59, 59, 0, time.UTC)) {
+			c.at(hp+"/DataWytworzeniaFa", "%s is outside the range %s accepts (%s to 2050-01-01)", h.DataWytworzeniaFa, schema, si.minCreated)
+		}
+	}
+
+	p1 := d.Podmiot1
+	if err := nip.Validate(p1.DaneIdentyfikacyjne.NIP); err != nil {
+		c.at("Faktura/Podmiot1/DaneIdentyfikacyjne/NIP", "seller NIP: %v", err)
+	}
+	if strings.TrimSpace(p1.DaneIdentyfikacyjne.Nazwa) == "" {
+		c.at("Faktura/Podmiot1/DaneIdentyfikacyjne/Nazwa", "seller name is required")
+	}
+	c.address("Faktura/Podmiot1/Adres", &p1.Adres, true)
+
+	const bp = "Faktura/Podmiot2/DaneIdentyfikacyjne"
+	b := d.Podmiot2.DaneIdentyfikacyjne
+	ids := 0
+	if b.NIP != "" {
+		ids++
+		if err := nip.Validate(b.NIP); err != nil {
+			c.at(bp+"/NIP", "buyer NIP: %v", err)
+		}
+	}
+	if b.KodUE != "" || b.NrVatUE != "" {
+		ids++
+		if !euCodes[b.KodUE] {
+			c.at(bp+"/KodUE", "%q is not an EU VAT country code", b.KodUE)
+		}
+		if !reVatUE.MatchString(b.NrVatUE) {
+			c.at(bp+"/NrVatUE", "%q is not an EU VAT number without its country prefix", b.NrVatUE)
+		}
+	}
+	if b.NrID != "" {
+		ids++
+	}
+	if b.BrakID != "" {
+		ids++
+		if b.BrakID != "1" {
+			c.at(bp+"/BrakID", "must be 1")
+		}
+	}
+	if ids != 1 {
+		c.at(bp, "the buyer needs exactly one of NIP, KodUE+NrVatUE, NrID or BrakID (found %d)", ids)
+	}
+	if d.Podmiot2.Adres != nil {
+		c.address("Faktura/Podmiot2/Adres", d.Podmiot2.Adres, false)
+	}
+	if schema == FA3 {
+		for _, nv := range [][2]string{{"JST", d.Podmiot2.JST}, {"GV", d.Podmiot2.GV}} {
+			if name, v := nv[0], nv[1]; v != "1" && v != "2" {
+				c.at("Faktura/Podmiot2/"+name, "%s is required in FA(3): 1 (yes) or 2 (no), got %q", name, v)
+			}
+		}
+	}
+	c.fa(d, schema)
+}
+
+// parseDateTime reads an xsd:dateTime with or without a zone (no zone = UTC).
+func parseDateTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02T15:04:05.999999999", s)
+}
+
+func (c *checker) address(path string, a *Adres, required bool) {
+	if !countryCodes[a.KodKraju] {
+		c.at(path+"/KodKraju", "%q is not a country code KSeF accepts", a.KodKraju)
+	}
+	if required && strings.TrimSpace(a.AdresL1) == "" {
+		c.at(path+"/AdresL1", "address line 1 is required")
+	}
+}
+
+func (c *checker) date(path, s string) {
+	t, err := time.Parse(time.DateOnly, strings.TrimSpace(s))
+	if err != nil {
+		c.at(path, "%q is not a date YYYY-MM-DD", s)
+		return
+	}
+	if t.Year() < 2006 || t.After(time.Date(2050, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		c.at(path, "%s is outside 2006-01-01..2050-01-01", s)
+	}
+}
+
+func (c *checker) fa(d *Document, schema Schema) {
+	f := &d.Fa
+	const fp = "Faktura/Fa"
+	codes := currencyCodesFA3
+	if schema == FA2 {
+		codes = currencyCodesFA2
+	}
+	if !codes[f.KodWaluty] {
+		c.at(fp+"/KodWaluty", "%q is not a currency code %s accepts", f.KodWaluty, schema)
+	}
+	c.date(fp+"/P_1", f.P1)
+	if strings.TrimSpace(f.P2) == "" {
+		c.at(fp+"/P_2", "the invoice number is required")
+	}
+	if f.P6 != "" {
+		c.date(fp+"/P_6", f.P6)
+	}
+	var sum decimal.Decimal
+	for _, bk := range bucketsOf(f) {
+		for _, fv := range [][2]string{{bk.name, bk.net}, {strings.Replace(bk.name, "P_13", "P_14", 1), bk.vat}, {strings.Replace(bk.name, "P_13", "P_14", 1) + "W", bk.vatW}} {
+			if v := strings.TrimSpace(fv[1]); v != "" && !reKwotowy.MatchString(v) {
+				c.at(fp+"/"+fv[0], "%q is not an amount (digits, a dot, at most 2 decimals)", fv[1])
+			}
+		}
+		if bk.name <= "P_13_4" && len(bk.name) == 6 && (bk.net == "") != (bk.vat == "") {
+			c.at(fp+"/"+bk.name, "%s and its tax amount must appear together", bk.name)
+		}
+		sum = sum.Add(amount(bk.net)).Add(amount(bk.vat))
+	}
+	if !reKwotowy.MatchString(strings.TrimSpace(f.P15)) {
+		c.at(fp+"/P_15", "%q is not an amount (digits, a dot, at most 2 decimals)", f.P15)
+	} else if (f.RodzajFaktury == "VAT" || f.RodzajFaktury == "KOR") && sum.Sub(amount(f.P15)).Abs().GreaterThan(decimal.New(1, -2)) {
+		c.at(fp+"/P_15", "P_15 is %s but the P_13_x and P_14_x amounts add up to %s", f.P15, sum.StringFixed(2))
+	}
+	if !invoiceKinds[f.RodzajFaktury] {
+		c.at(fp+"/RodzajFaktury", "%q is not an invoice type (VAT, KOR, ZAL, ROZ, UPR, KOR_ZAL, KOR_ROZ)", f.RodzajFaktury)
+	}
+	if strings.HasPrefix(f.RodzajFaktury, "KOR") && len(f.DaneFaKorygowanej) == 0 {
+		c.at(fp+"/RodzajFaktury", "a correcting invoice (%s) needs DaneFaKorygowanej naming the corrected invoice", f.RodzajFaktury)
+	}
+	for i, k := range f.DaneFaKorygowanej {
+		p := fp + "/" + nth("DaneFaKorygowanej", i)
+		c.date(p+"/DataWystFaKorygowanej", k.DataWystFaKorygowanej)
+		switch {
+		case k.NrKSeF == "1" && k.NrKSeFN == "":
+			if !reKSeF.MatchString(k.NrKSeFFaKorygowanej) {
+				c.at(p+"/NrKSeFFaKorygowanej", "%q is not a KSeF number", k.NrKSeFFaKorygowanej)
+			}
+		case k.NrKSeFN == "1" && k.NrKSeF == "" && k.NrKSeFFaKorygowanej == "":
+		default:
+			c.at(p, "give either NrKSeF=1 with NrKSeFFaKorygowanej, or NrKSeFN=1")
+		}
+	}
+	rates := rateCodesFA3
+	if schema == FA2 {
+		rates = rateCodesFA2
+	}
+	for i, w := range f.FaWiersz {
+		p := fp + "/" + nth("FaWiersz", i)
+		if w.P12 != "" && !rates[w.P12] {
+			c.at(p+"/P_12", "%q is not a %s tax rate code", w.P12, schema)
+		}
+		for _, fv := range []struct {
+			name, v string
+			re      *regexp.Regexp
+		}{{"P_8B", w.P8B, reIlosci}, {"P_9A", w.P9A, reKwotowy2}, {"P_9B", w.P9B, reKwotowy2}, {"P_10", w.P10, reKwotowy2},
+			{"P_11", w.P11, reKwotowy}, {"P_11A", w.P11A, reKwotowy}, {"KursWaluty", w.KursWaluty, reIlosci}} {
+			if v := strings.TrimSpace(fv.v); v != "" && !fv.re.MatchString(v) {
+				c.at(p+"/"+fv.name, "%q is not a number in the format the schema requires", fv.v)
+			}
+		}
+	}
+}
