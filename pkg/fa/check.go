@@ -55,7 +55,7 @@ var (
 // Check validates an invoice in Go, without the XSD: encoding (UTF-8, no BOM, no
 // processing instructions, size), the fixed header, NIP checksums of the seller
 // and of a Polish buyer, identifiers, codes, dates, amount formats and the
-// arithmetic P_15 = ΣP_13 + ΣP_14 for VAT and KOR invoices. It returns nil when
+// arithmetic P_15 = ΣP_13 + ΣP_14 (exact) for VAT and KOR invoices. It returns nil when
 // nothing is wrong.
 func Check(b []byte) []Problem {
 	var ps []Problem
@@ -333,7 +333,7 @@ func (c *checker) fa(d *Document, schema Schema) {
 	}
 	if !reKwotowy.MatchString(strings.TrimSpace(f.P15)) {
 		c.at(fp+"/P_15", "%q is not an amount (digits, a dot, at most 2 decimals)", f.P15)
-	} else if (f.RodzajFaktury == "VAT" || f.RodzajFaktury == "KOR") && sum.Sub(amount(f.P15)).Abs().GreaterThan(decimal.New(1, -2)) {
+	} else if (f.RodzajFaktury == "VAT" || f.RodzajFaktury == "KOR") && !sum.Equal(amount(f.P15)) {
 		c.at(fp+"/P_15", "P_15 is %s but the P_13_x and P_14_x amounts add up to %s", f.P15, sum.StringFixed(2))
 	}
 	if !invoiceKinds[f.RodzajFaktury] {
