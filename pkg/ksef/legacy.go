@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/base64"
 	"errors"
 	"fmt"
 )
@@ -20,11 +20,13 @@ import (
 //	     {"challenge","authorisation","identifier":{"type":"onip","identifier":NIP}}
 //	     → {timestamp, referenceNumber, sessionToken:{token}}
 //
-// authorisation = lower-case hex of HMAC-SHA256(key = KSeF token, data =
-// challenge + timestamp, both exactly as received). The reference notes do not
-// document this HMAC step (real KSeF 1.0 used RSA/PKCS#1 v1.5 inside an
-// InitSessionTokenRequest XML); hex was chosen because 1.0 session tokens
-// were hex too.
+// authorisation = standard Base64 of HMAC-SHA256(key = the KSeF token as
+// UTF-8, data = challenge + timestamp, both exactly as received). The
+// reference notes (research §10) do not document this HMAC step at all — real
+// KSeF 1.0 sent the token RSA/PKCS#1 v1.5-encrypted inside an
+// InitSessionTokenRequest XML — so the encoding is our choice, agreed with the
+// simulator (which also accepts lower-case hex): Base64, as every other binary
+// value in the KSeF APIs.
 
 // Legacy KSeF 1.0 exception codes mapped to *LegacyAuthError.
 const (
@@ -82,12 +84,12 @@ type legacyIdentifier struct {
 	Identifier string `json:"identifier"`
 }
 
-// LegacyAuthorisation returns lower-case hex HMAC-SHA256(key=token,
+// LegacyAuthorisation returns the standard Base64 of HMAC-SHA256(key=token,
 // data=challenge+timestamp).
 func LegacyAuthorisation(token, challenge, timestamp string) string {
 	m := hmac.New(sha256.New, []byte(token))
 	m.Write([]byte(challenge + timestamp))
-	return hex.EncodeToString(m.Sum(nil))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
 // LegacyChallenge calls the 1.0 AuthorisationChallenge for nip.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/hex"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -44,7 +44,7 @@ func legacyServer(t *testing.T, token, tokenNIP string) *httptest.Server {
 		_ = json.NewDecoder(r.Body).Decode(&req)
 		m := hmac.New(sha256.New, []byte(token))
 		m.Write([]byte(challenge + ts))
-		if req.Authorisation != hex.EncodeToString(m.Sum(nil)) {
+		if req.Authorisation != base64.StdEncoding.EncodeToString(m.Sum(nil)) {
 			exc(w, 21405, "bad authorisation")
 			return
 		}
