@@ -26,6 +26,7 @@ type Problem struct {
 	Msg  string
 }
 
+// String renders the problem as "line N: path: message".
 func (p Problem) String() string {
 	switch {
 	case p.Line > 0 && p.Path != "":
