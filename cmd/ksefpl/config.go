@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/spf13/cobra"
+)
+
+// scopeFlags are --scope and --scope-code, shared by the config commands.
+type scopeFlags struct {
+	scope string
+	code  string
+}
+
+func (f *scopeFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.scope, "scope", "default", "configuration scope: default, websites or stores")
+	cmd.Flags().StringVar(&f.code, "scope-code", "", "website or store code for --scope websites|stores")
+}
+
+func (f *scopeFlags) resolve(ctx context.Context, svc *config.Service) (config.Scope, error) {
+	return svc.ResolveScope(ctx, f.scope, f.code)
+}
+
+type configSetOptions struct {
+	scopeFlags
+	path, value string
+}
+
+func newConfigSetCmd(a *app) *cobra.Command {
+	o := &configSetOptions{}
+	cmd := &cobra.Command{
+		Use:   "config:set PATH VALUE",
+		Short: "Save a configuration value (VALUE - reads it from stdin)",
+		Long: `Validates VALUE for PATH and saves it at the given scope. A NIP is normalised first; secrets
+(the API token) are encrypted with the deployment key. Use - as VALUE to read one line from
+stdin, which keeps tokens out of shell history and the process list.`,
+		Example: `  ksefpl config:set ksefpl/seller/nip 526-104-08-28
+  printf '%s' "$TOKEN" | ksefpl config:set ksefpl/connection/api_token -
+  ksefpl config:set ksefpl/seller/nip 7740001454 --scope websites --scope-code shop2`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.path, o.value = args[0], args[1]
+			return runConfigSet(cmd.Context(), a, o)
+		},
+	}
+	o.register(cmd)
+	return cmd
+}
+
+func runConfigSet(ctx context.Context, a *app, o *configSetOptions) error {
+	svc, _, err := a.config(ctx)
+	if err != nil {
+		return err
+	}
+	sc, err := o.resolve(ctx, svc)
+	if err != nil {
+		return err
+	}
+	value := o.value
+	if value == "-" {
+		if value, err = readLine(a.io.In); err != nil {
+			return err
+		}
+	}
+	res, err := svc.Set(ctx, o.path, value, sc)
+	if err != nil {
+		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(a.io.ErrOut, a.io.yellow("Warning: "+w))
+	}
+	if a.json() {
+		return writeJSON(a.io.Out, map[string]any{"path": res.Path, "scope": res.Scope.String(), "saved": true})
+	}
+	fmt.Fprintln(a.io.Out, "Value was saved.")
+	return nil
+}
+
+// readLine reads one line from r without its line ending.
+func readLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read value from stdin: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", &usageErr{errors.New("no value on stdin: pipe the value in, e.g. printf '%s' \"$VALUE\" | ksefpl config:set PATH -")}
+	}
+	return line, nil
+}
+
+type configShowOptions struct {
+	scopeFlags
+	path string
+}
+
+func newConfigShowCmd(a *app) *cobra.Command {
+	o := &configShowOptions{}
+	cmd := &cobra.Command{
+		Use:   "config:show [PATH]",
+		Short: "Show effective configuration values (secrets as ******)",
+		Long: `Prints the effective value at the scope (store view → website → default, with environment
+overrides and defaults applied). A single path prints its value alone; a group or no path
+prints sorted "path - value" lines.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.path = strings.TrimSuffix(args[0], "/")
+			}
+			return runConfigShow(cmd.Context(), a, o)
+		},
+	}
+	o.register(cmd)
+	return cmd
+}
+
+func runConfigShow(ctx context.Context, a *app, o *configShowOptions) error {
+	svc, _, err := a.config(ctx)
+	if err != nil {
+		return err
+	}
+	sc, err := o.resolve(ctx, svc)
+	if err != nil {
+		return err
+	}
+	notFound := withCode(exitError, &config.NotFoundError{Path: o.path})
+	if _, leaf := config.Lookup(o.path); leaf {
+		v, err := svc.Get(ctx, o.path, sc)
+		var nf *config.NotFoundError
+		if errors.As(err, &nf) {
+			return notFound
+		}
+		if err != nil {
+			return err
+		}
+		if a.json() {
+			return writeJSON(a.io.Out, map[string]string{v.Path: v.Display()})
+		}
+		fmt.Fprintln(a.io.Out, v.Display())
+		return nil
+	}
+	if o.path != "" && !config.IsKnownPrefix(o.path) {
+		return notFound
+	}
+	vals, err := svc.Show(ctx, o.path, sc)
+	if err != nil {
+		return err
+	}
+	if len(vals) == 0 {
+		return notFound
+	}
+	if a.json() {
+		m := make(map[string]string, len(vals))
+		for _, v := range vals {
+			m[v.Path] = v.Display()
+		}
+		return writeJSON(a.io.Out, m)
+	}
+	for _, v := range vals {
+		fmt.Fprintf(a.io.Out, "%s - %s\n", v.Path, v.Display())
+	}
+	return nil
+}
+
+type configDeleteOptions struct {
+	scopeFlags
+	path string
+}
+
+func newConfigDeleteCmd(a *app) *cobra.Command {
+	o := &configDeleteOptions{}
+	cmd := &cobra.Command{
+		Use:   "config:delete PATH",
+		Short: "Delete the value stored at exactly this scope (inheritance then applies)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.path = args[0]
+			svc, _, err := a.config(cmd.Context())
+			if err != nil {
+				return err
+			}
+			sc, err := o.resolve(cmd.Context(), svc)
+			if err != nil {
+				return err
+			}
+			if err := svc.Delete(cmd.Context(), o.path, sc); err != nil {
+				var nf *config.NotFoundError
+				if errors.As(err, &nf) {
+					return withCode(exitError, err)
+				}
+				return err
+			}
+			if a.json() {
+				return writeJSON(a.io.Out, map[string]any{"path": o.path, "scope": sc.String(), "deleted": true})
+			}
+			fmt.Fprintln(a.io.Out, "Value was deleted.")
+			return nil
+		},
+	}
+	o.register(cmd)
+	return cmd
+}

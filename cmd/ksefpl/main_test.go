@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// TestMain lets the test binary act as the real ksefpl binary inside testscript scripts.
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){
+		"ksefpl": func() { os.Exit(run(context.Background(), os.Args[1:], systemIO(), os.Getenv)) },
+	})
+}
+
+// TestScripts runs the command-line scenarios in testdata/script against the real binary.
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/script",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("KSEFPL_HOME", env.WorkDir+"/home")
+			env.Setenv("NO_COLOR", "1")
+			return nil
+		},
+		Cmds: scriptCmds(),
+	})
+}
