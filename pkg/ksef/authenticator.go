@@ -129,8 +129,12 @@ func (c *Client) finishAuth(ctx context.Context, key, ref, authToken string, mar
 	}
 	tp, err := c.Redeem(ctx, authToken)
 	if err != nil {
-		// Redeem works once: whatever happened, the pending row is useless now.
-		_ = c.cache.Delete(ctx, key)
+		// Redeem works once. A 429 was not processed, so the pending row can
+		// be resumed later; after anything else it is useless.
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.HTTPStatus != 429 {
+			_ = c.cache.Delete(ctx, key)
+		}
 		return "", err
 	}
 	t := CachedTokens{

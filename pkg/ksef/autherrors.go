@@ -46,6 +46,7 @@ func (e *AuthStatusError) detailHas(subs ...string) bool {
 	return false
 }
 
+// Error describes the failure and what to do about it.
 func (e *AuthStatusError) Error() string {
 	det := ""
 	if len(e.Details) > 0 {
@@ -96,6 +97,7 @@ type AuthPendingError struct {
 // Class is ClassUnavailable.
 func (e *AuthPendingError) Class() Class { return ClassUnavailable }
 
+// Error describes the failure and what to do about it.
 func (e *AuthPendingError) Error() string {
 	return fmt.Sprintf("KSeF authentication %s still in progress after %s; retry later (the pending operation is kept and resumed)", e.ReferenceNumber, e.Waited)
 }

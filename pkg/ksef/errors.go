@@ -172,6 +172,7 @@ type HTMLResponseError struct {
 // Class is ClassUnavailable: the request never reached the KSeF API.
 func (e *HTMLResponseError) Class() Class { return ClassUnavailable }
 
+// Error describes the failure and what to do about it.
 func (e *HTMLResponseError) Error() string {
 	t := ""
 	if e.Title != "" {
@@ -194,6 +195,7 @@ type RedirectError struct {
 // Class is ClassUnavailable.
 func (e *RedirectError) Class() Class { return ClassUnavailable }
 
+// Error describes the failure and what to do about it.
 func (e *RedirectError) Error() string {
 	loc := e.Location
 	if loc == "" {
@@ -217,6 +219,7 @@ type RateLimitError struct {
 // Class is ClassUnavailable.
 func (e *RateLimitError) Class() Class { return ClassUnavailable }
 
+// Error describes the failure and what to do about it.
 func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("KSeF rate limit: still HTTP 429 after waiting %s; KSeF asks to retry in %s — run again later (%v)",
 		e.Waited.Round(time.Millisecond), e.RetryAfter, e.Last)
@@ -236,6 +239,7 @@ type NetworkError struct {
 // Class is ClassUnavailable.
 func (e *NetworkError) Class() Class { return ClassUnavailable }
 
+// Error describes the failure and what to do about it.
 func (e *NetworkError) Error() string {
 	return fmt.Sprintf("cannot reach KSeF for %s %s after %d attempt(s): %v — check the network connection and the environment URL, or retry later",
 		e.Method, e.Path, e.Attempts, e.Err)
@@ -255,6 +259,7 @@ type ResponseError struct {
 // Class is ClassUnknown: KSeF answered but not as the contract says.
 func (e *ResponseError) Class() Class { return ClassUnknown }
 
+// Error describes the failure and what to do about it.
 func (e *ResponseError) Error() string {
 	return fmt.Sprintf("unexpected KSeF answer to %s %s: %v", e.Method, e.Path, e.Err)
 }
@@ -272,6 +277,7 @@ type ConfigError struct {
 // Class is ClassInvalid.
 func (e *ConfigError) Class() Class { return ClassInvalid }
 
+// Error describes the failure and what to do about it.
 func (e *ConfigError) Error() string {
 	return fmt.Sprintf("invalid KSeF configuration %s: %s", e.Field, e.Msg)
 }

@@ -326,3 +326,30 @@ func TestSimLegacyProfile(t *testing.T) {
 		t.Errorf("NIP mismatch: want 20100, got %v", err)
 	}
 }
+
+func TestSimRedeemRateLimitedResumesLater(t *testing.T) {
+	e := startSim(t, ksefsim.Config{})
+	tok := issue(t, e, nipA)
+	e.sim.SetFaults(ksefsim.Faults{PerEndpoint: map[string]ksefsim.EndpointFault{
+		"POST /v2/auth/token/redeem": {TooManyRequests: 1},
+	}})
+	cache := ksef.NewMemoryTokenCache()
+	c := e.client(t, func(o *ksef.Options) { o.TokenCache = cache })
+	cr := ksef.Credentials{Token: tok, NIP: nipA}
+	_, err := c.AccessToken(context.Background(), cr)
+	if ksef.Classify(err) != ksef.ClassUnavailable {
+		t.Fatalf("want unavailable on a rate-limited redeem, got %v", err)
+	}
+	if tag := cache.Tag(c.CacheKey(cr)); tag != ksef.TagAuthPending {
+		t.Fatalf("cache tag %q, want the pending authentication kept", tag)
+	}
+	if _, err := c.AccessToken(context.Background(), cr); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.count("POST", "/v2/auth/challenge"); n != 1 {
+		t.Errorf("challenge calls %d, want 1 (the pending authentication is resumed)", n)
+	}
+	if n := e.count("POST", "/v2/auth/token/redeem"); n != 2 {
+		t.Errorf("redeem calls %d, want 2 (one per run, never retried within a run)", n)
+	}
+}

@@ -15,6 +15,7 @@ type KSeFNumberError struct {
 // Class is ClassInvalid.
 func (e *KSeFNumberError) Class() Class { return ClassInvalid }
 
+// Error describes the failure and what to do about it.
 func (e *KSeFNumberError) Error() string {
 	return fmt.Sprintf("invalid KSeF number %q: %s", e.Number, e.Reason)
 }

@@ -69,6 +69,7 @@ func (e *LegacyAuthError) Class() Class { return ClassAuth }
 // Unwrap returns the underlying API error.
 func (e *LegacyAuthError) Unwrap() error { return e.Err }
 
+// Error describes the failure and what to do about it.
 func (e *LegacyAuthError) Error() string {
 	switch e.Code {
 	case LegacyCodeNIPNotRegistered:

@@ -56,6 +56,7 @@ type KeyError struct {
 // Class is ClassUnavailable: KSeF did not publish a usable key.
 func (e *KeyError) Class() Class { return ClassUnavailable }
 
+// Error describes the failure and what to do about it.
 func (e *KeyError) Error() string {
 	return fmt.Sprintf("no usable KSeF public key for %s: %s; retry later or check the environment URL", e.Usage, e.Reason)
 }

@@ -28,6 +28,7 @@ type TokenFormatError struct {
 // Class is ClassInvalid.
 func (e *TokenFormatError) Class() Class { return ClassInvalid }
 
+// Error describes the failure and what to do about it.
 func (e *TokenFormatError) Error() string {
 	return "the KSeF token is not a KSeF 2.0 token (<reference>|nip-<NIP>|<secret>): " + e.Reason +
 		"; copy the whole token shown when it was generated (KSeF 1.0 tokens no longer work)"

@@ -75,6 +75,8 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 			return resp.header, &RedirectError{Method: cl.method, Path: cl.path, HTTPStatus: resp.status, Location: resp.header.Get("Location")}
 		}
 		failure := c.failure(cl, resp)
+		// A 429 was rejected before processing, so honouring Retry-After is
+		// safe for every call except those marked noRetry (redeem).
 		if resp.status == http.StatusTooManyRequests {
 			if cl.noRetry {
 				return resp.header, failure
