@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"testing"
+
+	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -17,11 +20,18 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs the command-line scenarios in testdata/script against the real binary.
 func TestScripts(t *testing.T) {
+	sim, err := ksefsim.New(ksefsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("KSEFPL_HOME", env.WorkDir+"/home")
 			env.Setenv("NO_COLOR", "1")
+			env.Setenv("SIMURL", srv.URL)
 			return nil
 		},
 		Cmds: scriptCmds(),

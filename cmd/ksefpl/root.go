@@ -65,6 +65,8 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newWebsiteCreateCmd(a),
 		newWebsiteListCmd(a),
 		newNIPValidateCmd(a),
+		newTestConnectionCmd(a),
+		newSimCmd(a),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

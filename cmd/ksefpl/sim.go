@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/spf13/cobra"
+)
+
+func newSimCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "The built-in KSeF 2.0 simulator",
+		Long: `A local KSeF 2.0 simulator that speaks the official API (open-api.json): authentication,
+public keys, Latarnia, and simulator-only control endpoints under /sim/. Point a website at it
+with environment local and base URL http://ADDR/v2.`,
+	}
+	cmd.AddCommand(newSimServeCmd(a), newSimTokenCmd(a), newSimRevokeCmd(a))
+	return cmd
+}
+
+type simServeOptions struct {
+	addr       string
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	authDelay  int
+	rateLimits bool
+	verbose    bool
+}
+
+func newSimServeCmd(a *app) *cobra.Command {
+	o := &simServeOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the simulator until interrupted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg := ksefsim.Config{AccessTokenTTL: o.accessTTL, RefreshTokenTTL: o.refreshTTL, AuthDelay: o.authDelay, RateLimits: o.rateLimits}
+			if o.verbose {
+				cfg.Logger = slog.New(slog.NewTextHandler(a.io.ErrOut, nil))
+			}
+			return ksefsim.Serve(cmd.Context(), o.addr, cfg, func(url string) {
+				fmt.Fprintf(a.io.Out, "listening on %s\n", url)
+				fmt.Fprintf(a.io.Out, "API base URL: %s/v2 (ksefpl config:set ksefpl/connection/base_url %s/v2)\n", url, url)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8089", "listen address (port 0 picks a free port)")
+	f.DurationVar(&o.accessTTL, "access-ttl", 15*time.Minute, "lifetime of access tokens")
+	f.DurationVar(&o.refreshTTL, "refresh-ttl", 7*24*time.Hour, "lifetime of refresh tokens")
+	f.IntVar(&o.authDelay, "auth-delay", 1, "authentication status polls answered 100 before 200")
+	f.BoolVar(&o.rateLimits, "rate-limits", false, "enforce the official rate limits")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every request to stderr")
+	return cmd
+}
+
+func newSimTokenCmd(a *app) *cobra.Command {
+	var url, nipArg string
+	cmd := &cobra.Command{
+		Use:   "token --url URL --nip NIP",
+		Short: "Ask a running simulator for a new KSeF token",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if url == "" || nipArg == "" {
+				return &usageErr{fmt.Errorf("both --url and --nip are required")}
+			}
+			tok, err := (&ksefsim.ControlClient{URL: url}).IssueToken(cmd.Context(), nipArg)
+			if err != nil {
+				return withCode(exitUnavailable, err)
+			}
+			if a.json() {
+				return writeJSON(a.io.Out, map[string]string{"token": tok})
+			}
+			fmt.Fprintln(a.io.Out, tok)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "", "simulator URL, e.g. http://127.0.0.1:8089")
+	cmd.Flags().StringVar(&nipArg, "nip", "", "context NIP of the token")
+	return cmd
+}
+
+func newSimRevokeCmd(a *app) *cobra.Command {
+	var url string
+	cmd := &cobra.Command{
+		Use:   "revoke --url URL",
+		Short: "Revoke a simulator token read from stdin",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if url == "" {
+				return &usageErr{fmt.Errorf("--url is required")}
+			}
+			tok, err := readLine(a.io.In)
+			if err != nil {
+				return err
+			}
+			if err := (&ksefsim.ControlClient{URL: url}).RevokeToken(cmd.Context(), tok); err != nil {
+				return withCode(exitUnavailable, err)
+			}
+			fmt.Fprintln(a.io.Out, "Token revoked.")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "", "simulator URL, e.g. http://127.0.0.1:8089")
+	return cmd
+}

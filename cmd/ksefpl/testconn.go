@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/ksefpl/ksefpl/pkg/conncheck"
+	"github.com/spf13/cobra"
+)
+
+type testConnOptions struct {
+	website string
+	network bool
+}
+
+func newTestConnectionCmd(a *app) *cobra.Command {
+	o := &testConnOptions{}
+	cmd := &cobra.Command{
+		Use:   "test-connection",
+		Short: "Check configuration, token, network and full KSeF authentication for a website",
+		Long: `Runs every check between the shop and KSeF, in order, each with its timing and, on failure,
+what to do: configuration present; token decryptable; NIP checksum; the token's context NIP
+equals the configured NIP; network reach of the API host; KSeF status (Latarnia); public keys;
+full authentication (challenge → ksef-token → redeem); clock skew. The outcome is recorded
+per website: the queue holds new invoices as AUTH_ERROR after a token failure until a later
+test-connection succeeds. Exit 0 only when everything passed, else the class of the first
+failure (3 configuration, 4 credentials, 5 rejected, 6 unavailable).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTestConnection(cmd.Context(), a, o) },
+	}
+	cmd.Flags().StringVar(&o.website, "website", "", "website code (default: base)")
+	cmd.Flags().BoolVar(&o.network, "network", false, "also report whether the firewall lets KSeF and NBP hosts through on 443")
+	return cmd
+}
+
+func runTestConnection(ctx context.Context, a *app, o *testConnOptions) error {
+	svc, h, err := a.config(ctx)
+	if err != nil {
+		return err
+	}
+	sc, err := a.websiteScope(ctx, svc, o.website)
+	if err != nil {
+		return err
+	}
+	rep, err := conncheck.Run(ctx, conncheck.Env{Config: svc, DB: h.DB, Keys: h.Keys, Version: a.version}, sc,
+		conncheck.Options{Network: o.network, Now: a.now})
+	if err != nil {
+		return err
+	}
+	if a.json() {
+		if err := writeJSON(a.io.Out, rep); err != nil {
+			return err
+		}
+	} else if err := renderConnReport(a, rep); err != nil {
+		return err
+	}
+	if c, failed := rep.FirstFailure(); failed {
+		return silentExit(connClassExit(c.Class))
+	}
+	return nil
+}
+
+func renderConnReport(a *app, rep *conncheck.Report) error {
+	fmt.Fprintf(a.io.Out, "Website %s · environment %s · %s\n", rep.Website, rep.Environment, rep.APIURL)
+	rows := make([][]string, 0, len(rep.Checks))
+	for _, c := range rep.Checks {
+		mark := a.io.green("✔")
+		switch c.Status {
+		case conncheck.Fail:
+			mark = a.io.red("✘")
+		case conncheck.Skip:
+			mark = a.io.yellow("–")
+		}
+		detail := c.Detail
+		if c.Hint != "" {
+			detail += "\n→ " + c.Hint
+		}
+		ms := ""
+		if c.Status != conncheck.Skip {
+			ms = strconv.FormatInt(c.Millis, 10) + " ms"
+		}
+		rows = append(rows, []string{mark, c.Name, ms, detail})
+	}
+	if err := writeTable(a.io.Out, []string{"", "Check", "Time", "Result"}, rows); err != nil {
+		return err
+	}
+	if len(rep.Network) > 0 {
+		fmt.Fprintln(a.io.Out, "\nFirewall (outbound HTTPS):")
+		nrows := make([][]string, 0, len(rep.Network))
+		for _, h := range rep.Network {
+			st := a.io.green("✔ reachable")
+			if !h.Reachable {
+				st = a.io.red("✘ " + h.Error)
+			}
+			nrows = append(nrows, []string{h.Host, strconv.Itoa(h.Port), st})
+		}
+		if err := writeTable(a.io.Out, []string{"Host", "Port", "Result"}, nrows); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.io.Out, "Allow-list these hosts on 443 in the shop's firewall; KSeF's test and production hosts differ.")
+	}
+	if rep.Success {
+		fmt.Fprintln(a.io.Out, a.io.green("Connection OK."))
+	} else {
+		fmt.Fprintln(a.io.Out, a.io.red("Connection test failed."))
+	}
+	return nil
+}
+
+func connClassExit(c conncheck.Class) int {
+	switch c {
+	case conncheck.ClassInvalid:
+		return exitInvalid
+	case conncheck.ClassAuth:
+		return exitAuth
+	case conncheck.ClassRejected:
+		return exitRejected
+	case conncheck.ClassUnavailable:
+		return exitUnavailable
+	}
+	return exitError
+}

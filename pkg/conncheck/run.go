@@ -1,0 +1,459 @@
+package conncheck
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/nip"
+	"github.com/ksefpl/ksefpl/pkg/secret"
+	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/website"
+)
+
+// Env is what Run needs from the application.
+type Env struct {
+	Config  *config.Service
+	DB      *store.DB
+	Keys    *secret.Keyring
+	Version string
+	// HTTPClient is used for KSeF calls (optional).
+	HTTPClient *http.Client
+}
+
+// Options tune Run.
+type Options struct {
+	// Network adds the firewall report (FirewallHosts on 443).
+	Network bool
+	// FirewallHosts default to DefaultFirewallHosts.
+	FirewallHosts []string
+	// MaxSkew is the clock difference tolerated against KSeF (default 2 min).
+	MaxSkew time.Duration
+	// DialTimeout bounds each reachability probe (default 5 s).
+	DialTimeout time.Duration
+	// Retry is the KSeF retry policy (zero: the client's defaults).
+	Retry ksef.RetryPolicy
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// DefaultFirewallHosts are the hosts a shop's firewall must let through on 443: the test
+// and production KSeF API hosts and the NBP exchange-rate API.
+var DefaultFirewallHosts = []string{"api-test.ksef.mf.gov.pl", "api.ksef.mf.gov.pl", "api.nbp.pl"}
+
+// Run tests the connection of the website at sc and records the outcome.
+func Run(ctx context.Context, env Env, sc config.Scope, o Options) (*Report, error) {
+	if o.MaxSkew == 0 {
+		o.MaxSkew = 2 * time.Minute
+	}
+	if o.DialTimeout == 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.FirewallHosts == nil {
+		o.FirewallHosts = DefaultFirewallHosts
+	}
+	s, err := website.Load(ctx, env.Config, sc)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{
+		Website: s.WebsiteCode, Environment: s.EnvironmentName, APIURL: s.Endpoints.API,
+		APIVersion: s.APIVersion, SellerNIP: s.Seller.NIP, TokenFingerprint: s.TokenFingerprint,
+		TokenSource: s.TokenSource, TestedAt: o.Now().UTC(),
+	}
+	rn := &runner{r: r, s: s, o: o, env: env}
+	rn.run(ctx)
+	r.Success = true
+	if _, failed := r.FirstFailure(); failed {
+		r.Success = false
+	}
+	if s.TokenFingerprint != "" && env.DB != nil {
+		c, _ := r.FirstFailure()
+		if _, err := env.DB.RecordAuthOutcome(ctx, store.AuthOutcome{
+			WebsiteID: s.WebsiteID, OccurredAt: r.TestedAt, Source: "test-connection",
+			Environment: s.EnvironmentName, TokenFingerprint: s.TokenFingerprint,
+			Success: r.Success, Reason: r.reason(), Message: c.Detail,
+		}); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+type runner struct {
+	r      *Report
+	s      *website.Settings
+	o      Options
+	env    Env
+	client *ksef.Client
+}
+
+// step runs fn as the named check and appends its result.
+func (rn *runner) step(name string, fn func() Check) Check {
+	start := time.Now()
+	c := fn()
+	c.Name = name
+	c.Duration = time.Since(start)
+	c.Millis = c.Duration.Milliseconds()
+	rn.r.Checks = append(rn.r.Checks, c)
+	return c
+}
+
+func (rn *runner) skip(name, why string) {
+	rn.r.Checks = append(rn.r.Checks, Check{Name: name, Status: Skip, Detail: why})
+}
+
+func (rn *runner) run(ctx context.Context) {
+	s := rn.s
+	cfg := rn.step("configuration", func() Check {
+		if m := s.Missing(); len(m) > 0 {
+			return Check{Status: Fail, Class: ClassInvalid, Detail: "missing: " + strings.Join(m, ", "),
+				Hint: "set them with ksefpl config:set PATH VALUE" + scopeHint(s) + " (the token: printf '%s' \"$TOKEN\" | ksefpl config:set " + config.PathAPIToken + " -" + scopeHint(s) + ")"}
+		}
+		if s.EndpointsErr != nil {
+			return Check{Status: Fail, Class: ClassInvalid, Detail: s.EndpointsErr.Error(),
+				Hint: "check " + config.PathEnvironment + " and, for local, " + config.PathBaseURL}
+		}
+		return Check{Status: Pass, Detail: fmt.Sprintf("environment %s, API %s, NIP %s", s.EnvironmentName, s.Endpoints.API, s.Seller.NIP)}
+	})
+	tokenOK := false
+	switch {
+	case s.TokenErr != nil:
+		rn.step("token decryptable", func() Check {
+			return Check{Status: Fail, Class: ClassAuth, Detail: config.DecryptMessage, tokenFailure: true,
+				Hint: "the deployment key (env.json or KSEFPL_CRYPT_KEY) is not the one the token was saved with"}
+		})
+	case s.Token == "":
+		rn.skip("token decryptable", "no token configured")
+	default:
+		rn.step("token decryptable", func() Check {
+			return Check{Status: Pass, Detail: "token from " + s.TokenSource + ", fingerprint " + short(s.TokenFingerprint)}
+		})
+		tokenOK = true
+	}
+	nipOK := false
+	if s.Seller.NIP == "" {
+		rn.skip("NIP checksum", "no NIP configured")
+	} else {
+		c := rn.step("NIP checksum", func() Check {
+			if err := nip.Validate(s.Seller.NIP); err != nil {
+				return Check{Status: Fail, Class: ClassInvalid, Detail: err.Error(), Hint: "correct " + config.PathSellerNIP}
+			}
+			return Check{Status: Pass, Detail: nip.Format(s.Seller.NIP)}
+		})
+		nipOK = c.Status == Pass
+	}
+	if tokenOK && nipOK && s.APIVersion != "legacy" {
+		c := rn.step("token context NIP", func() Check { return tokenContext(s) })
+		tokenOK = c.Status == Pass
+	} else if s.APIVersion == "legacy" {
+		rn.skip("token context NIP", "KSeF 1.0 tokens do not carry their context")
+	} else {
+		rn.skip("token context NIP", "needs a token and a valid NIP")
+	}
+
+	if cfg.Status == Fail && s.EndpointsErr != nil {
+		for _, n := range []string{"network reach", "Latarnia status", "public keys", "authentication", "clock skew"} {
+			rn.skip(n, "no usable endpoint")
+		}
+		rn.network(ctx)
+		return
+	}
+	client, err := s.Client(website.ClientOptions{Version: rn.env.Version, HTTPClient: rn.env.HTTPClient, Retry: rn.o.Retry, Clock: rn.o.Now})
+	if err != nil {
+		rn.step("network reach", func() Check {
+			return Check{Status: Fail, Class: ClassInvalid, Detail: err.Error()}
+		})
+		rn.network(ctx)
+		return
+	}
+	rn.client = client
+	reachC := rn.step("network reach", func() Check { return rn.reach(ctx, s.Endpoints.API) })
+	if reachC.Status == Fail {
+		for _, n := range []string{"Latarnia status", "public keys", "authentication", "clock skew"} {
+			rn.skip(n, "API host not reachable")
+		}
+		rn.network(ctx)
+		return
+	}
+	rn.step("Latarnia status", func() Check { return rn.latarnia(ctx) })
+	if s.APIVersion == "legacy" {
+		rn.skip("public keys", "the legacy profile uses none")
+	} else {
+		rn.step("public keys", func() Check {
+			keys, err := client.PublicKeys(ctx)
+			if err != nil {
+				return fromErr(err, "")
+			}
+			var us []string
+			for u := range keys {
+				us = append(us, string(u))
+			}
+			return Check{Status: Pass, Detail: strings.Join(sortStrings(us), ", ")}
+		})
+	}
+	if !tokenOK || !nipOK {
+		rn.skip("authentication", "needs a usable token and NIP")
+		rn.skip("clock skew", "measured during authentication")
+	} else if s.APIVersion == "legacy" {
+		rn.step("authentication", func() Check { return rn.legacyAuth(ctx) })
+		rn.skip("clock skew", "not measured by the legacy profile")
+	} else {
+		var ch *ksef.Challenge
+		var received time.Time
+		rn.step("authentication", func() Check {
+			var c Check
+			ch, received, c = rn.auth(ctx)
+			return c
+		})
+		if ch == nil {
+			rn.skip("clock skew", "no challenge received")
+		} else {
+			rn.step("clock skew", func() Check { return rn.skew(ch, received) })
+		}
+	}
+	rn.network(ctx)
+}
+
+// tokenContext compares the token's embedded context with the configured NIP.
+func tokenContext(s *website.Settings) Check {
+	info, err := ksef.ParseToken(s.Token)
+	if err != nil {
+		return Check{Status: Fail, Class: ClassInvalid, Detail: err.Error(), tokenFailure: true,
+			Hint: "re-enter the whole KSeF 2.0 token: printf '%s' \"$TOKEN\" | ksefpl config:set " + config.PathAPIToken + " -" + scopeHint(s)}
+	}
+	if info.ContextType != "Nip" || info.ContextValue != s.Seller.NIP {
+		return Check{Status: Fail, Class: ClassAuth, Code: "20100", tokenFailure: true,
+			Detail: fmt.Sprintf("NIP differs from the token's context (20100): the token was generated for %s-%s, the configured seller NIP is %s",
+				strings.ToLower(info.ContextType), info.ContextValue, s.Seller.NIP),
+			Hint: "use a token generated for NIP " + s.Seller.NIP + ", or correct " + config.PathSellerNIP + scopeHint(s)}
+	}
+	return Check{Status: Pass, Detail: "token " + info.Reference + " is for NIP " + info.ContextValue}
+}
+
+// reach dials the API host (TLS for https) to tell DNS/TCP/TLS problems apart from
+// API errors.
+func (rn *runner) reach(ctx context.Context, api string) Check {
+	host, port, useTLS, err := hostPort(api)
+	if err != nil {
+		return Check{Status: Fail, Class: ClassInvalid, Detail: err.Error()}
+	}
+	if err := dial(ctx, host, port, useTLS, rn.o.DialTimeout); err != nil {
+		return Check{Status: Fail, Class: ClassUnavailable, Detail: err.Error(),
+			Hint: fmt.Sprintf("allow outbound HTTPS to %s:%d in the firewall (run with --network for the full list) and check DNS", host, port)}
+	}
+	kind := "TCP"
+	if useTLS {
+		kind = "TLS verified"
+	}
+	return Check{Status: Pass, Detail: fmt.Sprintf("%s:%d (%s)", host, port, kind)}
+}
+
+func (rn *runner) latarnia(ctx context.Context) Check {
+	st, err := rn.client.Latarnia().Status(ctx)
+	if err != nil {
+		return fromErr(err, "KSeF's status service (Latarnia) could not be read")
+	}
+	if !st.Available() {
+		var titles []string
+		for _, m := range st.Messages {
+			titles = append(titles, m.Title)
+		}
+		return Check{Status: Fail, Class: ClassUnavailable, Detail: "KSeF status: " + st.Status + " " + strings.Join(titles, "; "),
+			Hint: "KSeF announces maintenance or a failure: wait and run test-connection again (invoices stay queued)"}
+	}
+	return Check{Status: Pass, Detail: st.Status}
+}
+
+// auth runs the full token authentication: challenge, ksef-token, poll, redeem.
+func (rn *runner) auth(ctx context.Context) (*ksef.Challenge, time.Time, Check) {
+	s, c := rn.s, rn.client
+	init, ch, err := c.AuthenticateKSeFToken(ctx, ksef.KSeFTokenAuth{Token: s.Token, Context: ksef.ContextIdentifier{Type: "Nip", Value: s.Seller.NIP}})
+	received := rn.o.Now()
+	if err != nil {
+		return ch, received, authFailure(err, s)
+	}
+	if _, err := c.WaitForAuth(ctx, init.ReferenceNumber, init.AuthenticationToken.Token); err != nil {
+		return ch, received, authFailure(err, s)
+	}
+	pair, err := c.Redeem(ctx, init.AuthenticationToken.Token)
+	if err != nil {
+		return ch, received, authFailure(err, s)
+	}
+	return ch, received, Check{Status: Pass, Detail: "challenge → token → redeem; access token valid until " +
+		pair.AccessToken.ValidUntil.UTC().Format(time.RFC3339)}
+}
+
+func (rn *runner) legacyAuth(ctx context.Context) Check {
+	_, err := rn.client.LegacyAuthorise(ctx, rn.s.Token, rn.s.Seller.NIP)
+	if err != nil {
+		return authFailure(err, rn.s)
+	}
+	return Check{Status: Pass, Detail: "KSeF 1.0 AuthorisationChallenge → AuthorisationToken (connection test only: sending invoices needs api_version 2)"}
+}
+
+// authFailure explains an authentication error, with the seed's diagnoses.
+func authFailure(err error, s *website.Settings) Check {
+	c := fromErr(err, "")
+	var ase *ksef.AuthStatusError
+	var le *ksef.LegacyAuthError
+	switch {
+	case errors.As(err, &ase):
+		c.Code = strconv.Itoa(ase.Code)
+		c.tokenFailure = c.Class == ClassAuth
+		switch {
+		case ase.WrongContext():
+			c.Hint = "the token belongs to another NIP: use a token generated for NIP " + s.Seller.NIP
+		case ase.TokenRevoked():
+			c.Hint = "the token was revoked or is inactive: generate a new one in the KSeF portal and run ksefpl rotate-token (or config:set " + config.PathAPIToken + " -)"
+		case ase.Code == 415:
+			c.Hint = "the token lacks permissions (InvoiceWrite): generate a token with invoice permissions"
+		case ase.Code == 450:
+			c.Hint = "if the token is right, the NIP may not be registered in the " + s.EnvironmentName +
+				" environment (KSeF 1.0 error 10000): tokens work only in the environment that issued them"
+		}
+	case errors.As(err, &le):
+		c.Code = strconv.Itoa(le.Code)
+		c.tokenFailure = true
+		switch le.Code {
+		case 10000:
+			c.Hint = "NIP " + s.Seller.NIP + " is not registered in the " + s.EnvironmentName + " environment (10000): log in to that environment's KSeF portal once and generate a token there"
+		case 20100:
+			c.Hint = "the token was generated for another NIP (20100): use a token for NIP " + s.Seller.NIP
+		}
+	default:
+		c.tokenFailure = c.Class == ClassAuth
+	}
+	return c
+}
+
+func (rn *runner) skew(ch *ksef.Challenge, received time.Time) Check {
+	server := ch.Timestamp
+	if server.IsZero() && ch.TimestampMs > 0 {
+		server = time.UnixMilli(ch.TimestampMs)
+	}
+	d := received.Sub(server)
+	ms := d.Milliseconds()
+	rn.r.ClockSkewMillis = &ms
+	abs := d
+	if abs < 0 {
+		abs = -abs
+	}
+	detail := fmt.Sprintf("local clock %s KSeF by %s", map[bool]string{true: "ahead of", false: "behind"}[d >= 0], abs.Round(time.Millisecond))
+	if abs > rn.o.MaxSkew {
+		return Check{Status: Fail, Class: ClassUnknown, Detail: detail,
+			Hint: "synchronise the clock (NTP): invoice dates and token expiry depend on it"}
+	}
+	return Check{Status: Pass, Detail: detail}
+}
+
+// network probes the firewall hosts when asked.
+func (rn *runner) network(ctx context.Context) {
+	if !rn.o.Network {
+		return
+	}
+	for _, h := range rn.o.FirewallHosts {
+		start := time.Now()
+		err := dial(ctx, h, 443, true, rn.o.DialTimeout)
+		hr := HostReach{Host: h, Port: 443, Reachable: err == nil, Millis: time.Since(start).Milliseconds()}
+		if err != nil {
+			hr.Error = err.Error()
+		}
+		rn.r.Network = append(rn.r.Network, hr)
+	}
+}
+
+// fromErr turns a KSeF client error into a failed check.
+func fromErr(err error, prefix string) Check {
+	detail := err.Error()
+	if prefix != "" {
+		detail = prefix + ": " + detail
+	}
+	c := Check{Status: Fail, Class: classOf(ksef.Classify(err)), Detail: detail}
+	var ae *ksef.APIError
+	if errors.As(err, &ae) && len(ae.Exceptions) > 0 {
+		c.Code = strconv.Itoa(ae.Exceptions[0].Code)
+	}
+	return c
+}
+
+func classOf(c ksef.Class) Class {
+	switch c {
+	case ksef.ClassInvalid:
+		return ClassInvalid
+	case ksef.ClassAuth:
+		return ClassAuth
+	case ksef.ClassRejected:
+		return ClassRejected
+	case ksef.ClassUnavailable:
+		return ClassUnavailable
+	}
+	return ClassUnknown
+}
+
+// dial connects to host:port (TLS-verified when useTLS) and closes the connection.
+func dial(ctx context.Context, host string, port int, useTLS bool, timeout time.Duration) error {
+	d := &net.Dialer{Timeout: timeout}
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
+	var conn net.Conn
+	var err error
+	if useTLS {
+		td := &tls.Dialer{NetDialer: d, Config: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}}
+		conn, err = td.DialContext(ctx, "tcp", addr)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+func hostPort(raw string) (string, int, bool, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", 0, false, err
+	}
+	port := 443
+	if u.Scheme == "http" {
+		port = 80
+	}
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil {
+			return "", 0, false, err
+		}
+	}
+	return u.Hostname(), port, u.Scheme == "https", nil
+}
+
+func scopeHint(s *website.Settings) string {
+	if s.WebsiteCode == "" || s.WebsiteCode == "base" {
+		return ""
+	}
+	return " --scope websites --scope-code " + s.WebsiteCode
+}
+
+func short(fp string) string {
+	if len(fp) > 12 {
+		return fp[:12] + "…"
+	}
+	return fp
+}
+
+func sortStrings(s []string) []string {
+	sort.Strings(s)
+	return s
+}

@@ -1,0 +1,160 @@
+// Package website owns the resolved KSeF settings of one website (one legal entity):
+// its environment and endpoints, seller NIP and identity, API token (decrypted, with its
+// source and fingerprint), invoice schema and NBP endpoint — read from configuration in
+// one place — and builds the KSeF client and credentials every command uses for it.
+package website
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/authcache"
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/secret"
+	"github.com/ksefpl/ksefpl/pkg/store"
+)
+
+// Settings are a website's effective KSeF settings. Token is secret: Settings never
+// prints it (String hides it).
+type Settings struct {
+	WebsiteID   int64
+	WebsiteCode string
+
+	EnvironmentName string // as configured
+	Environment     ksef.Environment
+	Endpoints       ksef.Endpoints
+	EndpointsErr    error // why Endpoints could not be resolved
+	APIVersion      string
+	Margin          time.Duration
+
+	Seller fa.Seller
+	Schema fa.Schema
+	NBPURL string
+
+	Token            string
+	TokenSource      string // "websites/CODE", "default", or the environment variable
+	TokenFromEnv     bool
+	TokenFingerprint string
+	TokenErr         error // a *config.DecryptError when the stored token cannot be decrypted
+}
+
+// String hides the token.
+func (s *Settings) String() string {
+	return "website.Settings{" + s.WebsiteCode + ", " + string(s.Environment) + ", NIP " + s.Seller.NIP + "}"
+}
+
+// GoString hides the token in %#v output too.
+func (s *Settings) GoString() string { return s.String() }
+
+// Load reads the website's effective settings. It fails only on storage errors: missing
+// or undecryptable values are left empty (see Missing and TokenErr) so that
+// test-connection can report each problem.
+func Load(ctx context.Context, svc *config.Service, sc config.Scope) (*Settings, error) {
+	s := &Settings{WebsiteID: sc.WebsiteID, WebsiteCode: sc.WebsiteCode}
+	str := func(path string) (string, error) { return svc.String(ctx, path, sc) }
+	var err error
+	get := func(dst *string, path string) {
+		if err == nil {
+			*dst, err = str(path)
+		}
+	}
+	var baseURL, schema, margin string
+	get(&s.EnvironmentName, config.PathEnvironment)
+	get(&baseURL, config.PathBaseURL)
+	get(&s.APIVersion, config.PathAPIVersion)
+	get(&margin, config.PathTokenTTLMargin)
+	get(&s.Seller.NIP, config.PathSellerNIP)
+	get(&s.Seller.Name, config.PathSellerName)
+	get(&s.Seller.AddressLine1, config.PathSellerAddress1)
+	get(&s.Seller.AddressLine2, config.PathSellerAddress2)
+	get(&s.Seller.CountryCode, config.PathSellerCountry)
+	get(&schema, config.PathInvoiceSchema)
+	get(&s.NBPURL, config.PathNBPBaseURL)
+	if err != nil {
+		return nil, err
+	}
+	s.Schema = fa.Schema(schema)
+	if s.Margin, err = time.ParseDuration(margin); err != nil || margin == "" {
+		s.Margin = ksef.DefaultMargin
+	}
+	if s.Environment, s.EndpointsErr = ksef.ParseEnvironment(s.EnvironmentName); s.EndpointsErr == nil {
+		s.Endpoints, s.EndpointsErr = s.Environment.Endpoints(baseURL)
+	}
+
+	tok, v, err := svc.Secret(ctx, config.PathAPIToken, sc)
+	var nf *config.NotFoundError
+	var de *config.DecryptError
+	switch {
+	case errors.As(err, &nf):
+	case errors.As(err, &de):
+		s.TokenErr = err
+		s.TokenSource = v.From
+	case err != nil:
+		return nil, err
+	default:
+		s.Token, s.TokenSource, s.TokenFromEnv = tok, v.From, v.Source == config.SourceEnv
+		s.TokenFingerprint = secret.Fingerprint(tok)
+	}
+	return s, nil
+}
+
+// Missing lists the required settings that have no value.
+func (s *Settings) Missing() []string {
+	var m []string
+	if s.Seller.NIP == "" {
+		m = append(m, config.PathSellerNIP)
+	}
+	if s.Token == "" && s.TokenErr == nil {
+		m = append(m, config.PathAPIToken)
+	}
+	if s.EnvironmentName == "" {
+		m = append(m, config.PathEnvironment)
+	}
+	return m
+}
+
+// ClientOptions tune Client.
+type ClientOptions struct {
+	Version    string
+	DB         *store.DB       // for the persistent token cache (nil: in-memory)
+	Keys       *secret.Keyring // encrypts the cache
+	HTTPClient *http.Client
+	Retry      ksef.RetryPolicy
+	Clock      func() time.Time
+}
+
+// Client builds the KSeF client for this website's environment.
+func (s *Settings) Client(o ClientOptions) (*ksef.Client, error) {
+	if s.EndpointsErr != nil {
+		return nil, s.EndpointsErr
+	}
+	var cache ksef.TokenCache
+	if o.DB != nil {
+		cache = authcache.New(o.DB, o.Keys)
+	}
+	return ksef.NewClient(ksef.Options{
+		BaseURL:     s.Endpoints.API,
+		LatarniaURL: s.Endpoints.Latarnia,
+		LegacyURL:   s.Endpoints.Legacy,
+		HTTPClient:  o.HTTPClient,
+		Version:     o.Version,
+		Retry:       o.Retry,
+		TokenCache:  cache,
+		Clock:       o.Clock,
+	})
+}
+
+// Credentials are what ksef.Client.AccessToken needs for this website; the cache key
+// carries the website so that its rows can be dropped on their own.
+func (s *Settings) Credentials() ksef.Credentials {
+	return ksef.Credentials{
+		Token:    s.Token,
+		NIP:      s.Seller.NIP,
+		CacheKey: authcache.Key(s.WebsiteID, s.Endpoints.API, s.TokenFingerprint),
+		Margin:   s.Margin,
+	}
+}
