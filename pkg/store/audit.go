@@ -1,0 +1,117 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Audit events.
+const (
+	EventTransition = "transition" // a job changed status
+	EventSession    = "session"    // a session changed status
+	EventWarning    = "warning"    // something notable that changed no status
+	EventUPO        = "upo"        // a UPO was stored
+	EventAuth       = "auth"       // an authentication outcome that affects jobs
+)
+
+// AuditEntry is one ksefpl_audit_log row. Rows are only ever appended.
+type AuditEntry struct {
+	ID               int64     `json:"id"`
+	OccurredAt       time.Time `json:"occurred_at"`
+	WebsiteID        int64     `json:"website_id"`
+	JobID            int64     `json:"job_id,omitempty"`
+	SessionReference string    `json:"session_reference,omitempty"`
+	Event            string    `json:"event"`
+	FromStatus       string    `json:"from_status,omitempty"`
+	ToStatus         string    `json:"to_status,omitempty"`
+	Reason           string    `json:"reason,omitempty"`
+	KSeFCode         int       `json:"ksef_code,omitempty"`
+	KSeFDescription  string    `json:"ksef_description,omitempty"`
+	Actor            string    `json:"actor"`
+	Message          string    `json:"message,omitempty"`
+}
+
+func appendAudit(ctx context.Context, tx *sql.Tx, now time.Time, e AuditEntry) error {
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = now
+	}
+	if e.Actor == "" {
+		e.Actor = "ksefpl"
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_audit_log (occurred_at, website_id, job_id, session_reference,
+		event, from_status, to_status, reason, ksef_code, ksef_description, actor, message)
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		timestamp(e.OccurredAt), e.WebsiteID, e.JobID, e.SessionReference, e.Event, e.FromStatus, e.ToStatus,
+		e.Reason, e.KSeFCode, e.KSeFDescription, e.Actor, e.Message)
+	if err != nil {
+		return fmt.Errorf("append audit: %w", err)
+	}
+	return nil
+}
+
+// AppendAudit appends one entry on its own.
+func (d *DB) AppendAudit(ctx context.Context, e AuditEntry) error {
+	return d.inTx(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, d.now(), e) })
+}
+
+// AuditFilter selects audit entries; zero fields match everything.
+type AuditFilter struct {
+	JobID            int64
+	SessionReference string
+	WebsiteID        int64
+	Since            time.Time
+	AfterID          int64
+	Limit            int
+}
+
+// Audit lists entries in the order they were written.
+func (d *DB) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
+	var where []string
+	var args []any
+	if f.JobID != 0 {
+		where, args = append(where, "job_id = ?"), append(args, f.JobID)
+	}
+	if f.SessionReference != "" {
+		where, args = append(where, "session_reference = ?"), append(args, f.SessionReference)
+	}
+	if f.WebsiteID != 0 {
+		where, args = append(where, "website_id = ?"), append(args, f.WebsiteID)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "occurred_at >= ?"), append(args, timestamp(f.Since))
+	}
+	if f.AfterID != 0 {
+		where, args = append(where, "audit_id > ?"), append(args, f.AfterID)
+	}
+	q := `SELECT audit_id, occurred_at, website_id, job_id, session_reference, event, from_status, to_status, reason,
+		ksef_code, ksef_description, actor, message FROM ksefpl_audit_log`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY audit_id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := d.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read audit log: %w", err)
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var e AuditEntry
+		var at string
+		if err := rows.Scan(&e.ID, &at, &e.WebsiteID, &e.JobID, &e.SessionReference, &e.Event, &e.FromStatus,
+			&e.ToStatus, &e.Reason, &e.KSeFCode, &e.KSeFDescription, &e.Actor, &e.Message); err != nil {
+			return nil, err
+		}
+		if e.OccurredAt, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

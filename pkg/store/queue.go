@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Job statuses.
+const (
+	JobPending   = "PENDING"    // waiting to be sent
+	JobAuthError = "AUTH_ERROR" // held: the website's token was refused; released by a good test-connection
+	JobSending   = "SENDING"    // bytes frozen and a send started: KSeF may or may not have it
+	JobSubmitted = "SUBMITTED"  // KSeF acknowledged it with an invoice reference
+	JobAccepted  = "ACCEPTED"   // KSeF assigned a KSeF number
+	JobFailed    = "FAILED"     // KSeF rejected it, or its session was terminated
+)
+
+// ErrConflict is returned when a row is not in a state the change expects (another
+// process moved it first).
+var ErrConflict = errors.New("changed concurrently")
+
+// Job is one ksefpl_queue row.
+type Job struct {
+	ID               int64
+	WebsiteID        int64
+	EntityType       string // invoice | creditmemo
+	IncrementID      string
+	InputFormat      string // json | xml
+	Input            string
+	Status           string
+	Reason           string
+	ReasonDetail     string
+	Attempts         int
+	IssueDate        string // P_1, YYYY-MM-DD
+	XML              []byte // frozen bytes, nil until frozen
+	InvoiceHash      string
+	FrozenAt         time.Time
+	InvoiceReference string
+	SessionReference string
+	KSeFNumber       string
+	AcquisitionDate  string
+	InvoicingMode    string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+}
+
+// Frozen reports whether the job's bytes are fixed.
+func (j *Job) Frozen() bool { return len(j.XML) > 0 }
+
+const jobColumns = `job_id, website_id, entity_type, increment_id, input_format, input, status, reason,
+	reason_detail, attempts, issue_date, xml, invoice_hash, frozen_at, invoice_reference, session_reference,
+	ksef_number, acquisition_date, invoicing_mode, created_at, updated_at`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanJob(s scanner) (*Job, error) {
+	var j Job
+	var frozen, created, updated string
+	if err := s.Scan(&j.ID, &j.WebsiteID, &j.EntityType, &j.IncrementID, &j.InputFormat, &j.Input, &j.Status,
+		&j.Reason, &j.ReasonDetail, &j.Attempts, &j.IssueDate, &j.XML, &j.InvoiceHash, &frozen, &j.InvoiceReference,
+		&j.SessionReference, &j.KSeFNumber, &j.AcquisitionDate, &j.InvoicingMode, &created, &updated); err != nil {
+		return nil, err
+	}
+	var err error
+	if frozen != "" {
+		if j.FrozenAt, err = parseTime(frozen); err != nil {
+			return nil, err
+		}
+	}
+	if j.CreatedAt, err = parseTime(created); err != nil {
+		return nil, err
+	}
+	j.UpdatedAt, err = parseTime(updated)
+	return &j, err
+}
+
+// EnqueueResult says what Enqueue did.
+type EnqueueResult int
+
+// Enqueue outcomes.
+const (
+	Enqueued EnqueueResult = iota // a new job
+	Existed                       // the document was already queued; nothing changed
+	Replaced                      // an unsent job's input was replaced
+)
+
+// Enqueue inserts j (ID, timestamps and status-derived fields are filled) unless a job for
+// the same (website, entity type, increment id) exists. With replace, an existing job
+// that was never sent (no send attempt, not frozen) gets j's input and status instead;
+// a job that was sent is never replaced. The audit entry is appended in the same
+// transaction when something changed. It returns the job as stored.
+func (d *DB) Enqueue(ctx context.Context, j Job, replace bool, audit AuditEntry) (*Job, EnqueueResult, error) {
+	var out *Job
+	res := Enqueued
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		old, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue
+			WHERE website_id = ? AND entity_type = ? AND increment_id = ?`, j.WebsiteID, j.EntityType, j.IncrementID))
+		now := d.now()
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			r, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_queue (website_id, entity_type, increment_id, input_format,
+				input, status, reason, reason_detail, issue_date, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
+				j.WebsiteID, j.EntityType, j.IncrementID, j.InputFormat, j.Input, j.Status, j.Reason, j.ReasonDetail,
+				j.IssueDate, timestamp(now), timestamp(now))
+			if err != nil {
+				return fmt.Errorf("queue %s %s: %w", j.EntityType, j.IncrementID, err)
+			}
+			if j.ID, err = r.LastInsertId(); err != nil {
+				return err
+			}
+			audit.FromStatus, audit.ToStatus = "", j.Status
+		case err != nil:
+			return fmt.Errorf("queue %s %s: %w", j.EntityType, j.IncrementID, err)
+		case !replace || old.Attempts > 0 || old.Frozen() || (old.Status != JobPending && old.Status != JobAuthError && old.Status != JobFailed):
+			out, res = old, Existed
+			return nil
+		default:
+			res = Replaced
+			if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET input_format = ?, input = ?, status = ?, reason = ?,
+				reason_detail = ?, issue_date = ?, updated_at = ? WHERE job_id = ?`,
+				j.InputFormat, j.Input, j.Status, j.Reason, j.ReasonDetail, j.IssueDate, timestamp(now), old.ID); err != nil {
+				return fmt.Errorf("replace job %d: %w", old.ID, err)
+			}
+			j.ID = old.ID
+			audit.FromStatus, audit.ToStatus = old.Status, j.Status
+		}
+		audit.JobID, audit.WebsiteID = j.ID, j.WebsiteID
+		if err := appendAudit(ctx, tx, now, audit); err != nil {
+			return err
+		}
+		out, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`, j.ID))
+		return err
+	})
+	return out, res, err
+}
+
+// JobByID returns one job; ErrNotFound when there is none.
+func (d *DB) JobByID(ctx context.Context, id int64) (*Job, error) {
+	j, err := scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("job %d: %w", id, ErrNotFound)
+	}
+	return j, err
+}
+
+// JobFilter selects jobs; zero fields match everything.
+type JobFilter struct {
+	WebsiteID        int64
+	Statuses         []string
+	IncrementID      string
+	KSeFNumber       string
+	SessionReference string
+	IDs              []int64
+	Limit            int
+}
+
+// Jobs lists jobs in id order.
+func (d *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, error) {
+	var where []string
+	var args []any
+	if f.WebsiteID != 0 {
+		where, args = append(where, "website_id = ?"), append(args, f.WebsiteID)
+	}
+	if len(f.Statuses) > 0 {
+		where = append(where, "status IN ("+placeholders(len(f.Statuses))+")")
+		for _, s := range f.Statuses {
+			args = append(args, s)
+		}
+	}
+	if len(f.IDs) > 0 {
+		where = append(where, "job_id IN ("+placeholders(len(f.IDs))+")")
+		for _, id := range f.IDs {
+			args = append(args, id)
+		}
+	}
+	if f.IncrementID != "" {
+		where, args = append(where, "increment_id = ?"), append(args, f.IncrementID)
+	}
+	if f.KSeFNumber != "" {
+		where, args = append(where, "ksef_number = ?"), append(args, f.KSeFNumber)
+	}
+	if f.SessionReference != "" {
+		where, args = append(where, "session_reference = ?"), append(args, f.SessionReference)
+	}
+	q := `SELECT ` + jobColumns + ` FROM ksefpl_queue`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY job_id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := d.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []*Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// JobCounts returns how many jobs each status has (for one website, or all with 0).
+func (d *DB) JobCounts(ctx context.Context, websiteID int64) (map[string]int, error) {
+	q := `SELECT status, COUNT(*) FROM ksefpl_queue`
+	var args []any
+	if websiteID != 0 {
+		q += ` WHERE website_id = ?`
+		args = append(args, websiteID)
+	}
+	rows, err := d.sql.QueryContext(ctx, q+` GROUP BY status`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+// UpdateJob changes one job inside a transaction: it reads the job, checks that its
+// status is one of from (any when from is empty; ErrConflict otherwise), lets mutate
+// change it, writes it back and appends audit (with from/to statuses filled in) in the
+// same transaction. mutate may return an error to abort without changes.
+func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func(j *Job) error, audit AuditEntry) (*Job, error) {
+	var out *Job
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("job %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if len(from) > 0 && !contains(from, j.Status) {
+			return fmt.Errorf("job %d is %s, not %s: %w", id, j.Status, strings.Join(from, "/"), ErrConflict)
+		}
+		before := j.Status
+		if err := mutate(j); err != nil {
+			return err
+		}
+		now := d.now()
+		frozen := ""
+		if !j.FrozenAt.IsZero() {
+			frozen = timestamp(j.FrozenAt)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET status = ?, reason = ?, reason_detail = ?, attempts = ?,
+			issue_date = ?, xml = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = ?, session_reference = ?,
+			ksef_number = ?, acquisition_date = ?, invoicing_mode = ?, updated_at = ? WHERE job_id = ?`,
+			j.Status, j.Reason, j.ReasonDetail, j.Attempts, j.IssueDate, j.XML, j.InvoiceHash, frozen,
+			j.InvoiceReference, j.SessionReference, j.KSeFNumber, j.AcquisitionDate, j.InvoicingMode, timestamp(now), id); err != nil {
+			return fmt.Errorf("update job %d: %w", id, err)
+		}
+		j.UpdatedAt = now
+		if audit.Event != "" {
+			audit.JobID, audit.WebsiteID = j.ID, j.WebsiteID
+			audit.FromStatus, audit.ToStatus = before, j.Status
+			if audit.SessionReference == "" {
+				audit.SessionReference = j.SessionReference
+			}
+			if err := appendAudit(ctx, tx, now, audit); err != nil {
+				return err
+			}
+		}
+		out = j
+		return nil
+	})
+	return out, err
+}
+
+func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// UPO kinds.
+const (
+	UPOSession = "session" // a page of a session's collective UPO
+	UPOInvoice = "invoice" // one invoice's UPO
+)
+
+// UPO is one stored official receipt.
+type UPO struct {
+	ID               int64
+	Kind             string
+	SessionReference string
+	UPOReference     string // the EU page reference, or the invoice reference for invoice UPOs
+	JobID            int64
+	KSeFNumber       string
+	XML              []byte
+	SHA256           string // base64 SHA-256 of XML
+	HashVerified     bool   // KSeF's x-ms-meta-hash matched
+	FetchedAt        time.Time
+}
+
+// SaveUPO stores u (once per kind, session and reference) with an audit entry in the same
+// transaction; a second save of the same UPO changes nothing and reports false.
+func (d *DB) SaveUPO(ctx context.Context, u UPO, audit AuditEntry) (bool, error) {
+	saved := false
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		now := d.now()
+		r, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_upo (kind, session_reference, upo_reference, job_id, ksef_number,
+			xml, sha256, hash_verified, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)
+			ON CONFLICT (kind, session_reference, upo_reference) DO NOTHING`,
+			u.Kind, u.SessionReference, u.UPOReference, u.JobID, u.KSeFNumber, u.XML, u.SHA256, u.HashVerified, timestamp(now))
+		if err != nil {
+			return fmt.Errorf("store UPO %s: %w", u.UPOReference, err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		saved = true
+		if audit.Event == "" {
+			return nil
+		}
+		audit.SessionReference, audit.JobID = u.SessionReference, u.JobID
+		return appendAudit(ctx, tx, now, audit)
+	})
+	return saved, err
+}
+
+// UPOFilter selects UPOs; zero fields match everything.
+type UPOFilter struct {
+	Kind             string
+	SessionReference string
+	JobID            int64
+	KSeFNumber       string
+}
+
+// UPOs lists stored UPOs in the order they were fetched.
+func (d *DB) UPOs(ctx context.Context, f UPOFilter) ([]*UPO, error) {
+	var where []string
+	var args []any
+	if f.Kind != "" {
+		where, args = append(where, "kind = ?"), append(args, f.Kind)
+	}
+	if f.SessionReference != "" {
+		where, args = append(where, "session_reference = ?"), append(args, f.SessionReference)
+	}
+	if f.JobID != 0 {
+		where, args = append(where, "job_id = ?"), append(args, f.JobID)
+	}
+	if f.KSeFNumber != "" {
+		where, args = append(where, "ksef_number = ?"), append(args, f.KSeFNumber)
+	}
+	q := `SELECT upo_id, kind, session_reference, upo_reference, job_id, ksef_number, xml, sha256, hash_verified, fetched_at
+		FROM ksefpl_upo`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := d.sql.QueryContext(ctx, q+" ORDER BY upo_id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list UPOs: %w", err)
+	}
+	defer rows.Close()
+	var out []*UPO
+	for rows.Next() {
+		var u UPO
+		var at string
+		if err := rows.Scan(&u.ID, &u.Kind, &u.SessionReference, &u.UPOReference, &u.JobID, &u.KSeFNumber, &u.XML,
+			&u.SHA256, &u.HashVerified, &at); err != nil {
+			return nil, err
+		}
+		if u.FetchedAt, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, &u)
+	}
+	return out, rows.Err()
+}
