@@ -15,8 +15,11 @@ import (
 // "/v2/auth/{referenceNumber}", "POST /api/online/Session/AuthorisationToken"), or
 // "*" for every endpoint outside /sim/. The most specific key wins: method+pattern,
 // then pattern, then "*". Control endpoints (/sim/...) never fail.
+//
+// Sessions holds the session and invoice faults; they are independent of endpoints.
 type Faults struct {
 	PerEndpoint map[string]EndpointFault `json:"perEndpoint,omitempty"`
+	Sessions    SessionFaults            `json:"sessions,omitzero"`
 }
 
 // EndpointFault is the fault plan of one endpoint. Counters ("next N calls") are
@@ -104,6 +107,9 @@ func parseJSONDuration(field string, raw json.RawMessage) (time.Duration, error)
 
 // validate checks a fault plan before it is installed.
 func (f Faults) validate() error {
+	if err := f.Sessions.validate(); err != nil {
+		return err
+	}
 	for k, e := range f.PerEndpoint {
 		if e.ErrorRate < 0 || e.ErrorRate > 1 {
 			return fmt.Errorf("ksefsim: fault %q: errorRate must be between 0 and 1", k)
@@ -120,7 +126,8 @@ func (f Faults) validate() error {
 
 // faultState is the installed plan; its counters are consumed as calls arrive.
 type faultState struct {
-	plan map[string]EndpointFault
+	plan     map[string]EndpointFault
+	sessions SessionFaults
 }
 
 // SetFaults replaces the fault plan. Invalid plans (rates outside 0..1, non-5xx
@@ -136,6 +143,7 @@ func (s *Server) setFaults(f Faults) error {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	s.st.faults.plan = maps.Clone(f.PerEndpoint)
+	s.st.faults.sessions = f.Sessions
 	return nil
 }
 
@@ -143,7 +151,7 @@ func (s *Server) setFaults(f Faults) error {
 func (s *Server) Faults() Faults {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	return Faults{PerEndpoint: maps.Clone(s.st.faults.plan)}
+	return Faults{PerEndpoint: maps.Clone(s.st.faults.plan), Sessions: s.st.faults.sessions}
 }
 
 // faultAction is what one call suffers.

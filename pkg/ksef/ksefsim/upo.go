@@ -1,0 +1,285 @@
+package ksefsim
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// UPO v4-3 (faktury/upo/schemy/upo-v4-3.xsd). The XSD has no place for ds:Signature
+// (the Potwierdzenie sequence is closed), so the simulator's UPOs carry no XAdES
+// signature at all: they validate against the XSD as they are, and a real UPO's MF
+// signature is simply not simulated. NazwaPodmiotuPrzyjmujacego uses the value the
+// XSD fixes ("Ministerstwo Finansów"); the official TE examples say
+// "Ministerstwo Finansów - środowisko testowe (TE)" and therefore fail the XSD.
+const (
+	upoNamespace     = "http://upo.schematy.mf.gov.pl/KSeF/v4-3"
+	upoSchemaVersion = "4-3"
+	upoRecipient     = "Ministerstwo Finansów"
+	upoTimeLayout    = "2006-01-02T15:04:05.000-07:00"
+	contentTypeXML   = "application/xml"
+	headerMetaHash   = "x-ms-meta-hash"
+)
+
+type (
+	upoXML struct {
+		XMLName          xml.Name         `xml:"Potwierdzenie"`
+		Xmlns            string           `xml:"xmlns,attr"`
+		Version          string           `xml:"wersjaSchemy,attr"`
+		Recipient        string           `xml:"NazwaPodmiotuPrzyjmujacego"`
+		SessionRef       string           `xml:"NumerReferencyjnySesji"`
+		Auth             upoAuth          `xml:"Uwierzytelnienie"`
+		Page             *upoPageInfo     `xml:"OpisPotwierdzenia,omitempty"`
+		LogicalStructure string           `xml:"NazwaStrukturyLogicznej"`
+		FormCode         string           `xml:"KodFormularza"`
+		Documents        []upoDocumentXML `xml:"Dokument"`
+	}
+	upoAuth struct {
+		Context  upoContext `xml:"IdKontekstu"`
+		TokenRef string     `xml:"NumerReferencyjnyTokenaKSeF"`
+	}
+	upoContext struct {
+		NIP        string `xml:"Nip,omitempty"`
+		InternalID string `xml:"IdWewnetrzny,omitempty"`
+		VatUE      string `xml:"IdZlozonyVatUE,omitempty"`
+		Peppol     string `xml:"IdDostawcyUslugPeppol,omitempty"`
+	}
+	upoPageInfo struct {
+		Page      int `xml:"Strona"`
+		Pages     int `xml:"LiczbaStron"`
+		From      int `xml:"ZakresDokumentowOd"`
+		To        int `xml:"ZakresDokumentowDo"`
+		Documents int `xml:"CalkowitaLiczbaDokumentow"`
+	}
+	upoDocumentXML struct {
+		SellerNIP  string `xml:"NipSprzedawcy"`
+		KSeFNumber string `xml:"NumerKSeFDokumentu"`
+		Number     string `xml:"NumerFaktury"`
+		IssueDate  string `xml:"DataWystawieniaFaktury"`
+		SentAt     string `xml:"DataPrzeslaniaDokumentu"`
+		NumberedAt string `xml:"DataNadaniaNumeruKSeF"`
+		Hash       string `xml:"SkrotDokumentu"`
+		Mode       string `xml:"TrybWysylki"`
+	}
+)
+
+// upoHead fills the parts common to session and invoice UPOs.
+func (s *Server) upoHead(ss *onlineSession) upoXML {
+	u := upoXML{
+		Xmlns: upoNamespace, Version: upoSchemaVersion, Recipient: upoRecipient, SessionRef: ss.ref,
+		Auth:             upoAuth{TokenRef: ss.tokenRef},
+		LogicalStructure: logicalStructureName(ss.form), FormCode: ss.form.SystemCode,
+	}
+	switch ss.ctxType {
+	case "InternalId":
+		u.Auth.Context.InternalID = ss.ctxValue
+	case "NipVatUe":
+		u.Auth.Context.VatUE = ss.ctxValue
+	case "PeppolId":
+		u.Auth.Context.Peppol = ss.ctxValue
+	default:
+		u.Auth.Context.NIP = ss.ctxValue
+	}
+	return u
+}
+
+func (s *Server) upoDocument(inv *invoiceRec) upoDocumentXML {
+	mode := "Online"
+	if inv.invoicingOff {
+		mode = "Offline"
+	}
+	return upoDocumentXML{
+		SellerNIP: inv.facts.sellerNIP, KSeFNumber: inv.ksefNumber, Number: inv.facts.number,
+		IssueDate: inv.facts.issueDate, SentAt: inv.received.In(s.loc).Format(upoTimeLayout),
+		NumberedAt: inv.acquired.In(s.loc).Format(upoTimeLayout), Hash: inv.hash, Mode: mode,
+	}
+}
+
+func renderUPO(u upoXML, ref string) *upoDoc {
+	// The structure is fixed and holds only strings and ints: marshalling cannot fail.
+	body, _ := xml.MarshalIndent(u, "", "\t")
+	body = append([]byte(xml.Header), body...)
+	return &upoDoc{ref: ref, body: body, hash: sha256B64(body)}
+}
+
+// invoiceUPO is the UPO of one accepted invoice. Caller holds the lock.
+func (s *Server) invoiceUPO(inv *invoiceRec) *upoDoc {
+	u := s.upoHead(inv.sess)
+	u.Documents = []upoDocumentXML{s.upoDocument(inv)}
+	return renderUPO(u, "")
+}
+
+// sessionUPO is the collective UPO of a session: one page (a session holds at most
+// 10 000 invoices, the page limit) listing every invoice with a KSeF number.
+// Caller holds the lock.
+func (s *Server) sessionUPO(ss *onlineSession, now time.Time) *upoDoc {
+	u := s.upoHead(ss)
+	for _, inv := range ss.invoices {
+		if inv.status.Code == invSucceeded {
+			u.Documents = append(u.Documents, s.upoDocument(inv))
+		}
+	}
+	n := len(u.Documents)
+	u.Page = &upoPageInfo{Page: 1, Pages: 1, From: 1, To: n, Documents: n}
+	return renderUPO(u, newRefNumber(now, infixUPO))
+}
+
+// writeUPO answers a UPO document with its x-ms-meta-hash.
+func writeUPO(w http.ResponseWriter, d *upoDoc) {
+	w.Header().Set("Content-Type", contentTypeXML)
+	w.Header().Set(headerMetaHash, d.hash)
+	w.Header().Set("Content-Length", strconv.Itoa(len(d.body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(d.body)
+}
+
+// presign builds an expiring pre-signed download link on this server, in the style of
+// the Azure blob SAS links KSeF hands out (sv, st, se, sr, sp, sig).
+func (s *Server) presign(base, sessionRef, kind, file string, now time.Time) (string, time.Time) {
+	exp := now.Add(storageURLTTL).UTC().Truncate(time.Second)
+	path := "/storage/" + sessionRef + "/" + kind + "/" + file
+	q := url.Values{}
+	q.Set("sv", "2025-01-05")
+	q.Set("st", now.UTC().Add(-5*time.Minute).Format(time.RFC3339))
+	q.Set("se", exp.Format(time.RFC3339))
+	q.Set("sr", "b")
+	q.Set("sp", "r")
+	q.Set("sig", s.storageSig(path, exp.Format(time.RFC3339)))
+	return base + path + "?" + q.Encode(), exp
+}
+
+func (s *Server) storageSig(path, expiry string) string {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write([]byte("ksefsim-storage\nGET\n" + path + "\n" + expiry))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// storageError answers in the Azure blob storage error format.
+func storageError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(xml.Header + "<Error><Code>" + code + "</Code><Message>" + msg + "</Message></Error>"))
+}
+
+// handleStorage serves the pre-signed links: no Authorization, the signature and the
+// expiry are checked instead.
+func (s *Server) handleStorage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	se, sig := q.Get("se"), q.Get("sig")
+	exp, err := time.Parse(time.RFC3339, se)
+	if err != nil || sig == "" || !hmac.Equal([]byte(sig), []byte(s.storageSig(r.URL.Path, se))) {
+		storageError(w, http.StatusForbidden, "AuthenticationFailed", "Signature did not match. Ask GET /v2/sessions/... for a fresh link.")
+		return
+	}
+	now := s.now()
+	if !now.Before(exp) {
+		storageError(w, http.StatusForbidden, "AuthenticationFailed", "Signed expiry time has passed. Ask GET /v2/sessions/... for a fresh link.")
+		return
+	}
+	sessionRef, kind, file := r.PathValue("sessionRef"), r.PathValue("kind"), r.PathValue("file")
+	s.st.mu.Lock()
+	var doc *upoDoc
+	if ss := s.st.sessions.byRef[sessionRef]; ss != nil {
+		switch kind {
+		case "session-upo":
+			if ss.upo != nil && file == ss.upo.ref+".xml" {
+				doc = ss.upo
+			}
+		case "invoice-upo":
+			for _, inv := range ss.invoices {
+				if inv.upo != nil && file == "upo_"+inv.ksefNumber+".xml" {
+					doc = inv.upo
+				}
+			}
+		}
+	}
+	s.st.mu.Unlock()
+	if doc == nil {
+		storageError(w, http.StatusNotFound, "BlobNotFound", "The specified blob does not exist.")
+		return
+	}
+	writeUPO(w, doc)
+}
+
+func upoNotFound(detail string) apiError {
+	return apiError{Code: codeUPONotFound, Description: descUPONotFound, Details: []string{detail}}
+}
+
+// handleSessionUPO serves GET /sessions/{ref}/upo/{upoRef}.
+func (s *Server) handleSessionUPO(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.requireAccess(w, r, permsStatus)
+	if !ok {
+		return
+	}
+	ref, upoRef := r.PathValue("referenceNumber"), r.PathValue("upoReferenceNumber")
+	now := s.now()
+	s.st.mu.Lock()
+	ss := s.sessionFor(c, ref)
+	if ss == nil {
+		s.st.mu.Unlock()
+		s.writeBadRequest(w, r, sessionNotFound(ref))
+		return
+	}
+	s.settleSession(ss, now)
+	doc := ss.upo
+	s.st.mu.Unlock()
+	if doc == nil || doc.ref != upoRef {
+		s.writeBadRequest(w, r, upoNotFound("UPO o numerze referencyjnym "+upoRef+" dla sesji "+ref+" nie zostało znalezione."))
+		return
+	}
+	writeUPO(w, doc)
+}
+
+// handleInvoiceUPO serves GET /sessions/{ref}/invoices/{invoiceRef}/upo.
+func (s *Server) handleInvoiceUPO(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.requireAccess(w, r, permsStatus)
+	if !ok {
+		return
+	}
+	ref, invRef := r.PathValue("referenceNumber"), r.PathValue("invoiceReferenceNumber")
+	now := s.now()
+	s.st.mu.Lock()
+	var doc *upoDoc
+	ss := s.sessionFor(c, ref)
+	if ss != nil {
+		s.settleSession(ss, now)
+		if inv := findInvoice(ss, invRef); inv != nil {
+			doc = inv.upo
+		}
+	}
+	s.st.mu.Unlock()
+	if doc == nil {
+		s.writeBadRequest(w, r, upoNotFound("UPO dla faktury o numerze referencyjnym "+invRef+" w sesji "+ref+" nie zostało znalezione."))
+		return
+	}
+	writeUPO(w, doc)
+}
+
+// handleInvoiceUPOByKSeF serves GET /sessions/{ref}/invoices/ksef/{ksefNumber}/upo.
+func (s *Server) handleInvoiceUPOByKSeF(w http.ResponseWriter, r *http.Request) {
+	c, ok := s.requireAccess(w, r, permsStatus)
+	if !ok {
+		return
+	}
+	ref, kn := r.PathValue("referenceNumber"), r.PathValue("ksefNumber")
+	now := s.now()
+	s.st.mu.Lock()
+	var doc *upoDoc
+	if ss := s.sessionFor(c, ref); ss != nil {
+		s.settleSession(ss, now)
+		if inv := s.st.sessions.byKSeF[kn]; inv != nil && inv.sess == ss {
+			doc = inv.upo
+		}
+	}
+	s.st.mu.Unlock()
+	if doc == nil {
+		s.writeBadRequest(w, r, upoNotFound("UPO o numerze KSeF "+kn+" i numerze referencyjnym sesji "+ref+" nie zostało znalezione."))
+		return
+	}
+	writeUPO(w, doc)
+}
