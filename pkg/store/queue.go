@@ -89,9 +89,9 @@ const (
 )
 
 // Enqueue inserts j (ID, timestamps and status-derived fields are filled) unless a job for
-// the same (website, entity type, increment id) exists. With replace, an existing job
-// that was never sent (no send attempt, not frozen) gets j's input and status instead;
-// a job that was sent is never replaced. The audit entry is appended in the same
+// the same (website, entity type, increment id) exists. With replace, an existing job gets
+// j's input and status instead when that cannot double-send: it was never sent (no send
+// attempt, not frozen), or it FAILED without a KSeF number (KSeF did not accept it). The audit entry is appended in the same
 // transaction when something changed. It returns the job as stored.
 func (d *DB) Enqueue(ctx context.Context, j Job, replace bool, audit AuditEntry) (*Job, EnqueueResult, error) {
 	var out *Job
@@ -115,13 +115,14 @@ func (d *DB) Enqueue(ctx context.Context, j Job, replace bool, audit AuditEntry)
 			audit.FromStatus, audit.ToStatus = "", j.Status
 		case err != nil:
 			return fmt.Errorf("queue %s %s: %w", j.EntityType, j.IncrementID, err)
-		case !replace || old.Attempts > 0 || old.Frozen() || (old.Status != JobPending && old.Status != JobAuthError && old.Status != JobFailed):
+		case !replace || !replaceable(old):
 			out, res = old, Existed
 			return nil
 		default:
 			res = Replaced
 			if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET input_format = ?, input = ?, status = ?, reason = ?,
-				reason_detail = ?, issue_date = ?, updated_at = ? WHERE job_id = ?`,
+				reason_detail = ?, issue_date = ?, xml = NULL, invoice_hash = '', frozen_at = '', invoice_reference = '',
+				session_reference = '', updated_at = ? WHERE job_id = ?`,
 				j.InputFormat, j.Input, j.Status, j.Reason, j.ReasonDetail, j.IssueDate, timestamp(now), old.ID); err != nil {
 				return fmt.Errorf("replace job %d: %w", old.ID, err)
 			}
@@ -283,6 +284,17 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 		return nil
 	})
 	return out, err
+}
+
+// replaceable reports whether a job's input may be replaced by a new version.
+func replaceable(j *Job) bool {
+	switch j.Status {
+	case JobPending, JobAuthError:
+		return j.Attempts == 0 && !j.Frozen()
+	case JobFailed:
+		return j.KSeFNumber == ""
+	}
+	return false
 }
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
