@@ -1,0 +1,64 @@
+package queue
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ksefpl/ksefpl/pkg/fa"
+)
+
+// InvalidError reports a document that cannot be queued: every problem found, one per
+// entry, naming the JSON field, XML element or configuration path to fix. Nothing was
+// stored. It unwraps to the underlying fa error when there is one.
+type InvalidError struct {
+	// Subject names the document, e.g. "invoice input" or "XML INV-1".
+	Subject  string
+	Problems []string
+	Err      error
+}
+
+func (e *InvalidError) Error() string {
+	var b strings.Builder
+	if len(e.Problems) == 1 {
+		fmt.Fprintf(&b, "cannot queue %s:", e.Subject)
+	} else {
+		fmt.Fprintf(&b, "cannot queue %s (%d problems):", e.Subject, len(e.Problems))
+	}
+	for _, p := range e.Problems {
+		b.WriteString("\n  " + p)
+	}
+	b.WriteString("\nNothing was queued. Fix the input (see docs/invoice-json.md) or the configuration and queue it again.")
+	return b.String()
+}
+
+// Unwrap returns the fa error behind the problems, if any.
+func (e *InvalidError) Unwrap() error { return e.Err }
+
+// StateError reports a job that is not in a state the operation allows: retrying a job
+// that is not FAILED, or replacing a job that was already sent.
+type StateError struct {
+	JobID       int64
+	IncrementID string
+	Status      string
+	Msg         string
+}
+
+func (e *StateError) Error() string { return e.Msg }
+
+// NotFoundError reports a job id or increment id with no job.
+type NotFoundError struct{ Query string }
+
+func (e *NotFoundError) Error() string {
+	return fmt.Sprintf("no job %q: give a job id or an increment id as listed by ksefpl queue list", e.Query)
+}
+
+// IsInvalid reports whether err means the request itself cannot be carried out as given
+// (invalid document or configuration, wrong job state, unknown job): commands exit with
+// code 3. fa's invalid-input errors count too.
+func IsInvalid(err error) bool {
+	var ie *InvalidError
+	var se *StateError
+	var nf *NotFoundError
+	return errors.As(err, &ie) || errors.As(err, &se) || errors.As(err, &nf) || fa.IsInvalid(err)
+}
