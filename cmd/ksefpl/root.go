@@ -67,6 +67,7 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newNIPValidateCmd(a),
 		newTestConnectionCmd(a),
 		newSimCmd(a),
+		newInvoicePreviewCmd(a), newInvoiceValidateCmd(a),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

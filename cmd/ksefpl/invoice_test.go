@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ksefpl/ksefpl/pkg/testenv"
+)
+
+// runCLI runs ksefpl in-process with the given environment and terminal flag and
+// returns the exit code, stdout and stderr.
+func runCLI(t *testing.T, env map[string]string, outTTY bool, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	ios := &ioStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut, OutTTY: outTTY}
+	code := run(context.Background(), args, ios, func(k string) string { return env[k] })
+	return code, out.String(), errOut.String()
+}
+
+func configuredSeller(t *testing.T) map[string]string {
+	t.Helper()
+	env := map[string]string{"KSEFPL_HOME": filepath.Join(t.TempDir(), "home"), "NO_COLOR": "1"}
+	for _, kv := range [][2]string{
+		{"ksefpl/seller/nip", "5261040828"},
+		{"ksefpl/seller/name", "Sklep Przykładowy sp. z o.o."},
+		{"ksefpl/seller/address_line1", "ul. Prosta 1"},
+		{"ksefpl/seller/address_line2", "00-001 Warszawa"},
+	} {
+		if code, _, stderr := runCLI(t, env, false, "config:set", kv[0], kv[1]); code != 0 {
+			t.Fatalf("config:set %s: exit %d: %s", kv[0], code, stderr)
+		}
+	}
+	return env
+}
+
+// On a terminal the summary goes to stderr without --summary; piped, it does not.
+func TestInvoicePreviewSummaryOnTerminal(t *testing.T) {
+	env := configuredSeller(t)
+	input := filepath.Join(testenv.ModuleRoot(t), "testdata", "invoices", "domestic_b2b.json")
+
+	code, stdout, stderr := runCLI(t, env, true, "invoice:preview", "--file", input)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "<P_15>342.44</P_15>") {
+		t.Errorf("stdout lacks the XML:\n%s", stdout)
+	}
+	for _, want := range []string{
+		"Seller: NIP 526-104-08-28, Sklep Przykładowy sp. z o.o., ul. Prosta 1, 00-001 Warszawa, PL",
+		"Buyer:  NIP 856-734-62-15, Klient S.A.",
+		"Gross (P_15): 342.44 PLN",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("terminal stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stdout, "Gross (P_15)") {
+		t.Error("the summary leaked into stdout, which must hold only the XML")
+	}
+
+	code, _, stderr = runCLI(t, env, false, "invoice:preview", "--file", input)
+	if code != 0 || stderr != "" {
+		t.Fatalf("piped: exit %d, stderr %q; want 0 and nothing", code, stderr)
+	}
+	// -o json on a terminal keeps stderr quiet too: the summary is in the JSON.
+	code, stdout, stderr = runCLI(t, env, true, "invoice:preview", "--file", input, "-o", "json")
+	if code != 0 || stderr != "" || !strings.Contains(stdout, `"gross": "342.44"`) {
+		t.Fatalf("json on a terminal: exit %d, stderr %q, stdout %s", code, stderr, stdout)
+	}
+}
+
+// Without --xsd and KSEFPL_XSD_DIR, ../shared/schemas next to the working directory is
+// used when it holds the schemas.
+func TestInvoiceValidateFindsSharedSchemasBesideWorkdir(t *testing.T) {
+	testenv.Xmllint(t)
+	schemas := testenv.SharedPath(t, "schemas")
+	root := t.TempDir()
+	work := filepath.Join(root, "work")
+	if err := os.MkdirAll(filepath.Join(root, "shared"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(schemas, filepath.Join(root, "shared", "schemas")); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join(testenv.ModuleRoot(t), "testdata", "invoices", "domestic_b2b.golden.xml")
+	t.Chdir(work)
+	env := map[string]string{"NO_COLOR": "1", "KSEFPL_HOME": filepath.Join(root, "home")}
+
+	code, stdout, stderr := runCLI(t, env, false, "invoice:validate", golden, "-o", "json")
+	if code != 0 || !strings.Contains(stdout, `"xsd": "validated"`) {
+		t.Fatalf("exit %d, stdout %s, stderr %s; want the XSD validated from ../shared/schemas", code, stdout, stderr)
+	}
+	// Validating XML needs no configuration, so the home is not created.
+	if _, err := os.Stat(env["KSEFPL_HOME"]); !os.IsNotExist(err) {
+		t.Errorf("invoice:validate of XML created the home (stat: %v)", err)
+	}
+
+	// With the schemas gone, XSD validation is skipped with how to enable it.
+	if err := os.Remove(filepath.Join(root, "shared", "schemas")); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, env, false, "invoice:validate", golden)
+	if code != 0 || !strings.Contains(stdout, "passes the structural checks") ||
+		!strings.Contains(stderr, "XSD validation skipped: no schema directory; pass --xsd DIR or set KSEFPL_XSD_DIR") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}

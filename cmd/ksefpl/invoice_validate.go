@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/spf13/cobra"
+)
+
+// envXSDDir names the schema directory when --xsd is not given.
+const envXSDDir = "KSEFPL_XSD_DIR"
+
+// sharedSchemas is the schema directory looked for, relative to the working directory,
+// when neither --xsd nor KSEFPL_XSD_DIR is set.
+const sharedSchemas = "../shared/schemas"
+
+// xsdHowTo tells the user how to enable XSD validation.
+const xsdHowTo = "pass --xsd DIR or set " + envXSDDir + " to a folder holding FA3.xsd, FA2.xsd and bazowe/ " +
+	"(the official KSeF schemas, github.com/CIRFMF/ksef-docs faktury/schemy/FA), and install xmllint (libxml2-utils)"
+
+type invoiceValidateOptions struct {
+	invoiceBuildFlags
+	file string
+	xsd  string
+}
+
+// validateOut is invoice:validate's JSON.
+type validateOut struct {
+	File     string       `json:"file"`
+	Valid    bool         `json:"valid"`
+	Schema   string       `json:"schema,omitempty"`
+	Problems []problemOut `json:"problems"`
+	XSD      string       `json:"xsd"` // "validated" or "skipped: reason"
+}
+
+func newInvoiceValidateCmd(a *app) *cobra.Command {
+	o := &invoiceValidateOptions{}
+	cmd := &cobra.Command{
+		Use:   "invoice:validate FILE.xml|FILE.json",
+		Short: "Validate an invoice XML (or the XML built from a shop JSON): structural checks and XSD",
+		Long: `Validates an FA(3)/FA(2) invoice. A .json file (or one starting with '{') is a shop document:
+it is built first, exactly as invoice:preview builds it (seller and schema from the website's
+configuration, NBP rate when needed). XML is validated as it is.
+
+Two layers run: ksefpl's structural checks (encoding, header, NIP checksums, codes, dates,
+amount formats, P_15 arithmetic) and the official XSD through xmllint. The schema directory is
+--xsd DIR, else $KSEFPL_XSD_DIR, else ../shared/schemas when it exists. When none is set (or
+xmllint is missing and no directory was named), XSD validation is skipped with a notice and the
+result rests on the structural checks alone. A directory named by --xsd or KSEFPL_XSD_DIR must
+hold the schemas and xmllint must be installed, or the command fails with exit 3.
+
+Problems are listed as "line N: element path: message". Exit 0 valid, 3 invalid.
+-o json prints {"file", "valid", "schema", "problems": [{"line", "path", "message", "source"}], "xsd"}.`,
+		Example: `  ksefpl invoice:validate INV-000123.xml --xsd ./schemas
+  ksefpl invoice:validate INV-000123.json -o json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.file = args[0]
+			if err := o.check(); err != nil {
+				return err
+			}
+			return runInvoiceValidate(cmd.Context(), a, o)
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().StringVar(&o.xsd, "xsd", "", "directory of the official schemas (FA3.xsd, FA2.xsd, bazowe/); default $"+envXSDDir+", else "+sharedSchemas)
+	return cmd
+}
+
+// isJSONInput reports whether the file is a shop JSON document rather than XML.
+func isJSONInput(name string, b []byte) bool {
+	if strings.EqualFold(filepath.Ext(name), ".json") {
+		return true
+	}
+	t := bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), " \t\r\n")
+	return len(t) > 0 && t[0] == '{'
+}
+
+// schemaDir picks the XSD directory: --xsd, then $KSEFPL_XSD_DIR (both explicit), then
+// ../shared/schemas if it holds FA3.xsd. dir is "" when none is available.
+func (a *app) schemaDir(flag string) (dir string, explicit bool) {
+	if flag != "" {
+		return flag, true
+	}
+	if env := a.getenv(envXSDDir); env != "" {
+		return env, true
+	}
+	if _, err := os.Stat(filepath.Join(sharedSchemas, "FA3.xsd")); err == nil {
+		return sharedSchemas, false
+	}
+	return "", false
+}
+
+func runInvoiceValidate(ctx context.Context, a *app, o *invoiceValidateOptions) error {
+	raw, err := os.ReadFile(o.file)
+	if err != nil {
+		return withCode(exitInvalid, fmt.Errorf("read invoice: %w; check the path", err))
+	}
+	res := validateOut{File: o.file, Problems: []problemOut{}}
+	xml := raw
+	if isJSONInput(o.file, raw) {
+		b, err := a.buildInvoice(ctx, o.file, &o.invoiceBuildFlags)
+		var ie *invoiceInputError
+		switch {
+		case errors.As(err, &ie):
+			res.Problems = ie.problems
+			res.XSD = "skipped: the input JSON could not be built into XML"
+			return a.reportValidation(res)
+		case err != nil:
+			return err
+		}
+		xml = b.xml
+	}
+	if d, perr := fa.ParseXML(xml); perr == nil {
+		res.Schema = string(d.Schema())
+	}
+	res.Problems = append(res.Problems, checkProblems(fa.Check(xml))...)
+
+	dir, explicit := a.schemaDir(o.xsd)
+	switch {
+	case dir == "":
+		res.XSD = "skipped: no schema directory; " + xsdHowTo
+	case res.Schema == "":
+		res.XSD = "skipped: the document is not a readable FA(3)/FA(2) invoice"
+	default:
+		ps, err := fa.ValidateXSD(ctx, xml, dir)
+		var te *fa.ToolError
+		switch {
+		case err == nil:
+			res.XSD = "validated"
+			res.Problems = append(res.Problems, problemsOf(ps, "xsd")...)
+		case errors.As(err, &te) && !explicit:
+			res.XSD = "skipped: " + te.Error()
+		default:
+			var sd *fa.SchemaDirError
+			if errors.As(err, &sd) || errors.As(err, &te) {
+				return withCode(exitInvalid, fmt.Errorf("XSD validation: %w", err))
+			}
+			return fmt.Errorf("XSD validation: %w", err)
+		}
+	}
+	return a.reportValidation(res)
+}
+
+// reportValidation prints the verdict and problems; invalid ends with exit 3.
+func (a *app) reportValidation(res validateOut) error {
+	res.Valid = len(res.Problems) == 0
+	skipped := strings.HasPrefix(res.XSD, "skipped")
+	if a.json() {
+		if err := writeJSON(a.io.Out, res); err != nil {
+			return err
+		}
+	} else {
+		schema := res.Schema
+		if schema == "" {
+			schema = "FA"
+		}
+		switch {
+		case !res.Valid:
+			fmt.Fprintf(a.io.Out, "%s %s is not a valid %s invoice (%d problem(s)):\n", a.io.red("✘"), res.File, schema, len(res.Problems))
+			for _, p := range res.Problems {
+				fmt.Fprintln(a.io.Out, p.String())
+			}
+		case skipped:
+			fmt.Fprintf(a.io.Out, "%s %s passes the structural checks (%s); the XSD was not checked\n", a.io.green("✔"), res.File, schema)
+		default:
+			fmt.Fprintf(a.io.Out, "%s %s is a valid %s invoice (structural checks and XSD)\n", a.io.green("✔"), res.File, schema)
+		}
+	}
+	if skipped && !a.json() {
+		fmt.Fprintln(a.io.ErrOut, a.io.yellow("XSD validation "+res.XSD))
+	}
+	if !res.Valid {
+		return silentExit(exitInvalid)
+	}
+	return nil
+}
