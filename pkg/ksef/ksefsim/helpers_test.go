@@ -44,6 +44,19 @@ func (c *testClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
+// contractOnce loads open-api.json once per test binary (it takes seconds under
+// -race); every env gets a Fresh checker over it.
+var (
+	contractOnce sync.Once
+	contract     *oapicheck.Checker
+	contractErr  error
+)
+
+func loadContract(path string) (*oapicheck.Checker, error) {
+	contractOnce.Do(func() { contract, contractErr = oapicheck.Load(context.Background(), path) })
+	return contract, contractErr
+}
+
 // env is one simulator behind a real loopback HTTP server and the contract checker.
 type env struct {
 	t     *testing.T
@@ -63,10 +76,11 @@ func newEnv(t *testing.T, cfg Config) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	check, err := oapicheck.Load(context.Background(), testenv.SharedPath(t, "ksef-docs", "open-api.json"))
+	base, err := loadContract(testenv.SharedPath(t, "ksef-docs", "open-api.json"))
 	if err != nil {
 		t.Fatalf("load contract: %v", err)
 	}
+	check := base.Fresh()
 	srv := httptest.NewServer(check.Middleware(sim))
 	t.Cleanup(srv.Close)
 	return &env{t: t, sim: sim, check: check, url: srv.URL, clock: clock}

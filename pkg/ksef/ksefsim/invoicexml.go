@@ -63,6 +63,12 @@ func parseInvoice(doc []byte) (invoiceFacts, []string) {
 			return f, []string{fmt.Sprintf("Dokument zawiera niedozwolony znak Unicode U+%04X.", r)}
 		}
 	}
+	if bytes.HasPrefix(doc, []byte("<?xml ")) {
+		end := bytes.Index(doc, []byte("?>"))
+		if m := encodingRe.FindSubmatch(doc[:max(end, 0)]); m != nil && !strings.EqualFold(string(m[1]), "utf-8") {
+			return f, []string{"Prolog XML wskazuje kodowanie '" + string(m[1]) + "'; dozwolone jest wyłącznie UTF-8."}
+		}
+	}
 	dec := xml.NewDecoder(bytes.NewReader(doc))
 	var path []string
 	var text strings.Builder
@@ -78,9 +84,6 @@ func parseInvoice(doc []byte) (invoiceFacts, []string) {
 		case xml.ProcInst:
 			if t.Target != "xml" {
 				return f, []string{"Dokument zawiera instrukcję przetwarzania '" + t.Target + "', która jest niedozwolona."}
-			}
-			if m := encodingRe.FindSubmatch(t.Inst); m != nil && !strings.EqualFold(string(m[1]), "utf-8") {
-				return f, []string{"Prolog XML wskazuje kodowanie '" + string(m[1]) + "'; dozwolone jest wyłącznie UTF-8."}
 			}
 		case xml.StartElement:
 			if len(path) == 0 && f.rootName == "" {
