@@ -72,6 +72,12 @@ type Options struct {
 	// AuthPollInterval is the first delay between GET /auth/{ref} polls; it
 	// grows to 2 s (default 250 ms).
 	AuthPollInterval time.Duration
+	// StatusPollTimeout bounds WaitForInvoice and WaitForSession (default
+	// 5 min).
+	StatusPollTimeout time.Duration
+	// StatusPollInterval is the first delay between status polls; it grows
+	// to 5 s (default 500 ms).
+	StatusPollInterval time.Duration
 	// TokenCache stores authentication results between runs (default: an
 	// in-memory cache private to this Client).
 	TokenCache TokenCache
@@ -82,17 +88,19 @@ type Options struct {
 
 // Client talks to one KSeF environment. It is safe for concurrent use.
 type Client struct {
-	base      string
-	latarnia  string
-	legacy    string
-	http      *http.Client
-	userAgent string
-	timeout   time.Duration
-	retry     RetryPolicy
-	pollMax   time.Duration
-	pollStart time.Duration
-	cache     TokenCache
-	now       func() time.Time
+	base        string
+	latarnia    string
+	legacy      string
+	http        *http.Client
+	userAgent   string
+	timeout     time.Duration
+	retry       RetryPolicy
+	pollMax     time.Duration
+	pollStart   time.Duration
+	statusMax   time.Duration
+	statusStart time.Duration
+	cache       TokenCache
+	now         func() time.Time
 
 	keysMu sync.Mutex
 	keys   map[KeyUsage]*PublicKey
@@ -110,14 +118,16 @@ func NewClient(o Options) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{
-		base:      strings.TrimSuffix(u.String(), "/"),
-		timeout:   o.Timeout,
-		retry:     o.Retry.withDefaults(),
-		pollMax:   o.AuthPollTimeout,
-		pollStart: o.AuthPollInterval,
-		cache:     o.TokenCache,
-		now:       o.Clock,
-		keys:      map[KeyUsage]*PublicKey{},
+		base:        strings.TrimSuffix(u.String(), "/"),
+		timeout:     o.Timeout,
+		retry:       o.Retry.withDefaults(),
+		pollMax:     o.AuthPollTimeout,
+		pollStart:   o.AuthPollInterval,
+		statusMax:   o.StatusPollTimeout,
+		statusStart: o.StatusPollInterval,
+		cache:       o.TokenCache,
+		now:         o.Clock,
+		keys:        map[KeyUsage]*PublicKey{},
 	}
 	if o.LatarniaURL != "" {
 		lu, err := checkBaseURL("Latarnia URL", o.LatarniaURL)
@@ -141,6 +151,12 @@ func NewClient(o Options) (*Client, error) {
 	}
 	if c.pollStart <= 0 {
 		c.pollStart = 250 * time.Millisecond
+	}
+	if c.statusMax <= 0 {
+		c.statusMax = 5 * time.Minute
+	}
+	if c.statusStart <= 0 {
+		c.statusStart = 500 * time.Millisecond
 	}
 	if c.cache == nil {
 		c.cache = NewMemoryTokenCache()

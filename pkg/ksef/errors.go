@@ -135,6 +135,20 @@ func (e *APIError) hint() string {
 		return "KSeF does not know this authentication operation; authenticate again"
 	case e.HasCode(21308):
 		return "KSeF refused the credentials of a deceased person"
+	case e.HasCode(ErrCodeSessionNotFound):
+		return "KSeF does not know this session (wrong reference number or another context); open a new session"
+	case e.HasCode(ErrCodeSessionStatus):
+		return "the session no longer accepts this operation (it is closed, finished or past its 12 hours); open a new session and send there"
+	case e.HasCode(ErrCodeSessionInvoiceLimit):
+		return "the session reached its invoice limit; close it and send the rest in a new session"
+	case e.HasCode(ErrCodeInvoiceSize), e.HasCode(ErrCodeInvoiceHash):
+		return "the size or hash sent does not match the encrypted content; this is a ksefpl bug — please report it"
+	case e.HasCode(ErrCodeUPONotFound):
+		return "the UPO is not there (yet); wait until the session or invoice is processed and check its status again"
+	case e.HasCode(ErrCodeContinuationToken):
+		return "the continuation token is invalid; list again from the first page"
+	case e.HasCode(ErrCodeTechnicalCorrectionDone), e.HasCode(ErrCodeTechnicalCorrectionRefused):
+		return "a technical correction is not possible for this invoice (already corrected, or the original was accepted)"
 	case e.HasCode(21405):
 		return "KSeF found the request data invalid; see the details above"
 	case e.HTTPStatus == 401:

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +36,19 @@ type call struct {
 	out any
 	// noProblemDetails omits X-Error-Format (legacy 1.0 and Latarnia).
 	noProblemDetails bool
+	// rawURL, when set, is the absolute URL requested instead of base+path
+	// (pre-signed storage links); path then only names the call in errors and
+	// must not carry the URL's query (it holds the link's signature).
+	rawURL string
+	// header holds extra request headers (x-continuation-token).
+	header map[string]string
+	// accept replaces the default Accept: application/json.
+	accept string
+	// raw receives the undecoded 2xx body when non-nil (XML downloads).
+	raw *[]byte
+	// limit caps the answer size in bytes (default maxBody); a larger answer
+	// is an error, never silently truncated.
+	limit int64
 }
 
 // response is one raw HTTP answer.
@@ -70,6 +85,9 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 		}
 		switch {
 		case resp.status >= 200 && resp.status < 300:
+			if cl.raw != nil {
+				return resp.header, c.decodeRaw(cl, resp)
+			}
 			return resp.header, c.decode(cl, resp)
 		case resp.status >= 300 && resp.status < 400:
 			return resp.header, &RedirectError{Method: cl.method, Path: cl.path, HTTPStatus: resp.status, Location: resp.header.Get("Location")}
@@ -120,11 +138,19 @@ func (c *Client) once(ctx context.Context, cl call, payload []byte) (*response, 
 	if payload != nil {
 		body = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, cl.method, base+cl.path, body)
-	if err != nil {
-		return nil, err
+	target := base + cl.path
+	if cl.rawURL != "" {
+		target = cl.rawURL
 	}
-	req.Header.Set("Accept", "application/json")
+	req, err := http.NewRequestWithContext(ctx, cl.method, target, body)
+	if err != nil {
+		return nil, redactURLError(err)
+	}
+	accept := cl.accept
+	if accept == "" {
+		accept = "application/json"
+	}
+	req.Header.Set("Accept", accept)
 	req.Header.Set("User-Agent", c.userAgent)
 	if !cl.noProblemDetails {
 		req.Header.Set("X-Error-Format", "problem-details")
@@ -132,19 +158,62 @@ func (c *Client) once(ctx context.Context, cl call, payload []byte) (*response, 
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	for k, v := range cl.header {
+		req.Header.Set(k, v)
+	}
 	if cl.bearer != "" {
 		req.Header.Set("Authorization", "Bearer "+cl.bearer)
 	}
 	res, err := c.http.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, redactURLError(err)
 	}
 	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
+	limit := cl.limit
+	if limit <= 0 {
+		limit = maxBody
+	}
+	b, err := io.ReadAll(io.LimitReader(res.Body, limit+1))
 	if err != nil {
-		return nil, fmt.Errorf("reading the answer: %w", err)
+		return nil, fmt.Errorf("reading the answer: %w", redactURLError(err))
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("the answer is larger than %d bytes", limit)
 	}
 	return &response{status: res.StatusCode, header: res.Header, body: b}, nil
+}
+
+// redactURLError drops the query from the URL inside a *url.Error: the query
+// of a pre-signed link is its signature and must not reach error messages.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		cp := *ue
+		cp.URL = redactURL(ue.URL)
+		return &cp
+	}
+	return err
+}
+
+// redactURL returns raw without its query, fragment and user info.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	u.RawQuery, u.Fragment, u.User = "", "", nil
+	return u.String()
+}
+
+// decodeRaw hands a 2xx body over undecoded, refusing WAF HTML pages.
+func (c *Client) decodeRaw(cl call, resp *response) error {
+	ct := strings.ToLower(resp.header.Get("Content-Type"))
+	t := bytes.ToLower(bytes.TrimSpace(resp.body[:min(len(resp.body), 512)]))
+	if strings.Contains(ct, "html") || bytes.HasPrefix(t, []byte("<!doctype html")) || bytes.HasPrefix(t, []byte("<html")) {
+		return &HTMLResponseError{Method: cl.method, Path: cl.path, HTTPStatus: resp.status, Title: htmlTitle(resp.body)}
+	}
+	*cl.raw = resp.body
+	return nil
 }
 
 // backoff returns the exponential backoff with full jitter for an attempt
