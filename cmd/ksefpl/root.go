@@ -67,7 +67,9 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newNIPValidateCmd(a),
 		newTestConnectionCmd(a),
 		newSimCmd(a),
+		newSubmitCmd(a),
 		newInvoicePreviewCmd(a), newInvoiceValidateCmd(a),
+		newQueueCmd(a), newAuditCmd(a), newAuditExportCmd(a),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

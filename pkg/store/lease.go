@@ -56,3 +56,17 @@ func (d *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 	}
 	return nil
 }
+
+// TakeOverLease moves the lease from oldHolder to holder, only if oldHolder still holds
+// it (used when the old holder is known to be dead). ErrConflict when it moved meanwhile.
+func (d *DB) TakeOverLease(ctx context.Context, name, oldHolder, holder string, ttl time.Duration) error {
+	r, err := d.sql.ExecContext(ctx, `UPDATE ksefpl_leases SET holder = ?, expires_at = ? WHERE name = ? AND holder = ?`,
+		holder, timestamp(d.now().Add(ttl)), name, oldHolder)
+	if err != nil {
+		return fmt.Errorf("take over lease %s: %w", name, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n == 0 {
+		return fmt.Errorf("lease %s: %w", name, ErrConflict)
+	}
+	return nil
+}

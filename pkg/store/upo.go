@@ -104,3 +104,26 @@ func (d *DB) UPOs(ctx context.Context, f UPOFilter) ([]*UPO, error) {
 	}
 	return out, rows.Err()
 }
+
+// AcceptedJobsWithoutUPO lists a website's ACCEPTED jobs that have no invoice UPO yet.
+func (d *DB) AcceptedJobsWithoutUPO(ctx context.Context, websiteID int64, limit int) ([]*Job, error) {
+	q := `SELECT ` + jobColumns + ` FROM ksefpl_queue q WHERE website_id = ? AND status = ?
+		AND NOT EXISTS (SELECT 1 FROM ksefpl_upo u WHERE u.kind = ? AND u.job_id = q.job_id) ORDER BY job_id`
+	if limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", limit)
+	}
+	rows, err := d.sql.QueryContext(ctx, q, websiteID, JobAccepted, UPOInvoice)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs without UPO: %w", err)
+	}
+	defer rows.Close()
+	var out []*Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/submit"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+type submitOptions struct {
+	website   string
+	limit     int
+	wait      time.Duration
+	autoRetry bool
+	poll      time.Duration
+}
+
+func newSubmitCmd(a *app) *cobra.Command {
+	o := &submitOptions{}
+	cmd := &cobra.Command{
+		Use:   "submit",
+		Short: "Send queued invoices to KSeF and collect KSeF numbers and UPOs (cron-safe)",
+		Long: `One run (1) advances what is in flight: invoice statuses, KSeF numbers, session closing, UPO
+receipts; (2) freezes and sends new PENDING jobs through online sessions; (3) waits up to --wait
+for results, leaving the rest to the next run. Safe to run from cron every minute: a second
+run for the same website exits at once, and a crashed run never loses or double-sends a job.
+Exit 0 when nothing failed, 7 when some jobs failed, 4/6 when a website could not
+authenticate / reach KSeF.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			o.wait, _ = cmd.Flags().GetDuration("wait")
+			return runSubmit(cmd.Context(), a, o, cmd.Flags().Changed("wait"))
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.website, "website", "", "only this website (default: every website with a NIP and token)")
+	f.IntVar(&o.limit, "limit", 0, "send at most N new jobs per website (0: all)")
+	f.Duration("wait", 2*time.Minute, "how long to wait for KSeF's results after sending (0: do not wait)")
+	f.BoolVar(&o.autoRetry, "auto-retry", false, "requeue jobs that failed with SESSION_TERMINATED")
+	f.DurationVar(&o.poll, "poll-interval", 2*time.Second, "pause between status polls while waiting")
+	return cmd
+}
+
+func runSubmit(ctx context.Context, a *app, o *submitOptions, waitSet bool) error {
+	svc, h, err := a.config(ctx)
+	if err != nil {
+		return err
+	}
+	env := submit.Env{Config: svc, DB: h.DB, Keys: h.Keys, Version: a.version, Now: a.now}
+	if a.io.ErrTTY && !a.json() {
+		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(a.io.ErrOut), progressbar.OptionSetDescription("submitting"),
+			progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())
+		env.Progress = func(p submit.Progress) {
+			bar.Describe(fmt.Sprintf("%s: job %d %s", p.Website, p.JobID, p.Status))
+			_ = bar.Add(1)
+		}
+		defer bar.Finish()
+	}
+	opts := submit.Options{Website: o.website, Limit: o.limit, Wait: o.wait, NoWait: waitSet && o.wait == 0,
+		AutoRetry: o.autoRetry, PollInterval: o.poll}
+	res, err := submit.Run(ctx, env, opts)
+	if err != nil {
+		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(a.io.ErrOut, a.io.yellow("Warning: "+w))
+	}
+	if a.json() {
+		if err := writeJSON(a.io.Out, res); err != nil {
+			return err
+		}
+	} else if err := renderSubmit(a, res); err != nil {
+		return err
+	}
+	switch res.FirstErrorClass() {
+	case "":
+	case "auth":
+		return silentExit(exitAuth)
+	case "unavailable":
+		return silentExit(exitUnavailable)
+	case "invalid":
+		return silentExit(exitInvalid)
+	case "rejected":
+		return silentExit(exitRejected)
+	default:
+		return silentExit(exitError)
+	}
+	if res.Failed > 0 {
+		return silentExit(exitPartial)
+	}
+	return nil
+}
+
+func renderSubmit(a *app, res *submit.Result) error {
+	rows := make([][]string, 0, len(res.Websites))
+	for _, w := range res.Websites {
+		note := strings.Join(w.Sessions, " ")
+		switch {
+		case w.Error != "":
+			note = a.io.red(w.Error)
+		case w.Skipped != "":
+			note = "skipped: " + w.Skipped
+		}
+		rows = append(rows, []string{w.Website, strconv.Itoa(w.Sent), strconv.Itoa(w.Accepted), failedCell(a, w.Failed), strconv.Itoa(w.Waiting), note})
+	}
+	if len(res.Websites) > 1 {
+		rows = append(rows, []string{"total", strconv.Itoa(res.Sent), strconv.Itoa(res.Accepted), failedCell(a, res.Failed), strconv.Itoa(res.Waiting), ""})
+	}
+	return writeTable(a.io.Out, []string{"Website", "Sent", "Accepted", "Failed", "Waiting", "Sessions / notes"}, rows)
+}
+
+func failedCell(a *app, n int) string {
+	if n > 0 {
+		return a.io.red(strconv.Itoa(n))
+	}
+	return "0"
+}

@@ -1,0 +1,340 @@
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/store"
+)
+
+// listPageSize is the page size for session invoice listings (KSeF allows 10..1000).
+const listPageSize = 1000
+
+// sessionInvoices lists a session's invoices by reference, once per pass.
+func (w *websiteRun) sessionInvoices(ctx context.Context, ref string) (map[string]*ksef.SessionInvoice, error) {
+	if m, ok := w.listed[ref]; ok {
+		return m, nil
+	}
+	tok, err := w.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]*ksef.SessionInvoice{}
+	for inv, err := range w.client.AllSessionInvoices(ctx, tok, ref, listPageSize) {
+		if err != nil {
+			return nil, err
+		}
+		m[inv.ReferenceNumber] = inv
+	}
+	w.listed[ref] = m
+	return m, nil
+}
+
+// recoverSending settles jobs left SENDING by a run that died (or gave up) between
+// recording a send and recording KSeF's answer: if KSeF lists the bytes in that session,
+// the job is SUBMITTED with the reference KSeF gave; otherwise it never arrived and goes
+// back to PENDING, to be sent again with the same frozen bytes.
+func (w *websiteRun) recoverSending(ctx context.Context) error {
+	w.listed = map[string]map[string]*ksef.SessionInvoice{}
+	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSending}})
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		w.touched[j.ID] = true
+		var found *ksef.SessionInvoice
+		if j.SessionReference != "" {
+			invs, err := w.sessionInvoices(ctx, j.SessionReference)
+			if err != nil && !ksef.IsSessionGone(err) {
+				return fmt.Errorf("check session %s for job %d: %w", j.SessionReference, j.ID, err)
+			}
+			for _, inv := range invs {
+				if inv.InvoiceHash == j.InvoiceHash {
+					found = inv
+					break
+				}
+			}
+		}
+		if found != nil {
+			ref := found.ReferenceNumber
+			if _, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
+				x.Status, x.InvoiceReference = store.JobSubmitted, ref
+				return nil
+			}, w.audit(ReasonRecovered, "KSeF received it in session "+j.SessionReference+" as "+ref)); err != nil {
+				return err
+			}
+			continue
+		}
+		if _, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
+			x.Status, x.Reason = store.JobPending, ReasonNotReceived
+			return nil
+		}, w.audit(ReasonNotReceived, "KSeF has no record of it in session "+j.SessionReference+"; it will be sent again unchanged")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// advance polls everything in flight once: submitted jobs, sessions, missing UPOs.
+func (w *websiteRun) advance(ctx context.Context) error {
+	w.listed = map[string]map[string]*ksef.SessionInvoice{}
+	if err := w.pollJobs(ctx); err != nil {
+		return err
+	}
+	if err := w.pollSessions(ctx); err != nil {
+		return err
+	}
+	return w.fetchMissingUPOs(ctx)
+}
+
+// pollJobs moves SUBMITTED jobs on from their KSeF invoice status.
+func (w *websiteRun) pollJobs(ctx context.Context) error {
+	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSubmitted}})
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		w.touched[j.ID] = true
+		invs, err := w.sessionInvoices(ctx, j.SessionReference)
+		if err != nil {
+			if ksef.IsSessionGone(err) {
+				continue // settled when the session is
+			}
+			return err
+		}
+		inv, ok := invs[j.InvoiceReference]
+		if !ok || inv.Status.Pending() {
+			continue
+		}
+		if err := w.settle(ctx, j, inv); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settle records a final invoice status on its job.
+func (w *websiteRun) settle(ctx context.Context, j *store.Job, inv *ksef.SessionInvoice) error {
+	switch {
+	case inv.Status.Succeeded():
+		return w.accept(ctx, j, inv.KSeFNumber, inv, "", ReasonAccepted, "KSeF number "+inv.KSeFNumber)
+	case inv.Status.Code == ksef.InvoiceDuplicate:
+		orig, origSession, _ := inv.Status.Duplicate()
+		original, why, err := w.sameDocument(ctx, j, orig, origSession)
+		if err != nil {
+			return err
+		}
+		if original != nil {
+			// The job's acceptance is the original's: adopt its session and reference so
+			// that its UPO is found where KSeF keeps it.
+			return w.accept(ctx, j, orig, original, origSession, ReasonDuplicateResolved,
+				"KSeF reported a duplicate of "+orig+" (session "+origSession+"), which is this same document: "+why)
+		}
+		return w.failJob(ctx, j, ReasonDuplicate, fmt.Errorf("KSeF already has invoice %s from this seller as %s (%s): %w", j.IncrementID, orig, why, inv.Err()), store.JobSubmitted)
+	case inv.Status.Code == ksef.InvoiceSessionError, inv.Status.Code == ksef.InvoiceCancelledBySystem:
+		// Processing cancelled because the session failed: not accepted, send again.
+		return w.failTerminated(ctx, j, fmt.Errorf("session %s was terminated by KSeF: the invoice was not accepted and must be sent again: %w", j.SessionReference, inv.Err()))
+	default:
+		return w.failJob(ctx, j, ReasonRejected, inv.Err(), store.JobSubmitted)
+	}
+}
+
+// failTerminated fails a job whose session KSeF terminated, and requeues it at once
+// with AutoRetry.
+func (w *websiteRun) failTerminated(ctx context.Context, j *store.Job, cause error) error {
+	if err := w.failJob(ctx, j, ReasonSessionTerminated, cause, store.JobSubmitted, store.JobSending); err != nil {
+		return err
+	}
+	if !w.o.AutoRetry {
+		return nil
+	}
+	if _, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobFailed}, func(x *store.Job) error {
+		x.Status, x.Reason, x.ReasonDetail = store.JobPending, ReasonRetry, "auto-retry after "+ReasonSessionTerminated
+		return nil
+	}, w.audit(ReasonRetry, "--auto-retry after "+ReasonSessionTerminated)); err != nil {
+		return err
+	}
+	w.res.Failed--
+	w.res.FailedJobs = w.res.FailedJobs[:len(w.res.FailedJobs)-1]
+	return nil
+}
+
+// accept marks a job ACCEPTED with its KSeF number and stores its UPO when available.
+func (w *websiteRun) accept(ctx context.Context, j *store.Job, number string, inv *ksef.SessionInvoice, adoptSession, reason, msg string) error {
+	a := w.audit(reason, msg)
+	a.KSeFCode = int(ksef.InvoiceSucceeded)
+	nj, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSubmitted}, func(x *store.Job) error {
+		x.Status, x.Reason, x.ReasonDetail, x.KSeFNumber = store.JobAccepted, "", "", number
+		if reason == ReasonDuplicateResolved {
+			x.Reason, x.ReasonDetail = ReasonDuplicateResolved, msg
+			x.SessionReference, x.InvoiceReference = adoptSession, inv.ReferenceNumber
+		}
+		if inv != nil {
+			if inv.AcquisitionDate != nil {
+				x.AcquisitionDate = inv.AcquisitionDate.UTC().Format(time.RFC3339)
+			}
+			x.InvoicingMode = inv.InvoicingMode
+		}
+		return nil
+	}, a)
+	if err != nil {
+		return err
+	}
+	w.res.Accepted++
+	w.progress(j.ID, store.JobAccepted)
+	if inv != nil && inv.UPODownloadURL != "" {
+		// Best effort now; fetchMissingUPOs retries later.
+		_ = w.storeInvoiceUPO(ctx, nj, func() (*ksef.UPO, error) { return w.client.DownloadUPO(ctx, inv.UPODownloadURL) })
+	}
+	return nil
+}
+
+// sameDocument decides whether KSeF's original of a duplicate is this job's own earlier
+// send: the original's hash (as KSeF lists it in its session) equals the frozen bytes'.
+// It returns the original's listing entry when it is, or why not.
+func (w *websiteRun) sameDocument(ctx context.Context, j *store.Job, orig, origSession string) (*ksef.SessionInvoice, string, error) {
+	if orig == "" || origSession == "" {
+		return nil, "KSeF did not name the original", nil
+	}
+	others, err := w.env.DB.Jobs(ctx, store.JobFilter{KSeFNumber: orig})
+	if err != nil {
+		return nil, "", err
+	}
+	for _, o := range others {
+		if o.ID != j.ID {
+			return nil, fmt.Sprintf("the original is job %d (%s %s)", o.ID, o.EntityType, o.IncrementID), nil
+		}
+	}
+	invs, err := w.sessionInvoices(ctx, origSession)
+	if err != nil {
+		if ksef.IsSessionGone(err) || ksef.Classify(err) == ksef.ClassRejected || ksef.Classify(err) == ksef.ClassAuth {
+			return nil, "the original's session cannot be read: " + err.Error(), nil
+		}
+		return nil, "", err
+	}
+	for _, inv := range invs {
+		if inv.KSeFNumber == orig {
+			if inv.InvoiceHash == j.InvoiceHash {
+				return inv, "identical SHA-256 " + j.InvoiceHash, nil
+			}
+			return nil, "the original's content differs (SHA-256 " + inv.InvoiceHash + ")", nil
+		}
+	}
+	return nil, "the original is not in session " + origSession, nil
+}
+
+// pollSessions follows sessions in flight: closes ones left open by a dead run, marks
+// expiry, stores the UPO of finished ones and fails the jobs of terminated ones.
+func (w *websiteRun) pollSessions(ctx context.Context) error {
+	sessions, err := w.env.DB.Sessions(ctx, w.s.WebsiteID, append(store.InFlightSessionStatuses, store.SessionExpired)...)
+	if err != nil {
+		return err
+	}
+	for _, s := range sessions {
+		if w.own[s.Reference] {
+			continue
+		}
+		if err := w.pollSession(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
+	tok, err := w.token(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := w.client.SessionStatus(ctx, tok, s.Reference)
+	if err != nil {
+		var ae *ksef.APIError
+		if errors.As(err, &ae) && ae.HasCode(ksef.ErrCodeSessionNotFound) {
+			return w.terminate(ctx, s, 0, "KSeF does not know the session any more")
+		}
+		return err
+	}
+	st.ReferenceNumber = s.Reference
+	switch {
+	case st.Open():
+		// Left open by a run that died: close it so KSeF processes what it has.
+		if err := w.client.CloseOnlineSession(ctx, tok, s.Reference); err != nil && !ksef.IsSessionGone(err) {
+			return err
+		}
+		return w.setSession(ctx, s, store.SessionClosing, st, "CLOSE_REQUESTED", "closed after an interrupted run")
+	case st.Closing():
+		next := store.SessionClosing
+		if s.Status == store.SessionExpired || w.env.Now().After(s.ValidUntil) {
+			next = store.SessionExpired
+		}
+		return w.setSession(ctx, s, next, st, "", "")
+	case st.Succeeded():
+		// Settle the session's jobs first, so that counts and UPOs see final states.
+		if err := w.pollJobs(ctx); err != nil {
+			return err
+		}
+		if waiting, err := w.env.DB.Jobs(ctx, store.JobFilter{SessionReference: s.Reference, Statuses: []string{store.JobSubmitted}, Limit: 1}); err != nil || len(waiting) > 0 {
+			return err
+		}
+		refs, err := w.storeSessionUPO(ctx, s, st)
+		if err != nil {
+			return err
+		}
+		_, err = w.env.DB.UpdateSession(ctx, s.Reference, nil, func(x *store.Session) error {
+			x.Status, x.KSeFStatusCode, x.KSeFStatusText = store.SessionClosed, int(st.Status.Code), st.Status.Description
+			x.ClosedAt = w.env.Now()
+			x.InvoiceCount, x.AcceptedCount, x.FailedCount = st.InvoiceCount, st.SuccessfulInvoiceCount, st.FailedInvoiceCount
+			x.UPOReferences = refs
+			return nil
+		}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: "CLOSED", KSeFCode: int(st.Status.Code),
+			KSeFDescription: st.Status.Description, Message: fmt.Sprintf("%d invoices, %d accepted, %d failed", st.InvoiceCount, st.SuccessfulInvoiceCount, st.FailedInvoiceCount)})
+		return err
+	case st.Failed():
+		if err := w.pollJobs(ctx); err != nil { // individually rejected invoices keep their own reason
+			return err
+		}
+		return w.terminate(ctx, s, int(st.Status.Code), st.Status.Description+" "+strings.Join(st.Status.Details, "; "))
+	}
+	return nil
+}
+
+func (w *websiteRun) setSession(ctx context.Context, s *store.Session, status string, st *ksef.SessionStatus, reason, msg string) error {
+	_, err := w.env.DB.UpdateSession(ctx, s.Reference, nil, func(x *store.Session) error {
+		x.Status, x.KSeFStatusCode, x.KSeFStatusText = status, int(st.Status.Code), st.Status.Description
+		x.InvoiceCount = st.InvoiceCount
+		return nil
+	}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: reason, KSeFCode: int(st.Status.Code),
+		KSeFDescription: st.Status.Description, Message: msg})
+	return err
+}
+
+// terminate records a session KSeF cancelled or failed: every job in it without a KSeF
+// number was not accepted and FAILS with SESSION_TERMINATED (requeued at once with
+// AutoRetry). Jobs that already have a number keep it.
+func (w *websiteRun) terminate(ctx context.Context, s *store.Session, code int, why string) error {
+	if _, err := w.env.DB.UpdateSession(ctx, s.Reference, nil, func(x *store.Session) error {
+		x.Status, x.KSeFStatusCode, x.KSeFStatusText = store.SessionTerminated, code, strings.TrimSpace(why)
+		x.ClosedAt = w.env.Now()
+		return nil
+	}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: ReasonSessionTerminated, KSeFCode: code, KSeFDescription: strings.TrimSpace(why)}); err != nil {
+		return err
+	}
+	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{SessionReference: s.Reference, Statuses: []string{store.JobSubmitted, store.JobSending}})
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if j.KSeFNumber != "" {
+			continue
+		}
+		cause := fmt.Errorf("session %s was terminated by KSeF (%d %s): the invoice was not accepted and must be sent again", s.Reference, code, strings.TrimSpace(why))
+		if err := w.failTerminated(ctx, j, cause); err != nil {
+			return err
+		}
+	}
+	return nil
+}

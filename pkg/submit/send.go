@@ -1,0 +1,241 @@
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/store"
+)
+
+// errSessionGone means the session stopped taking invoices; the job is PENDING again.
+var errSessionGone = errors.New("session gone")
+
+// errStopSending ends the sending phase for this website (KSeF unstable, rate limited).
+var errStopSending = errors.New("stop sending")
+
+// sender holds the sessions this run opened, one per form code.
+type sender struct {
+	sessions map[string]*ksef.OnlineSession
+}
+
+// send freezes and sends the website's PENDING jobs, then closes the sessions it opened.
+func (w *websiteRun) send(ctx context.Context) error {
+	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobPending}, Limit: w.o.Limit})
+	if err != nil || len(jobs) == 0 {
+		return err
+	}
+	for _, j := range jobs {
+		w.touched[j.ID] = true
+	}
+	sd := &sender{sessions: map[string]*ksef.OnlineSession{}}
+	defer w.closeSessions(context.WithoutCancel(ctx), sd)
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		j, outcome, err := w.freeze(ctx, j)
+		if err != nil {
+			return err
+		}
+		if outcome != frozen {
+			continue
+		}
+		err = w.sendJob(ctx, sd, j)
+		if errors.Is(err, errSessionGone) {
+			// Once more in a fresh session; a second loss stops sending for this run.
+			if j, err = w.env.DB.JobByID(ctx, j.ID); err == nil {
+				err = w.sendJob(ctx, sd, j)
+			}
+			if errors.Is(err, errSessionGone) {
+				return nil
+			}
+		}
+		if errors.Is(err, errStopSending) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// session returns the open session of this run for the job's form code, opening and
+// recording one when needed.
+func (w *websiteRun) session(ctx context.Context, sd *sender, form ksef.FormCode) (*ksef.OnlineSession, error) {
+	if s, ok := sd.sessions[form.SystemCode]; ok {
+		return s, nil
+	}
+	tok, err := w.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := w.client.OpenOnlineSession(ctx, tok, form)
+	if err != nil {
+		return nil, fmt.Errorf("open a KSeF session: %w", err)
+	}
+	now := w.env.Now()
+	if err := w.env.DB.CreateSession(ctx, store.Session{Reference: s.ReferenceNumber, WebsiteID: w.s.WebsiteID,
+		Environment: w.s.EnvironmentName, APIURL: w.s.Endpoints.API, FormCode: form.SystemCode, Status: store.SessionSending,
+		OpenedAt: now, ValidUntil: s.ValidUntil}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: "OPENED",
+		Message: "online session " + form.String()}); err != nil {
+		return nil, err
+	}
+	sd.sessions[form.SystemCode] = s
+	w.own[s.ReferenceNumber] = true
+	w.res.Sessions = append(w.res.Sessions, s.ReferenceNumber)
+	return s, nil
+}
+
+// sendJob records the attempt, sends the frozen bytes and records the acknowledgement.
+func (w *websiteRun) sendJob(ctx context.Context, sd *sender, j *store.Job) error {
+	form := formCodeOf(j.XML)
+	s, err := w.session(ctx, sd, form)
+	if err != nil {
+		return err
+	}
+	// Record before the remote call: from here on the job may be in KSeF.
+	j, err = w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobPending}, func(x *store.Job) error {
+		x.Status, x.Reason, x.ReasonDetail = store.JobSending, "", ""
+		x.Attempts++
+		x.SessionReference, x.InvoiceReference = s.ReferenceNumber, ""
+		return nil
+	}, w.audit(ReasonSend, fmt.Sprintf("attempt %d in session %s", j.Attempts+1, s.ReferenceNumber)))
+	if errors.Is(err, store.ErrConflict) {
+		return nil // another process moved it (it cannot: we hold the lease; stay safe anyway)
+	}
+	if err != nil {
+		return err
+	}
+	w.progress(j.ID, store.JobSending)
+	sent, err := w.sendBytes(ctx, s, j)
+	if err != nil && ambiguous(err) {
+		// KSeF may have the invoice. Resending the same bytes is safe: KSeF's duplicate
+		// detection answers 440 with the original's number, which resolves to this job.
+		_ = w.env.DB.AppendAudit(ctx, store.AuditEntry{WebsiteID: j.WebsiteID, JobID: j.ID, SessionReference: s.ReferenceNumber,
+			Event: store.EventWarning, Actor: w.env.Actor, Reason: ReasonResent, Message: "send answered " + err.Error() + "; resending the same bytes"})
+		sent, err = w.sendBytes(ctx, s, j)
+	}
+	switch {
+	case err == nil:
+	case ksef.IsSessionGone(err):
+		// The session no longer takes invoices: back to PENDING for a new session.
+		_, uerr := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
+			x.Status, x.Reason, x.ReasonDetail = store.JobPending, ReasonSessionGone, err.Error()
+			return nil
+		}, w.audit(ReasonSessionGone, err.Error()))
+		// Leave the session to the in-flight polling, which settles what it holds.
+		delete(sd.sessions, form.SystemCode)
+		delete(w.own, s.ReferenceNumber)
+		if uerr != nil {
+			return uerr
+		}
+		return errSessionGone
+	case ambiguous(err):
+		// Leave it SENDING: the next run asks KSeF whether it arrived.
+		return fmt.Errorf("%w: %v", errStopSending, err)
+	case isRateLimited(err):
+		_, uerr := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
+			x.Status, x.Reason, x.ReasonDetail = store.JobPending, ReasonRateLimited, err.Error()
+			return nil
+		}, w.audit(ReasonRateLimited, err.Error()))
+		if uerr != nil {
+			return uerr
+		}
+		w.res.Warnings = append(w.res.Warnings, "KSeF rate limit reached; the rest waits for the next run")
+		return errStopSending
+	default:
+		return w.failJob(ctx, j, ReasonRejected, err, store.JobSending)
+	}
+	if w.env.Hooks.AfterSend != nil {
+		if herr := w.env.Hooks.AfterSend(j.ID); herr != nil {
+			return herr
+		}
+	}
+	// Record after the remote call.
+	if _, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
+		x.Status, x.InvoiceReference = store.JobSubmitted, sent.ReferenceNumber
+		return nil
+	}, w.audit(ReasonSubmitted, "invoice reference "+sent.ReferenceNumber)); err != nil {
+		return err
+	}
+	w.res.Sent++
+	w.progress(j.ID, store.JobSubmitted)
+	return nil
+}
+
+func (w *websiteRun) sendBytes(ctx context.Context, s *ksef.OnlineSession, j *store.Job) (*ksef.SentInvoice, error) {
+	tok, err := w.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return w.client.SendInvoice(ctx, tok, s, j.XML, ksef.SendOptions{})
+}
+
+// closeSessions closes the sessions this run opened so that KSeF finishes them and issues
+// their UPO. A failed close leaves the session for the next run.
+func (w *websiteRun) closeSessions(ctx context.Context, sd *sender) {
+	for _, s := range sd.sessions {
+		tok, err := w.token(ctx)
+		if err != nil {
+			return
+		}
+		if err := w.client.CloseOnlineSession(ctx, tok, s.ReferenceNumber); err != nil && !ksef.IsSessionGone(err) {
+			w.res.Warnings = append(w.res.Warnings, "closing session "+s.ReferenceNumber+" failed; the next run retries: "+err.Error())
+			continue
+		}
+		_, _ = w.env.DB.UpdateSession(ctx, s.ReferenceNumber, []string{store.SessionActive, store.SessionSending}, func(x *store.Session) error {
+			x.Status = store.SessionClosing
+			return nil
+		}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: "CLOSE_REQUESTED"})
+		delete(w.own, s.ReferenceNumber)
+	}
+}
+
+// failJob marks a job FAILED with KSeF's code and description.
+func (w *websiteRun) failJob(ctx context.Context, j *store.Job, reason string, cause error, from ...string) error {
+	a := w.audit(reason, cause.Error())
+	var ae *ksef.APIError
+	if errors.As(cause, &ae) && len(ae.Exceptions) > 0 {
+		a.KSeFCode, a.KSeFDescription = ae.Exceptions[0].Code, ae.Exceptions[0].Description
+	}
+	var re *ksef.InvoiceRejectedError
+	if errors.As(cause, &re) {
+		a.KSeFCode, a.KSeFDescription = int(re.Code), re.Description
+	}
+	if _, err := w.env.DB.UpdateJob(ctx, j.ID, from, func(x *store.Job) error {
+		x.Status, x.Reason, x.ReasonDetail = store.JobFailed, reason, cause.Error()
+		return nil
+	}, a); err != nil {
+		return err
+	}
+	w.res.Failed++
+	w.res.FailedJobs = append(w.res.FailedJobs, j.ID)
+	w.progress(j.ID, store.JobFailed)
+	return nil
+}
+
+// ambiguous reports errors after which KSeF may or may not have received the invoice:
+// network errors, timeouts, 5xx.
+func ambiguous(err error) bool {
+	var ne *ksef.NetworkError
+	var ae *ksef.APIError
+	var he *ksef.HTMLResponseError
+	var re *ksef.ResponseError
+	switch {
+	case errors.As(err, &ne), errors.As(err, &re):
+		return true
+	case errors.As(err, &ae):
+		return ae.HTTPStatus >= 500
+	case errors.As(err, &he):
+		return false
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+func isRateLimited(err error) bool {
+	var rl *ksef.RateLimitError
+	return errors.As(err, &rl)
+}

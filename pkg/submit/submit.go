@@ -1,0 +1,166 @@
+// Package submit owns the main job: one cron-safe run that, per website, advances what is
+// in flight (invoice statuses, KSeF numbers, session closing, UPOs), freezes and sends new
+// PENDING jobs through online sessions, and waits a bounded time for results. Every
+// remote call is recorded before and after in the store, so a crash at any point loses
+// nothing and never sends a document twice; the next run finishes the work.
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/secret"
+	"github.com/ksefpl/ksefpl/pkg/store"
+)
+
+// Env is what a run needs from the application.
+type Env struct {
+	Config  *config.Service
+	DB      *store.DB
+	Keys    *secret.Keyring
+	Version string
+	// HTTPClient is used for KSeF and NBP calls (optional).
+	HTTPClient *http.Client
+	// Retry is the KSeF client's retry policy (zero: defaults).
+	Retry ksef.RetryPolicy
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Actor is written into audit rows (default "submit").
+	Actor string
+	// Progress, when set, is told about each job as it moves.
+	Progress func(Progress)
+	// Holder identifies this run in leases (default host|pid|random).
+	Holder string
+	// Hooks are for tests that simulate crashes.
+	Hooks Hooks
+}
+
+// Hooks let tests stop a run at precise points, as a crash would.
+type Hooks struct {
+	// AfterSend runs right after KSeF acknowledged a send and before the
+	// acknowledgement is recorded; an error aborts the run there.
+	AfterSend func(jobID int64) error
+}
+
+// Options tune a run.
+type Options struct {
+	// Website limits the run to one website code ("" = every website that has a NIP and
+	// a token).
+	Website string
+	// Limit caps how many new jobs are sent per website (0 = no cap).
+	Limit int
+	// Wait is how long to wait for results after sending (default 2m; 0 after
+	// defaults means no waiting: set NoWait).
+	Wait   time.Duration
+	NoWait bool
+	// AutoRetry requeues jobs that failed with SESSION_TERMINATED.
+	AutoRetry bool
+	// PollInterval is the pause between status polls while waiting (default 2s).
+	PollInterval time.Duration
+	// LeaseTTL is how long a website's lease lasts without renewal (default 15m).
+	LeaseTTL time.Duration
+}
+
+// Progress is one job event for a progress display.
+type Progress struct {
+	Website string
+	JobID   int64
+	Status  string
+	// Total is the number of jobs this run is working on for the website (sent or waited for).
+	Total int
+}
+
+// Reasons recorded on jobs and audit rows.
+const (
+	ReasonSessionTerminated = "SESSION_TERMINATED"
+	ReasonDuplicate         = "DUPLICATE"
+	ReasonDuplicateResolved = "DUPLICATE_OF_SAME_DOCUMENT"
+	ReasonRejected          = "KSEF_REJECTED"
+	ReasonInvalid           = "INVALID"
+	ReasonNotReceived       = "NOT_RECEIVED"
+	ReasonRecovered         = "RECOVERED"
+	ReasonSessionGone       = "SESSION_GONE"
+	ReasonOffline           = "OFFLINE_CLASSIFICATION"
+	ReasonRetry             = "RETRY"
+	ReasonRateLimited       = "RATE_LIMITED"
+	ReasonFrozen            = "FROZEN"
+	ReasonSend              = "SEND"
+	ReasonSubmitted         = "SUBMITTED"
+	ReasonAccepted          = "ACCEPTED"
+	ReasonResent            = "RESENT"
+)
+
+// ErrLeaseHeld is wrapped by the error of a website whose lease another run holds.
+var ErrLeaseHeld = errors.New("another submit is running for this website")
+
+// Run processes every selected website and returns the summary. The error is non-nil
+// only for problems that stop the whole run (storage, unknown website); per-website
+// failures are in the result.
+func Run(ctx context.Context, env Env, o Options) (*Result, error) {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Actor == "" {
+		env.Actor = "submit"
+	}
+	if env.Holder == "" {
+		env.Holder = newHolder()
+	}
+	if o.Wait == 0 && !o.NoWait {
+		o.Wait = 2 * time.Minute
+	}
+	if o.NoWait {
+		o.Wait = 0
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 2 * time.Second
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 15 * time.Minute
+	}
+	scopes, explicit, err := websites(ctx, env, o.Website)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	for _, sc := range scopes {
+		wr := runWebsite(ctx, env, o, sc, explicit)
+		res.add(wr)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return res, nil
+}
+
+// websites resolves the selection: one website, or every website.
+func websites(ctx context.Context, env Env, code string) ([]config.Scope, bool, error) {
+	if code != "" {
+		sc, err := env.Config.WebsiteScope(ctx, code)
+		return []config.Scope{sc}, true, err
+	}
+	ws, err := env.DB.Websites(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	var out []config.Scope
+	for _, w := range ws {
+		sc, err := env.Config.WebsiteScope(ctx, w.Code)
+		if err != nil {
+			return nil, false, err
+		}
+		out = append(out, sc)
+	}
+	return out, false, nil
+}
+
+func newHolder() string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s|%d|%s", host, os.Getpid(), secret.Fingerprint(fmt.Sprint(time.Now().UnixNano()))[:8])
+}

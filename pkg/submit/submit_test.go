@@ -1,0 +1,298 @@
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/store"
+)
+
+func TestFiftyDocumentsTwoWebsitesAllAccepted(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	shop2 := h.addWebsite("shop2", nipShop2)
+	for i := 1; i <= 24; i++ {
+		h.enqueue(1, "invoice", fmt.Sprintf("INV-%03d", i), invoiceJSON(fmt.Sprintf("INV-%03d", i)))
+		h.enqueue(shop2.WebsiteID, "invoice", fmt.Sprintf("S2-%03d", i), invoiceJSON(fmt.Sprintf("S2-%03d", i)))
+	}
+	h.enqueue(1, "creditmemo", "CM-001", creditMemoJSON("CM-001", "INV-001"))
+	h.enqueue(shop2.WebsiteID, "creditmemo", "S2-CM-001", creditMemoJSON("S2-CM-001", "S2-001"))
+
+	// Run until everything settles; the credit memos wait for their originals' numbers.
+	for i := 0; i < 4 && len(h.jobs(store.JobAccepted)) < 50; i++ {
+		h.run(opts())
+	}
+	h.assertAllAccepted()
+	h.assertOneNumberPerDocument()
+
+	ctx := context.Background()
+	// Two websites, two NIPs, separate sessions.
+	s1, _ := h.db.Sessions(ctx, 1)
+	s2, _ := h.db.Sessions(ctx, shop2.WebsiteID)
+	if len(s1) == 0 || len(s2) == 0 {
+		t.Fatalf("sessions: base %d, shop2 %d", len(s1), len(s2))
+	}
+	for _, s := range append(s1, s2...) {
+		if s.Status != store.SessionClosed {
+			t.Errorf("session %s is %s", s.Reference, s.Status)
+		}
+		upos, _ := h.db.UPOs(ctx, store.UPOFilter{Kind: store.UPOSession, SessionReference: s.Reference})
+		if len(upos) == 0 {
+			t.Errorf("session %s has no UPO", s.Reference)
+		}
+	}
+	for _, j := range h.jobs() {
+		wantNIP := nipBase
+		if j.WebsiteID == shop2.WebsiteID {
+			wantNIP = nipShop2
+		}
+		if !strings.HasPrefix(j.KSeFNumber, wantNIP+"-") {
+			t.Errorf("job %d (website %d) has KSeF number %s", j.ID, j.WebsiteID, j.KSeFNumber)
+		}
+	}
+	// The credit memo references its original's KSeF number.
+	for _, pair := range [][2]string{{"CM-001", "INV-001"}, {"S2-CM-001", "S2-001"}} {
+		cm, _ := h.db.Jobs(ctx, store.JobFilter{IncrementID: pair[0]})
+		orig, _ := h.db.Jobs(ctx, store.JobFilter{IncrementID: pair[1]})
+		if len(cm) != 1 || len(orig) != 1 {
+			t.Fatalf("jobs for %v", pair)
+		}
+		x := string(cm[0].XML)
+		if !strings.Contains(x, "<NrKSeFFaKorygowanej>"+orig[0].KSeFNumber+"</NrKSeFFaKorygowanej>") {
+			t.Errorf("credit memo %s does not reference %s's KSeF number %s", pair[0], pair[1], orig[0].KSeFNumber)
+		}
+	}
+}
+
+func TestTerminatedSessionFailsThenRetrySucceeds(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	for i := 1; i <= 3; i++ {
+		h.enqueue(1, "invoice", fmt.Sprintf("T-%d", i), invoiceJSON(fmt.Sprintf("T-%d", i)))
+	}
+	f := h.sim.Faults()
+	f.Sessions.TerminateAfterInvoices = 2
+	h.sim.SetFaults(f)
+	res := h.run(opts())
+	failed := h.jobs(store.JobFailed)
+	if len(failed) == 0 || res.Failed != len(failed) {
+		t.Fatalf("failed jobs = %d, result.Failed = %d", len(failed), res.Failed)
+	}
+	for _, j := range failed {
+		if j.Reason != ReasonSessionTerminated || j.KSeFNumber != "" {
+			t.Errorf("job %d: %s %q", j.ID, j.Reason, j.KSeFNumber)
+		}
+	}
+	sess, _ := h.db.Sessions(context.Background(), 1, store.SessionTerminated)
+	if len(sess) != 1 {
+		t.Fatalf("terminated sessions = %d", len(sess))
+	}
+	// queue retry --failed: FAILED → PENDING, same frozen bytes.
+	for _, j := range failed {
+		before := j.InvoiceHash
+		nj, err := h.db.UpdateJob(context.Background(), j.ID, []string{store.JobFailed}, func(x *store.Job) error {
+			x.Status, x.Reason = store.JobPending, ReasonRetry
+			return nil
+		}, store.AuditEntry{Event: store.EventTransition, Actor: "test", Reason: ReasonRetry})
+		if err != nil || nj.InvoiceHash != before {
+			t.Fatalf("retry: %v", err)
+		}
+	}
+	h.run(opts())
+	h.assertAllAccepted()
+	h.assertOneNumberPerDocument()
+}
+
+func TestAutoRetryRequeuesTerminated(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	h.enqueue(1, "invoice", "AR-1", invoiceJSON("AR-1"))
+	f := h.sim.Faults()
+	f.Sessions.TerminateAfterInvoices = 1
+	h.sim.SetFaults(f)
+	o := opts()
+	o.AutoRetry = true
+	res := h.run(o)
+	if res.Failed != 0 || len(h.jobs(store.JobPending)) != 1 {
+		t.Fatalf("auto-retry: failed %d, pending %d", res.Failed, len(h.jobs(store.JobPending)))
+	}
+	h.run(o)
+	h.assertAllAccepted()
+}
+
+func TestFiveHundredAfterAcceptResolvedWithoutSecondNumber(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	h.enqueue(1, "invoice", "D-1", invoiceJSON("D-1"))
+	h.enqueue(1, "invoice", "D-2", invoiceJSON("D-2"))
+	f := h.sim.Faults()
+	f.Sessions.FailAfterAccept = 1
+	h.sim.SetFaults(f)
+	h.run(opts())
+	h.assertAllAccepted()
+	h.assertOneNumberPerDocument()
+	// The first send got a 500 though KSeF had it; the resend was a 440 duplicate that
+	// resolved to the same document.
+	j, _ := h.db.Jobs(context.Background(), store.JobFilter{IncrementID: "D-1"})
+	if j[0].Reason != ReasonDuplicateResolved {
+		t.Errorf("D-1 reason = %q, want %s", j[0].Reason, ReasonDuplicateResolved)
+	}
+	received := 0
+	for _, inv := range h.sim.Invoices() {
+		if inv.InvoiceNumber == "D-1" {
+			received++
+		}
+	}
+	if received != 2 {
+		t.Errorf("D-1 reached KSeF %d times, want 2 (the send and its resend)", received)
+	}
+}
+
+func TestStalledInvoicesFinishedByLaterRun(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	h.enqueue(1, "invoice", "S-1", invoiceJSON("S-1"))
+	f := h.sim.Faults()
+	f.Sessions.StallAll = true
+	h.sim.SetFaults(f)
+	o := opts()
+	o.Wait = 200 * time.Millisecond
+	res := h.run(o)
+	if res.Waiting != 1 || len(h.jobs(store.JobSubmitted)) != 1 {
+		t.Fatalf("first run: waiting %d, submitted %d", res.Waiting, len(h.jobs(store.JobSubmitted)))
+	}
+	f.Sessions.StallAll = false
+	h.sim.SetFaults(f)
+	h.sim.ReleaseStalledInvoices()
+	h.run(opts())
+	h.assertAllAccepted()
+	if sent := h.sim.Invoices(); len(sent) != 1 {
+		t.Fatalf("KSeF received %d invoices, want 1 (no resend of a submitted job)", len(sent))
+	}
+}
+
+func TestConcurrentRunsNeverSendTwice(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	for i := 1; i <= 20; i++ {
+		h.enqueue(1, "invoice", fmt.Sprintf("C-%02d", i), invoiceJSON(fmt.Sprintf("C-%02d", i)))
+	}
+	var wg sync.WaitGroup
+	results := make([]*Result, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			env := h.env()
+			env.DB = h.open() // each "process" its own connection pool
+			env.Holder = fmt.Sprintf("test|%d|runner", 1_000_000+i)
+			res, err := Run(context.Background(), env, opts())
+			if err != nil {
+				t.Error(err)
+			}
+			results[i] = res
+		}()
+	}
+	wg.Wait()
+	h.run(opts()) // finish whatever the lease holder left
+	h.assertAllAccepted()
+	h.assertOneNumberPerDocument()
+	if n := len(h.sim.Invoices()); n != 20 {
+		t.Fatalf("KSeF received %d sends for 20 invoices", n)
+	}
+	skipped := 0
+	for _, r := range results {
+		if r != nil && r.Websites[0].Skipped != "" {
+			skipped++
+		}
+	}
+	if skipped == 0 {
+		t.Log("note: the runs did not overlap (each finished before the next started)")
+	}
+}
+
+func TestCrashAfterSendIsRecoveredWithoutResend(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	for i := 1; i <= 3; i++ {
+		h.enqueue(1, "invoice", fmt.Sprintf("K-%d", i), invoiceJSON(fmt.Sprintf("K-%d", i)))
+	}
+	env := h.env()
+	crash := errors.New("simulated crash")
+	env.Hooks.AfterSend = func(jobID int64) error {
+		if jobID == 2 {
+			return crash
+		}
+		return nil
+	}
+	res, err := Run(context.Background(), env, opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(res.Websites[0].Error, "simulated crash") {
+		t.Fatalf("run error = %q", res.Websites[0].Error)
+	}
+	j2, _ := h.db.JobByID(context.Background(), 2)
+	if j2.Status != store.JobSending {
+		t.Fatalf("job 2 after the crash is %s, want SENDING", j2.Status)
+	}
+	h.run(opts())
+	h.assertAllAccepted()
+	h.assertOneNumberPerDocument()
+	if n := len(h.sim.Invoices()); n != 3 {
+		t.Fatalf("KSeF received %d sends, want 3: the crashed job must be recovered, not resent", n)
+	}
+	trail, _ := h.db.Audit(context.Background(), store.AuditFilter{JobID: 2})
+	recovered := false
+	for _, e := range trail {
+		recovered = recovered || e.Reason == ReasonRecovered
+	}
+	if !recovered {
+		t.Error("no RECOVERED audit entry for the crashed job")
+	}
+}
+
+func TestCrashBeforeSendResendsSameBytes(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	j := h.enqueue(1, "invoice", "B-1", invoiceJSON("B-1"))
+	// A run died after recording SENDING but before KSeF got anything: simulate by freezing
+	// and marking SENDING in a session KSeF never saw.
+	_, err := h.db.UpdateJob(context.Background(), j.ID, nil, func(x *store.Job) error {
+		x.XML = []byte(nil)
+		x.Status, x.SessionReference, x.Attempts = store.JobSending, "", 1
+		return nil
+	}, store.AuditEntry{Event: store.EventTransition, Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.run(opts())
+	h.assertAllAccepted()
+	if n := len(h.sim.Invoices()); n != 1 {
+		t.Fatalf("KSeF received %d sends, want 1", n)
+	}
+}
+
+func TestRevokedTokenRecordsOutcomeAndFailsWithAuthClass(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	h.enqueue(1, "invoice", "R-1", invoiceJSON("R-1"))
+	tok, _, err := h.cfg.Secret(context.Background(), "ksefpl/connection/api_token", h.mustScope("base"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sim.RevokeToken(tok); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), h.env(), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FirstErrorClass() != "auth" {
+		t.Fatalf("class = %q (%s)", res.FirstErrorClass(), res.Websites[0].Error)
+	}
+	o, err := h.db.LastAuthOutcome(context.Background(), 1, "")
+	if err != nil || o.Success || o.Reason != "TOKEN_REJECTED" {
+		t.Fatalf("outcome = %+v, %v", o, err)
+	}
+	if len(h.jobs(store.JobPending)) != 1 {
+		t.Fatal("the job must stay PENDING")
+	}
+}

@@ -1,0 +1,80 @@
+package submit
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/store"
+)
+
+// storeSessionUPO downloads and stores every page of a finished session's collective
+// UPO and returns their references.
+func (w *websiteRun) storeSessionUPO(ctx context.Context, s *store.Session, st *ksef.SessionStatus) ([]string, error) {
+	var refs []string
+	have, err := w.env.DB.UPOs(ctx, store.UPOFilter{Kind: store.UPOSession, SessionReference: s.Reference})
+	if err != nil {
+		return nil, err
+	}
+	stored := map[string]bool{}
+	for _, u := range have {
+		stored[u.UPOReference] = true
+	}
+	for _, p := range st.UPOPages() {
+		refs = append(refs, p.ReferenceNumber)
+		if stored[p.ReferenceNumber] {
+			continue
+		}
+		tok, err := w.token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		upo, err := w.client.SessionUPOPage(ctx, tok, s.Reference, p)
+		if err != nil {
+			return nil, fmt.Errorf("download UPO %s of session %s: %w", p.ReferenceNumber, s.Reference, err)
+		}
+		if _, err := w.env.DB.SaveUPO(ctx, store.UPO{Kind: store.UPOSession, SessionReference: s.Reference, UPOReference: p.ReferenceNumber,
+			XML: upo.XML, SHA256: upo.Hash, HashVerified: upo.HashVerified}, store.AuditEntry{WebsiteID: s.WebsiteID, Event: store.EventUPO,
+			Actor: w.env.Actor, Reason: "SESSION_UPO", Message: fmt.Sprintf("UPO %s stored (%d bytes, SHA-256 %s, hash verified: %v)", p.ReferenceNumber, len(upo.XML), upo.Hash, upo.HashVerified)}); err != nil {
+			return nil, err
+		}
+	}
+	return refs, nil
+}
+
+// storeInvoiceUPO downloads (with get) and stores one accepted job's UPO.
+func (w *websiteRun) storeInvoiceUPO(ctx context.Context, j *store.Job, get func() (*ksef.UPO, error)) error {
+	upo, err := get()
+	if err != nil {
+		return err
+	}
+	_, err = w.env.DB.SaveUPO(ctx, store.UPO{Kind: store.UPOInvoice, SessionReference: j.SessionReference, UPOReference: j.InvoiceReference,
+		JobID: j.ID, KSeFNumber: j.KSeFNumber, XML: upo.XML, SHA256: upo.Hash, HashVerified: upo.HashVerified},
+		store.AuditEntry{WebsiteID: j.WebsiteID, Event: store.EventUPO, Actor: w.env.Actor, Reason: "INVOICE_UPO",
+			Message: fmt.Sprintf("UPO of %s stored (SHA-256 %s, hash verified: %v)", j.KSeFNumber, upo.Hash, upo.HashVerified)})
+	return err
+}
+
+// fetchMissingUPOs fetches the UPO of accepted jobs that do not have one yet.
+func (w *websiteRun) fetchMissingUPOs(ctx context.Context) error {
+	jobs, err := w.env.DB.AcceptedJobsWithoutUPO(ctx, w.s.WebsiteID, 200)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		tok, err := w.token(ctx)
+		if err != nil {
+			return err
+		}
+		err = w.storeInvoiceUPO(ctx, j, func() (*ksef.UPO, error) {
+			return w.client.InvoiceUPOByKSeFNumber(ctx, tok, j.SessionReference, j.KSeFNumber)
+		})
+		if err != nil && ksef.Classify(err) == ksef.ClassUnavailable {
+			return err
+		}
+		if err != nil {
+			w.res.Warnings = append(w.res.Warnings, fmt.Sprintf("UPO of job %d (%s) not available yet: %v", j.ID, j.KSeFNumber, err))
+		}
+	}
+	return nil
+}

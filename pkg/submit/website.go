@@ -1,0 +1,172 @@
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/website"
+)
+
+// websiteRun is the state of one website's processing within a run.
+type websiteRun struct {
+	env    Env
+	o      Options
+	s      *website.Settings
+	client *ksef.Client
+	res    *WebsiteResult
+	// own marks sessions opened by this run (still being sent into).
+	own map[string]bool
+	// touched are the jobs this run worked on, for the waiting count.
+	touched map[int64]bool
+	// listed caches session invoice listings within one pass.
+	listed map[string]map[string]*ksef.SessionInvoice
+}
+
+func runWebsite(ctx context.Context, env Env, o Options, sc config.Scope, explicit bool) WebsiteResult {
+	res := WebsiteResult{Website: sc.WebsiteCode}
+	s, err := website.Load(ctx, env.Config, sc)
+	if err != nil {
+		res.fail(err)
+		return res
+	}
+	if m := s.Missing(); len(m) > 0 && s.TokenErr == nil {
+		if explicit {
+			res.fail(&ksef.ConfigError{Field: "configuration", Msg: fmt.Sprintf("website %s is missing %v: run ksefpl test-connection --website %s", sc.WebsiteCode, m, sc.WebsiteCode)})
+		} else {
+			res.Skipped = "not configured (no NIP or token)"
+		}
+		return res
+	}
+	if s.TokenErr != nil {
+		res.Error, res.Class = s.TokenErr.Error(), ksef.ClassAuth.String()
+		return res
+	}
+	if s.APIVersion == "legacy" {
+		res.fail(&ksef.ConfigError{Field: config.PathAPIVersion, Msg: "the legacy profile only tests connections; sending invoices needs KSeF 2.0: ksefpl config:set " + config.PathAPIVersion + " 2"})
+		return res
+	}
+	if err := acquire(ctx, env, o, s.WebsiteID); err != nil {
+		if errors.Is(err, ErrLeaseHeld) {
+			res.Skipped = err.Error()
+			return res
+		}
+		res.fail(err)
+		return res
+	}
+	defer env.DB.ReleaseLease(context.WithoutCancel(ctx), leaseName(s.WebsiteID), env.Holder)
+
+	client, err := s.Client(clientOptions(env))
+	if err != nil {
+		res.fail(err)
+		return res
+	}
+	w := &websiteRun{env: env, o: o, s: s, client: client, res: &res, own: map[string]bool{}, touched: map[int64]bool{}}
+	if err := w.process(ctx); err != nil {
+		res.fail(err)
+	}
+	w.countWaiting(ctx)
+	return res
+}
+
+func clientOptions(env Env) website.ClientOptions {
+	return website.ClientOptions{Version: env.Version, DB: env.DB, Keys: env.Keys, HTTPClient: env.HTTPClient, Retry: env.Retry, Clock: env.Now}
+}
+
+// process runs the three phases.
+func (w *websiteRun) process(ctx context.Context) error {
+	if _, err := w.token(ctx); err != nil {
+		return err
+	}
+	if err := w.recoverSending(ctx); err != nil {
+		return err
+	}
+	if err := w.advance(ctx); err != nil {
+		return err
+	}
+	if err := w.send(ctx); err != nil {
+		return err
+	}
+	deadline := w.env.Now().Add(w.o.Wait)
+	for {
+		if err := w.advance(ctx); err != nil {
+			return err
+		}
+		if !w.anythingInFlight(ctx) || !w.env.Now().Before(deadline) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(w.o.PollInterval):
+		}
+		if err := w.renewLease(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// token returns a valid access token; a refused token is recorded as an authentication
+// outcome so that the queue's pre-flight holds new jobs.
+func (w *websiteRun) token(ctx context.Context) (string, error) {
+	tok, err := w.client.AccessToken(ctx, w.s.Credentials())
+	if err == nil {
+		return tok, nil
+	}
+	if ksef.Classify(err) == ksef.ClassAuth || isTokenFormat(err) {
+		_, _ = w.env.DB.RecordAuthOutcome(ctx, store.AuthOutcome{WebsiteID: w.s.WebsiteID, Source: "submit",
+			Environment: w.s.EnvironmentName, TokenFingerprint: w.s.TokenFingerprint, Success: false,
+			Reason: "TOKEN_REJECTED", Message: err.Error()})
+		_ = w.env.DB.AppendAudit(ctx, store.AuditEntry{WebsiteID: w.s.WebsiteID, Event: store.EventAuth, Actor: w.env.Actor,
+			Reason: "TOKEN_REJECTED", Message: err.Error()})
+	}
+	return "", fmt.Errorf("authenticate website %s: %w", w.s.WebsiteCode, err)
+}
+
+func isTokenFormat(err error) bool {
+	var tf *ksef.TokenFormatError
+	return errors.As(err, &tf)
+}
+
+func (w *websiteRun) renewLease(ctx context.Context) error {
+	return w.env.DB.AcquireLease(ctx, leaseName(w.s.WebsiteID), w.env.Holder, w.o.LeaseTTL)
+}
+
+// anythingInFlight reports whether jobs this run touched still wait for KSeF, or
+// sessions still close.
+func (w *websiteRun) anythingInFlight(ctx context.Context) bool {
+	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSubmitted, store.JobSending}, Limit: 1})
+	if err != nil || len(jobs) > 0 {
+		return true
+	}
+	sess, err := w.env.DB.Sessions(ctx, w.s.WebsiteID, store.InFlightSessionStatuses...)
+	if err != nil || len(sess) > 0 {
+		return true
+	}
+	missing, err := w.env.DB.AcceptedJobsWithoutUPO(ctx, w.s.WebsiteID, 1)
+	return err != nil || len(missing) > 0
+}
+
+// countWaiting fills the result's waiting count: jobs of the website not yet final.
+func (w *websiteRun) countWaiting(ctx context.Context) {
+	counts, err := w.env.DB.JobCounts(ctx, w.s.WebsiteID)
+	if err != nil {
+		return
+	}
+	w.res.Waiting = counts[store.JobPending] + counts[store.JobSending] + counts[store.JobSubmitted]
+}
+
+func (w *websiteRun) progress(jobID int64, status string) {
+	if w.env.Progress != nil {
+		w.env.Progress(Progress{Website: w.s.WebsiteCode, JobID: jobID, Status: status, Total: len(w.touched)})
+	}
+}
+
+// audit is a job transition audit entry.
+func (w *websiteRun) audit(reason, msg string) store.AuditEntry {
+	return store.AuditEntry{Event: store.EventTransition, Actor: w.env.Actor, Reason: reason, Message: msg}
+}
