@@ -17,6 +17,12 @@ import (
 //	POST /sim/keys/rotate                    -> the new certificates (same shape as /v2/security/public-key-certificates)
 //	GET  /sim/rate-limits, PUT /sim/rate-limits {"enabled":true}
 //	GET  /sim/latarnia, PUT /sim/latarnia    LatarniaStatus as JSON
+//	GET  /sim/invoices                       []ReceivedInvoice (the judge)
+//	POST /sim/sessions/{ref}/terminate       -> 204 (404 for an unknown session)
+//	POST /sim/invoices/release               -> {"released":N} (lifts StallInvoices)
+//
+// Session faults are part of /sim/faults: {"sessions":{"terminateAfterInvoices":N,
+// "stallInvoices":N,"stallAll":true,"failAfterAccept":N}}.
 
 type (
 	simTokenRequest struct {

@@ -266,7 +266,16 @@ func TestDuplicateAcrossSessionsGets440WithOriginal(t *testing.T) {
 	if st, _ := b.waitSession(); st.Status.Code != 445 || st.Status.Description != descSessionNoValid || st.FailedInvoiceCount != 1 || st.UPO != nil {
 		t.Fatalf("session with only a duplicate: %+v", st)
 	}
-	assertOneNumberPerDocument(t, e.sim.Invoices())
+	var judged []ReceivedInvoice
+	r = e.call("GET", "/sim/invoices", nil)
+	r.decode(t, &judged)
+	if r.status != 200 || !slices.Equal(judged, e.sim.Invoices()) || len(judged) != 2 {
+		t.Fatalf("GET /sim/invoices: %d %s", r.status, r.body)
+	}
+	if judged[1].InvoiceNumber != "FV/D/1" || judged[1].InvoiceType != "VAT" || judged[1].SellerNIP != testNIP || judged[1].StatusCode != 440 || judged[1].InvoiceHash != b64sha(doc) {
+		t.Fatalf("judge record of the duplicate: %+v", judged[1])
+	}
+	assertOneNumberPerDocument(t, judged)
 	e.noViolations()
 }
 
