@@ -35,7 +35,7 @@ func TestInvoiceScripts(t *testing.T) {
 
 // fakeNBP serves NBP's /exchangerates/rates/a/{code}/{start}/{end}/ for EUR around
 // Christmas 2026 (no tables on 24–27 December, as NBP publishes none on the holidays
-// and the weekend) and answers like NBP ("404 NotFound - Not Found - Brak danych") for
+// and the weekend), fails USD requests with 503 (NBP under maintenance), and answers like NBP ("404 NotFound - Not Found - Brak danych") for
 // ranges without a table and currencies outside table A. It returns the API base URL.
 func fakeNBP(t *testing.T) string {
 	t.Helper()
@@ -58,6 +58,10 @@ func fakeNBP(t *testing.T) string {
 		to, err2 := time.Parse(time.DateOnly, parts[6])
 		if err1 != nil || err2 != nil {
 			http.Error(w, "400 BadRequest - Błędny zakres dat / Invalid date range", http.StatusBadRequest)
+			return
+		}
+		if parts[4] == "usd" {
+			http.Error(w, "503 Service Unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		var rows []string

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ksefpl/ksefpl/pkg/nbp"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
 
@@ -110,5 +113,23 @@ func TestInvoiceValidateFindsSharedSchemasBesideWorkdir(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "passes the structural checks") ||
 		!strings.Contains(stderr, "XSD validation skipped: no schema directory; pass --xsd DIR or set KSEFPL_XSD_DIR") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// NBP's typed errors map to the exit-code table even when wrapped.
+func TestNBPErrorsExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{&nbp.NetworkError{URL: "http://127.0.0.1:1/api", Err: errors.New("connection refused")}, exitUnavailable},
+		{&nbp.NetworkError{URL: "http://127.0.0.1:1/api", Status: 503, Err: errors.New("down")}, exitUnavailable},
+		{&nbp.UnknownCurrencyError{Currency: "XYZ"}, exitInvalid},
+		{&nbp.NoTableError{Currency: "AFN"}, exitInvalid},
+	} {
+		wrapped := fmt.Errorf("exchange rate for invoice INV-1: %w", c.err)
+		if got := exitCode(wrapped); got != c.want {
+			t.Errorf("exitCode(%T) = %d, want %d", c.err, got, c.want)
+		}
 	}
 }
