@@ -1,0 +1,414 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/queue"
+	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/spf13/cobra"
+)
+
+// maxInputSize bounds a queued input file (KSeF's own limit on an invoice is 1 MB of XML;
+// a shop JSON is far smaller).
+const maxInputSize = 4 << 20
+
+// queueStatuses are the statuses --status accepts.
+var queueStatuses = []string{store.JobPending, store.JobAuthError, store.JobSending, store.JobSubmitted, store.JobAccepted, store.JobFailed}
+
+func newQueueCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "queue",
+		Short: "Queue invoices and credit memos for KSeF, list and show jobs, retry failed ones",
+		Long: `The queue holds one job per document (website, type, increment id). 'queue invoice',
+'queue creditmemo' and 'queue xml' validate a document fully, without any network call, and
+store it as PENDING; 'ksefpl submit' sends it. When the website's last authentication refused
+its token, new jobs are held as AUTH_ERROR until a successful 'ksefpl test-connection'.`,
+	}
+	cmd.AddCommand(
+		newQueueAddCmd(a, queue.KindInvoice, "a shop invoice JSON (docs/invoice-json.md)", "INV-000123.json"),
+		newQueueAddCmd(a, queue.KindCreditMemo, "a shop credit memo JSON (docs/invoice-json.md)", "CM-000010.json"),
+		newQueueAddCmd(a, queue.KindXML, "a ready FA(3)/FA(2) invoice XML, sent byte for byte", "INV-000123.xml"),
+		newQueueListCmd(a),
+		newQueueShowCmd(a),
+		newQueueRetryCmd(a),
+	)
+	return cmd
+}
+
+// actor names the operator in audit rows.
+func (a *app) actor() string {
+	if u := a.getenv("USER"); u != "" {
+		return "cli:" + u
+	}
+	return "cli"
+}
+
+// queueErr gives the queue's refusals exit code 3.
+func queueErr(err error) error {
+	if err != nil && queue.IsInvalid(err) {
+		return withCode(exitInvalid, err)
+	}
+	return err
+}
+
+// readInput reads --file (- for stdin).
+func (a *app) readInput(file string) ([]byte, error) {
+	var r io.Reader
+	if file == "-" {
+		r = a.io.In
+	} else {
+		f, err := os.Open(file)
+		if err != nil {
+			return nil, withCode(exitInvalid, fmt.Errorf("read %s: %w; check the path", file, err))
+		}
+		defer f.Close()
+		r = f
+	}
+	b, err := io.ReadAll(io.LimitReader(r, maxInputSize+1))
+	if err != nil {
+		return nil, withCode(exitInvalid, fmt.Errorf("read %s: %w", file, err))
+	}
+	if len(b) > maxInputSize {
+		return nil, withCode(exitInvalid, fmt.Errorf("%s is larger than %d bytes: one document per file", file, maxInputSize))
+	}
+	if len(strings.TrimSpace(string(b))) == 0 {
+		return nil, withCode(exitInvalid, fmt.Errorf("%s is empty: give one document", file))
+	}
+	return b, nil
+}
+
+// queueAddOut is the JSON of queue invoice|creditmemo|xml.
+type queueAddOut struct {
+	Outcome  string        `json:"outcome"` // queued | replaced | unchanged
+	Job      queue.JobView `json:"job"`
+	Warnings []string      `json:"warnings"`
+}
+
+func newQueueAddCmd(a *app, kind, what, example string) *cobra.Command {
+	var file, site string
+	var replace bool
+	cmd := &cobra.Command{
+		Use:   kind + " --file FILE",
+		Short: "Queue " + what,
+		Long: `Validates ` + what + ` for the website and stores it as a job.
+Nothing is sent and no network call is made: a foreign-currency document is checked with a
+provisional rate (the NBP rate is resolved when it is sent). --file - reads stdin.
+
+Queuing a document that is already queued changes nothing and says so (exit 0). --replace
+replaces the input of a job that was never sent; a sent job cannot be replaced (exit 3).
+Invalid input or configuration: every problem is listed, nothing is stored, exit 3.`,
+		Example: "  ksefpl queue " + kind + " --file " + example + "\n  cat " + example + " | ksefpl queue " + kind + " --file - --website shop2",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if file == "" {
+				return &usageErr{fmt.Errorf("--file is required: the document to queue (- for stdin)")}
+			}
+			return runQueueAdd(cmd.Context(), a, kind, file, site, replace)
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "the document ("+what+"); - reads stdin")
+	cmd.Flags().StringVar(&site, "website", "", "website code (default: base)")
+	cmd.Flags().BoolVar(&replace, "replace", false, "replace the input of an unsent job for the same document")
+	return cmd
+}
+
+func runQueueAdd(ctx context.Context, a *app, kind, file, site string, replace bool) error {
+	data, err := a.readInput(file)
+	if err != nil {
+		return err
+	}
+	svc, h, err := a.config(ctx)
+	if err != nil {
+		return err
+	}
+	sc, err := a.websiteScope(ctx, svc, site)
+	if err != nil {
+		return err
+	}
+	res, err := queue.Enqueue(ctx, queue.Env{Config: svc, DB: h.DB, Now: a.now},
+		queue.Request{Scope: sc, Kind: kind, Data: data, Replace: replace, Actor: a.actor()})
+	if err != nil {
+		return queueErr(err)
+	}
+	j := res.Job
+	outcome := map[store.EnqueueResult]string{store.Enqueued: "queued", store.Replaced: "replaced", store.Existed: "unchanged"}[res.Outcome]
+	if a.json() {
+		views, err := queue.Views(ctx, h.DB, []*store.Job{j})
+		if err != nil {
+			return err
+		}
+		warnings := res.Warnings
+		if warnings == nil {
+			warnings = []string{}
+		}
+		return writeJSON(a.io.Out, queueAddOut{Outcome: outcome, Job: views[0], Warnings: warnings})
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintln(a.io.ErrOut, a.io.yellow("Warning: "+w))
+	}
+	switch res.Outcome {
+	case store.Existed:
+		fmt.Fprintf(a.io.Out, "%s is already queued as job %d (%s); nothing changed\n", j.IncrementID, j.ID, j.Status)
+	case store.Replaced:
+		fmt.Fprintf(a.io.Out, "Replaced %s %s in job %d (%s).\n", j.EntityType, j.IncrementID, j.ID, j.Status)
+	default:
+		fmt.Fprintf(a.io.Out, "Queued %s %s as job %d (%s).\n", j.EntityType, j.IncrementID, j.ID, j.Status)
+	}
+	return nil
+}
+
+// websiteFilter resolves an optional --website to its id (0: all websites).
+func (a *app) websiteFilter(ctx context.Context, code string) (int64, *store.DB, error) {
+	svc, h, err := a.config(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	if code == "" {
+		return 0, h.DB, nil
+	}
+	sc, err := svc.WebsiteScope(ctx, code)
+	if err != nil {
+		return 0, nil, err
+	}
+	return sc.WebsiteID, h.DB, nil
+}
+
+// parseStatuses reads --status (comma-separated, any case).
+func parseStatuses(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		st := strings.ToUpper(strings.TrimSpace(p))
+		ok := false
+		for _, known := range queueStatuses {
+			ok = ok || st == known
+		}
+		if !ok {
+			return nil, &usageErr{fmt.Errorf("invalid --status %q: use %s (comma-separated for several)", p, strings.Join(queueStatuses, ", "))}
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+func newQueueListCmd(a *app) *cobra.Command {
+	var status, site string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List queued jobs (oldest first; --limit keeps the newest N)",
+		Long: `Lists jobs: ID, website, type, increment id, status, reason, KSeF number, last update.
+-o json prints an array of {id, website, website_id, type, increment_id, input_format, status,
+reason, reason_detail, attempts, issue_date, ksef_number, invoice_reference, session_reference,
+invoice_hash, acquisition_date, invoicing_mode, frozen_at, created_at, updated_at}.`,
+		Example: "  ksefpl queue list --status FAILED,AUTH_ERROR\n  ksefpl queue list --website shop2 --limit 20 -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sts, err := parseStatuses(status)
+			if err != nil {
+				return err
+			}
+			if limit < 0 {
+				return &usageErr{errors.New("--limit must not be negative")}
+			}
+			ctx := cmd.Context()
+			wid, db, err := a.websiteFilter(ctx, site)
+			if err != nil {
+				return err
+			}
+			rows, err := queue.List(ctx, db, queue.ListFilter{WebsiteID: wid, Statuses: sts, Limit: limit})
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return writeJSON(a.io.Out, rows)
+			}
+			if len(rows) == 0 {
+				fmt.Fprintln(a.io.Out, "No jobs.")
+				return nil
+			}
+			t := make([][]string, 0, len(rows))
+			for _, r := range rows {
+				t = append(t, []string{strconv.FormatInt(r.ID, 10), r.Website, r.Type, r.IncrementID, a.statusText(r.Status),
+					r.Reason, r.KSeFNumber, localTime(r.UpdatedAt)})
+			}
+			return writeTable(a.io.Out, []string{"ID", "WEBSITE", "TYPE", "INCREMENT", "STATUS", "REASON", "KSEF NUMBER", "UPDATED"}, t)
+		},
+	}
+	cmd.Flags().StringVar(&status, "status", "", "only jobs in these statuses: "+strings.Join(queueStatuses, ", "))
+	cmd.Flags().StringVar(&site, "website", "", "only jobs of this website (default: all)")
+	cmd.Flags().IntVar(&limit, "limit", 0, "only the newest N jobs (0: all)")
+	return cmd
+}
+
+// statusText colours a job status on a terminal.
+func (a *app) statusText(s string) string {
+	switch s {
+	case store.JobAccepted:
+		return a.io.green(s)
+	case store.JobFailed, store.JobAuthError:
+		return a.io.red(s)
+	case store.JobSending, store.JobSubmitted:
+		return a.io.yellow(s)
+	}
+	return s
+}
+
+// localTime renders a timestamp for tables.
+func localTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+func newQueueShowCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ID|INCREMENT_ID",
+		Short: "Show a job: status, KSeF number, references, hash, attempts, timestamps and its audit trail",
+		Long: `Shows one job by its id, or every job of an increment id (an invoice and a credit memo, or
+several websites, may share one). The KSeF number is the one written back to the shop's record.
+-o json prints an array of jobs, each with the list fields plus xml_size, input_size and audit.`,
+		Example: "  ksefpl queue show 12\n  ksefpl queue show INV-000123 -o json",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			h, err := a.home(ctx)
+			if err != nil {
+				return err
+			}
+			jobs, err := queue.Show(ctx, h.DB, args[0])
+			if err != nil {
+				return queueErr(err)
+			}
+			ds, err := queue.Describe(ctx, h.DB, jobs)
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return writeJSON(a.io.Out, ds)
+			}
+			for i, d := range ds {
+				if i > 0 {
+					fmt.Fprintln(a.io.Out)
+				}
+				if err := a.renderJob(d); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) renderJob(d queue.JobDetail) error {
+	w := a.io.Out
+	fmt.Fprintf(w, "%s\n", a.io.bold(fmt.Sprintf("Job %d: %s %s (website %s)", d.ID, d.Type, d.IncrementID, d.Website)))
+	field := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "  %-19s %s\n", k+":", v)
+		}
+	}
+	field("Status", a.statusText(d.Status))
+	field("Reason", strings.TrimSpace(d.Reason+" "+d.ReasonDetail))
+	field("KSeF number", d.KSeFNumber)
+	field("Invoice reference", d.InvoiceReference)
+	field("Session reference", d.SessionReference)
+	field("Invoice hash", d.InvoiceHash)
+	field("Acquisition date", d.AcquisitionDate)
+	field("Invoicing mode", d.InvoicingMode)
+	field("Issue date", d.IssueDate)
+	field("Input", fmt.Sprintf("%s, %d bytes", d.InputFormat, d.InputSize))
+	if d.XMLSize > 0 {
+		field("Frozen XML", fmt.Sprintf("%d bytes", d.XMLSize))
+	}
+	field("Attempts", strconv.Itoa(d.Attempts))
+	field("Created", localTime(d.CreatedAt))
+	field("Updated", localTime(d.UpdatedAt))
+	if d.FrozenAt != nil {
+		field("Frozen", localTime(*d.FrozenAt))
+	}
+	if len(d.Audit) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "Audit trail:")
+	return writeTable(w, auditHeader, auditRows(d.Audit))
+}
+
+func newQueueRetryCmd(a *app) *cobra.Command {
+	var failed bool
+	var site string
+	cmd := &cobra.Command{
+		Use:   "retry ID... | --failed [--website CODE]",
+		Short: "Queue FAILED jobs again (their frozen bytes are resent unchanged)",
+		Long: `Moves FAILED jobs back to PENDING so that the next 'ksefpl submit' sends them again. A job
+whose XML was frozen is resent byte for byte, never rebuilt. Naming a job that is not FAILED
+refuses the whole request (exit 3) and changes nothing; --failed selects every FAILED job (of
+one website with --website).`,
+		Example: "  ksefpl queue retry 12 15\n  ksefpl queue retry --failed --website shop2",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case failed && len(args) > 0:
+				return &usageErr{errors.New("give job ids or --failed, not both")}
+			case !failed && len(args) == 0:
+				return &usageErr{errors.New("give the ids of the jobs to retry, or --failed for every FAILED job")}
+			case site != "" && !failed:
+				return &usageErr{errors.New("--website selects the FAILED jobs of one website: use it with --failed")}
+			}
+			sel := queue.RetrySelection{Failed: failed}
+			for _, s := range args {
+				id, err := strconv.ParseInt(s, 10, 64)
+				if err != nil || id <= 0 {
+					return &usageErr{fmt.Errorf("invalid job id %q: give the numeric ids shown by ksefpl queue list", s)}
+				}
+				sel.IDs = append(sel.IDs, id)
+			}
+			ctx := cmd.Context()
+			wid, db, err := a.websiteFilter(ctx, site)
+			if err != nil {
+				return err
+			}
+			sel.WebsiteID = wid
+			jobs, err := queue.Retry(ctx, db, sel, a.actor())
+			if err != nil && len(jobs) == 0 {
+				return queueErr(err)
+			}
+			if a.json() {
+				views, verr := queue.Views(ctx, db, jobs)
+				if verr != nil {
+					return verr
+				}
+				if werr := writeJSON(a.io.Out, views); werr != nil {
+					return werr
+				}
+				if err != nil {
+					return withCode(exitPartial, err)
+				}
+				return nil
+			}
+			if len(jobs) == 0 {
+				fmt.Fprintln(a.io.Out, "No FAILED jobs to retry.")
+				return nil
+			}
+			for _, j := range jobs {
+				fmt.Fprintf(a.io.Out, "Job %d (%s %s) is %s again; the next submit sends it.\n", j.ID, j.EntityType, j.IncrementID, j.Status)
+			}
+			if err != nil {
+				return withCode(exitPartial, err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&failed, "failed", false, "retry every FAILED job")
+	cmd.Flags().StringVar(&site, "website", "", "with --failed: only this website's jobs")
+	return cmd
+}
