@@ -2,7 +2,10 @@
 // their endpoints (API, QR, Latarnia, legacy 1.0), the transport (timeouts,
 // retries with backoff, Retry-After handling, refusal of redirects), typed errors
 // for both KSeF error formats and their Class, the public-key cache, the KSeF
-// token authentication flow with a pluggable TokenCache, KSeF token parsing, the
+// token authentication flow with a pluggable TokenCache, KSeF token parsing and
+// revocation, the online (interactive) session calls — open, send, close,
+// session and invoice status with paging, UPO downloads (authenticated and
+// pre-signed, hash-verified) with typed status codes — the
 // Latarnia status client, the legacy KSeF 1.0 authorisation profile used by
 // connection tests, and the crypto and KSeF-number helpers shared with the
 // simulator (RSA-OAEP SHA-256, AES-256-CBC/PKCS#7, SHA-256, CRC-8).

@@ -70,14 +70,31 @@ type fakeInvoice struct {
 	result          InvoiceStatus
 }
 
+// The official contract, loaded once per test binary (loading is slow); each
+// test takes a Fresh checker of it.
+var (
+	contractOnce sync.Once
+	contract     *oapicheck.Checker
+	contractErr  error
+)
+
+// ContractChecker returns a fresh checker of open-api.json for one test. It is
+// exported for the package's external tests (test builds only).
+func ContractChecker(t testing.TB) *oapicheck.Checker {
+	t.Helper()
+	path := testenv.SharedPath(t, "ksef-docs", "open-api.json")
+	contractOnce.Do(func() { contract, contractErr = oapicheck.Load(context.Background(), path) })
+	if contractErr != nil {
+		t.Fatalf("load the contract: %v", contractErr)
+	}
+	return contract.Fresh()
+}
+
 func newFakeSessions(t *testing.T) *fakeSessions {
 	t.Helper()
 	f := &fakeSessions{t: t, access: "access-jwt", sessions: map[string]*fakeSession{}, calls: map[string]int{}, lastHdr: map[string]http.Header{}}
 	f.rotateKey()
-	chk, err := oapicheck.Load(context.Background(), testenv.SharedPath(t, "ksef-docs", "open-api.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	chk := ContractChecker(t)
 	f.check = chk
 	f.srv = httptest.NewServer(chk.Middleware(http.HandlerFunc(f.serve)))
 	t.Cleanup(func() {

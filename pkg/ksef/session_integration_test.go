@@ -42,10 +42,7 @@ func startSessionSim(t *testing.T, nip string) *sessionSim {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chk, err := oapicheck.Load(context.Background(), testenv.SharedPath(t, "ksef-docs", "open-api.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	chk := ksef.ContractChecker(t)
 	e := &sessionSim{sim: sim, check: chk, nip: nip}
 	inner := chk.Middleware(sim)
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
