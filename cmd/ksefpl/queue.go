@@ -30,6 +30,8 @@ func newQueueCmd(a *app) *cobra.Command {
 'queue creditmemo' and 'queue xml' validate a document fully, without any network call, and
 store it as PENDING; 'ksefpl submit' sends it. When the website's last authentication refused
 its token, new jobs are held as AUTH_ERROR until a successful 'ksefpl test-connection'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(
 		newQueueAddCmd(a, queue.KindInvoice, "a shop invoice JSON (docs/invoice-json.md)", "INV-000123.json"),

@@ -215,3 +215,13 @@ func TestEnqueueXMLChecksSellerAndKeepsBytes(t *testing.T) {
 		t.Fatalf("jobs = %d, want 3", n)
 	}
 }
+
+func TestCreditMemoOfAFailedInvoiceNeedsItsDate(t *testing.T) {
+	f := newFixture(t)
+	inv := f.mustEnqueue(f.base, KindInvoice, invoiceJSON(t, "consumer")) // INV-000124
+	f.setStatus(inv.ID, store.JobFailed, "")
+	_, err := f.enqueue(f.base, KindCreditMemo, invoiceJSON(t, "creditmemo_lookup"), false)
+	if !IsInvalid(err) || !strings.Contains(err.Error(), "original_issue_date") {
+		t.Fatalf("memo of a FAILED invoice without its date: %v", err)
+	}
+}

@@ -75,12 +75,14 @@ func admitJSON(ctx context.Context, env Env, ws *website.Settings, req Request) 
 }
 
 // queuedOriginal lets a credit memo refer to an invoice of the same website that is in
-// the queue: its issue date (and KSeF number once accepted) are known. Any other
+// the queue and not FAILED: its issue date (and KSeF number once accepted) are known, and
+// the submit engine sends the memo after the invoice. Any other
 // original is unknown here; the submit engine resolves it when it sends the memo.
 func queuedOriginal(db *store.DB, websiteID int64) func(ctx context.Context, incrementID string) (string, time.Time, bool, error) {
 	return func(ctx context.Context, incrementID string) (string, time.Time, bool, error) {
 		j, err := findJob(ctx, db, websiteID, KindInvoice, incrementID)
-		if err != nil || j == nil {
+		if err != nil || j == nil || j.Status == store.JobFailed {
+			// A FAILED original is unknown to the submit engine too.
 			return "", time.Time{}, false, err
 		}
 		issued, err := time.Parse(time.DateOnly, j.IssueDate)
