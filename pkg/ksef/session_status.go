@@ -68,6 +68,11 @@ type UPOPage struct {
 	DownloadURLExpirationDate time.Time `json:"downloadUrlExpirationDate"`
 }
 
+// UPOList is the API's UpoResponse: the pages of a collective session UPO.
+type UPOList struct {
+	Pages []UPOPage `json:"pages"`
+}
+
 // SessionStatus is the answer of GET /sessions/{ref}.
 type SessionStatus struct {
 	// ReferenceNumber is the session asked about (not part of the answer).
@@ -79,9 +84,7 @@ type SessionStatus struct {
 	// does not say).
 	ValidUntil *time.Time `json:"validUntil"`
 	// UPO lists the collective UPO pages once the session is processed.
-	UPO *struct {
-		Pages []UPOPage `json:"pages"`
-	} `json:"upo"`
+	UPO *UPOList `json:"upo"`
 	InvoiceCount           int `json:"invoiceCount"`
 	SuccessfulInvoiceCount int `json:"successfulInvoiceCount"`
 	FailedInvoiceCount     int `json:"failedInvoiceCount"`
