@@ -84,10 +84,10 @@ type SessionStatus struct {
 	// does not say).
 	ValidUntil *time.Time `json:"validUntil"`
 	// UPO lists the collective UPO pages once the session is processed.
-	UPO *UPOList `json:"upo"`
-	InvoiceCount           int `json:"invoiceCount"`
-	SuccessfulInvoiceCount int `json:"successfulInvoiceCount"`
-	FailedInvoiceCount     int `json:"failedInvoiceCount"`
+	UPO                    *UPOList `json:"upo"`
+	InvoiceCount           int      `json:"invoiceCount"`
+	SuccessfulInvoiceCount int      `json:"successfulInvoiceCount"`
+	FailedInvoiceCount     int      `json:"failedInvoiceCount"`
 }
 
 // UPOPages returns the UPO pages (none before the session is processed).
