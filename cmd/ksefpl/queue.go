@@ -93,6 +93,12 @@ type queueAddOut struct {
 	Warnings []string      `json:"warnings"`
 }
 
+// queueRefusedOut is the JSON of a document refused as invalid (exit 3).
+type queueRefusedOut struct {
+	Outcome  string   `json:"outcome"` // invalid
+	Problems []string `json:"problems"`
+}
+
 func newQueueAddCmd(a *app, kind, what, example string) *cobra.Command {
 	var file, site string
 	var replace bool
@@ -137,6 +143,12 @@ func runQueueAdd(ctx context.Context, a *app, kind, file, site string, replace b
 	res, err := queue.Enqueue(ctx, queue.Env{Config: svc, DB: h.DB, Now: a.now},
 		queue.Request{Scope: sc, Kind: kind, Data: data, Replace: replace, Actor: a.actor()})
 	if err != nil {
+		var ie *queue.InvalidError
+		if a.json() && errors.As(err, &ie) {
+			if werr := writeJSON(a.io.Out, queueRefusedOut{Outcome: "invalid", Problems: ie.Problems}); werr != nil {
+				return werr
+			}
+		}
 		return queueErr(err)
 	}
 	j := res.Job

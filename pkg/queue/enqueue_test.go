@@ -225,3 +225,40 @@ func TestCreditMemoOfAFailedInvoiceNeedsItsDate(t *testing.T) {
 		t.Fatalf("memo of a FAILED invoice without its date: %v", err)
 	}
 }
+
+func TestConcurrentEnqueueOfOneDocumentStoresOneJob(t *testing.T) {
+	f := newFixture(t)
+	data := invoiceJSON(t, "domestic_b2b")
+	const n = 6
+	results := make(chan store.EnqueueResult, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			r, err := f.enqueue(f.base, KindInvoice, data, false)
+			if err != nil {
+				errs <- err
+				return
+			}
+			results <- r.Outcome
+		}()
+	}
+	enqueued := 0
+	for range n {
+		select {
+		case err := <-errs:
+			t.Fatal(err)
+		case o := <-results:
+			if o == store.Enqueued {
+				enqueued++
+			} else if o != store.Existed {
+				t.Fatalf("outcome %v", o)
+			}
+		}
+	}
+	if enqueued != 1 || len(f.jobs()) != 1 {
+		t.Fatalf("%d enqueued, %d jobs; want exactly one", enqueued, len(f.jobs()))
+	}
+	if es, _ := f.db.Audit(f.ctx, store.AuditFilter{}); len(es) != 1 {
+		t.Fatalf("%d audit rows, want 1", len(es))
+	}
+}
