@@ -70,6 +70,7 @@ func Audit(ctx context.Context, db *store.DB, q AuditQuery) ([]AuditView, error)
 // SinceError reports a --since value that is neither a time nor a duration.
 type SinceError struct{ Value string }
 
+// Error says which forms --since accepts.
 func (e *SinceError) Error() string {
 	return fmt.Sprintf("invalid --since %q: give an RFC 3339 time (2026-11-20T10:00:00+01:00), a date (2026-11-20) or a duration back from now (90m, 24h, 7d)", e.Value)
 }

@@ -18,6 +18,7 @@ type InvalidError struct {
 	Err      error
 }
 
+// Error lists every problem, one per line, and what to do.
 func (e *InvalidError) Error() string {
 	var b strings.Builder
 	if len(e.Problems) == 1 {
@@ -44,11 +45,13 @@ type StateError struct {
 	Msg         string
 }
 
+// Error says why the job's state refuses the operation and what to do instead.
 func (e *StateError) Error() string { return e.Msg }
 
 // NotFoundError reports a job id or increment id with no job.
 type NotFoundError struct{ Query string }
 
+// Error names the query and where to find valid ids.
 func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("no job %q: give a job id or an increment id as listed by ksefpl queue list", e.Query)
 }
