@@ -1,36 +1,72 @@
 #!/usr/bin/env bash
-# make demo: a scripted tour of ksefpl in a temporary home. Grows with the project.
+# make demo: the main job end to end on the built-in KSeF 2.0 simulator, in a temporary
+# home: configure a shop, test the connection, queue invoices and a credit memo, submit,
+# show the KSeF numbers and the audit trail, and write one UPO (the official receipt).
 set -euo pipefail
 BIN=${1:-bin/ksefpl}
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-H=$(mktemp -d "${TMPDIR:-/tmp}/ksefpl-demo.XXXXXX")
-trap 'rm -rf "$H"' EXIT
-k() { echo "\$ ksefpl $*"; "$BIN" --home "$H/home" "$@"; }
+DATA=$(cd "$(dirname "$0")" && pwd)/invoices
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/ksefpl-demo.XXXXXX")
+SIM_PID=
+cleanup() {
+  [ -n "$SIM_PID" ] && kill "$SIM_PID" 2>/dev/null && wait "$SIM_PID" 2>/dev/null
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+export NO_COLOR=${NO_COLOR:-}
+k() { echo "\$ ksefpl $*"; "$BIN" --home "$WORK/home" "$@"; }
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-step "Install: data directory, database and encryption key"
+step "Start the KSeF 2.0 simulator on a free loopback port"
+"$BIN" sim serve --addr 127.0.0.1:0 >"$WORK/sim.log" 2>&1 &
+SIM_PID=$!
+for _ in $(seq 1 100); do
+  URL=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$WORK/sim.log")
+  [ -n "$URL" ] && break
+  sleep 0.1
+done
+[ -n "${URL:-}" ] || { echo "simulator did not start:"; cat "$WORK/sim.log"; exit 1; }
+echo "simulator at $URL"
+
+step "Configure the shop: environment, seller, token (read from stdin, stored encrypted)"
 k setup:install
-
-step "Seller configuration (a NIP is normalised before saving)"
+k config:set ksefpl/connection/environment local
+k config:set ksefpl/connection/base_url "$URL/v2"
 k config:set ksefpl/seller/nip 526-104-08-28
-k config:set ksefpl/seller/name "ACME Sp. z o.o."
-k config:show ksefpl/seller/nip
+k config:set ksefpl/seller/name "ACME Sklep Sp. z o.o."
+k config:set ksefpl/seller/address_line1 "ul. Prosta 1"
+k config:set ksefpl/seller/address_line2 "00-001 Warszawa"
+echo "\$ ksefpl sim token --url $URL --nip 5261040828 | ksefpl config:set ksefpl/connection/api_token -"
+"$BIN" sim token --url "$URL" --nip 5261040828 | "$BIN" --home "$WORK/home" config:set ksefpl/connection/api_token -
 
-step "An invalid NIP is refused (exit 3) and nothing changes"
-if k config:set ksefpl/seller/nip 1234567890; then echo "unexpected success"; exit 1; else echo "exit code $?"; fi
-k config:show ksefpl/seller/nip
+step "Test the connection (every check, with timings)"
+k test-connection
 
-step "The API token is read from stdin and stored encrypted"
-echo "\$ printf 'tok-123' | ksefpl config:set ksefpl/connection/api_token -"
-printf 'tok-123' | "$BIN" --home "$H/home" config:set ksefpl/connection/api_token -
-k config:show
-if grep -rq 'tok-123' "$H/home"; then echo "plaintext token found on disk!"; exit 1; else echo "(the bytes tok-123 occur nowhere under the home directory)"; fi
+step "Queue invoices and a credit memo (milliseconds, no network)"
+for f in domestic_b2b consumer eu_wdt export_ex zw_np; do
+  k queue invoice --file "$DATA/$f.json"
+done
+k queue creditmemo --file "$DATA/creditmemo_lookup.json"
+k queue invoice --file "$DATA/domestic_b2b.json"
 
-step "A second website with its own NIP"
-k store:website:create shop2 --name "Shop 2"
-k config:set ksefpl/seller/nip 7740001454 --scope websites --scope-code shop2
-echo "default:"; k config:show ksefpl/seller/nip
-echo "shop2:";   k config:show ksefpl/seller/nip --scope websites --scope-code shop2
+step "Submit (what cron runs every minute)"
+k submit --wait 60s --poll-interval 200ms
+# The credit memo waits for its original's KSeF number; a second run sends it.
+k submit --wait 60s --poll-interval 200ms
 
-step "NIP checks for CI"
-k nip:validate 5261040828 PL-774-000-14-54 1234567890 || echo "exit code $? (one NIP is invalid)"
+step "The queue with KSeF numbers"
+k queue list
+
+step "The audit trail of the first invoice and of the credit memo"
+k audit --job 1
+CM=$("$BIN" --home "$WORK/home" queue show CM-000011 -o json | sed -n 's/^ *"id": \([0-9]*\),*$/\1/p' | head -1)
+k audit --job "$CM"
+
+step "The credit memo references its original's KSeF number"
+k queue show CM-000011 | grep -i -E 'ksef|status' | head -8 || true
+
+step "Write the first invoice's UPO (official receipt) to a file"
+k upo:download --job 1 --out "$WORK/upo.xml"
+head -c 600 "$WORK/upo.xml"; echo; echo "..."
+
+step "Done: every invoice is ACCEPTED with its KSeF number and UPO; the simulator stops now."

@@ -68,6 +68,7 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newTestConnectionCmd(a),
 		newSimCmd(a),
 		newSubmitCmd(a),
+		newUPODownloadCmd(a),
 		newInvoicePreviewCmd(a), newInvoiceValidateCmd(a),
 		newQueueCmd(a), newAuditCmd(a), newAuditExportCmd(a),
 	)

@@ -103,15 +103,7 @@ var ErrLeaseHeld = errors.New("another submit is running for this website")
 // only for problems that stop the whole run (storage, unknown website); per-website
 // failures are in the result.
 func Run(ctx context.Context, env Env, o Options) (*Result, error) {
-	if env.Now == nil {
-		env.Now = time.Now
-	}
-	if env.Actor == "" {
-		env.Actor = "submit"
-	}
-	if env.Holder == "" {
-		env.Holder = newHolder()
-	}
+	env = withDefaults(env)
 	if o.Wait == 0 && !o.NoWait {
 		o.Wait = 2 * time.Minute
 	}
@@ -137,6 +129,20 @@ func Run(ctx context.Context, env Env, o Options) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// withDefaults fills Env's optional fields.
+func withDefaults(env Env) Env {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	if env.Actor == "" {
+		env.Actor = "submit"
+	}
+	if env.Holder == "" {
+		env.Holder = newHolder()
+	}
+	return env
 }
 
 // websites resolves the selection: one website, or every website.

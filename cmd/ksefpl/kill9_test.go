@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/store"
+)
+
+// buildBinary compiles the real ksefpl binary once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ksefpl")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestSubmitKilledMidFlightLosesNothing kills a real `ksefpl submit` process with
+// SIGKILL while it is sending, then runs submit again: every job ends ACCEPTED and the
+// simulator (the judge) holds exactly one KSeF number per document.
+func TestSubmitKilledMidFlightLosesNothing(t *testing.T) {
+	bin := buildBinary(t)
+	sim, err := ksefsim.New(ksefsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	home := filepath.Join(t.TempDir(), "home")
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(bin, append([]string{"--home", home}, args...)...)
+		cmd.Env = append(os.Environ(), "NO_COLOR=1")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	nip := "5261040828"
+	tok, err := sim.IssueToken(nip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{{"ksefpl/connection/environment", "local"}, {"ksefpl/connection/base_url", srv.URL + "/v2"},
+		{"ksefpl/seller/nip", nip}, {"ksefpl/seller/name", "ACME"}, {"ksefpl/seller/address_line1", "ul. Prosta 1"}} {
+		if out, err := run("config:set", kv[0], kv[1]); err != nil {
+			t.Fatalf("config:set %s: %v\n%s", kv[0], err, out)
+		}
+	}
+	set := exec.Command(bin, "--home", home, "config:set", "ksefpl/connection/api_token", "-")
+	set.Stdin = strings.NewReader(tok)
+	if out, err := set.CombinedOutput(); err != nil {
+		t.Fatalf("token: %v\n%s", err, out)
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(home, "ksefpl.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = 12
+	for i := 1; i <= n; i++ {
+		inc := fmt.Sprintf("KILL-%02d", i)
+		if _, _, err := db.Enqueue(ctx, store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: inc, InputFormat: "json",
+			Input: killInvoice(inc), Status: store.JobPending}, false, store.AuditEntry{Event: store.EventTransition, Actor: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Slow sends down so that the kill lands mid-flight.
+	sim.SetFaults(ksefsim.Faults{PerEndpoint: map[string]ksefsim.EndpointFault{
+		"POST /v2/sessions/online/{referenceNumber}/invoices": {Latency: 150 * time.Millisecond}}})
+
+	victim := exec.Command(bin, "--home", home, "submit", "--wait", "30s", "--poll-interval", "50ms")
+	victim.Env = append(os.Environ(), "NO_COLOR=1")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		js, err := db.Jobs(ctx, store.JobFilter{Statuses: []string{store.JobSubmitted}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(js) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			victim.Process.Kill()
+			t.Fatal("the first submit never got going")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = victim.Wait()
+	counts, _ := db.JobCounts(ctx, 1)
+	if counts[store.JobAccepted] == n {
+		t.Fatalf("the kill came too late: everything was already accepted (%v)", counts)
+	}
+	t.Logf("after kill -9: %v", counts)
+
+	sim.SetFaults(ksefsim.Faults{})
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		out, err := run("submit", "--wait", "20s", "--poll-interval", "50ms")
+		t.Logf("submit after the kill took %s:\n%s", time.Since(start).Round(time.Millisecond), out)
+		if err != nil {
+			t.Fatalf("submit after the kill: %v\n%s", err, out)
+		}
+		if c, _ := db.JobCounts(ctx, 1); c[store.JobAccepted] == n {
+			break
+		}
+	}
+	jobs, err := db.Jobs(ctx, store.JobFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	numbers := map[string]int{}
+	for _, inv := range sim.Invoices() {
+		if inv.KSeFNumber != "" {
+			numbers[inv.InvoiceNumber]++
+		}
+	}
+	for _, j := range jobs {
+		if j.Status != store.JobAccepted {
+			t.Errorf("job %d (%s) is %s: %s", j.ID, j.IncrementID, j.Status, j.ReasonDetail)
+		}
+		if err := ksef.ValidateKSeFNumber(j.KSeFNumber); err != nil {
+			t.Errorf("job %d: %v", j.ID, err)
+		}
+		if numbers[j.IncrementID] != 1 {
+			t.Errorf("%s has %d KSeF numbers in the simulator, want exactly 1", j.IncrementID, numbers[j.IncrementID])
+		}
+	}
+}
+
+func killInvoice(inc string) string {
+	return fmt.Sprintf(`{"type":"invoice","increment_id":%q,"created_at":%q,"currency":"PLN",
+ "buyer":{"name":"Klient S.A.","vat_id":"PL8567346215","address":{"street":"ul. Krzywa 2","city":"Kraków","postcode":"30-001","country_id":"PL"}},
+ "items":[{"sku":"A","name":"Towar A","qty":"1","unit":"szt.","price":"100.00","tax_percent":"23"}],
+ "grand_total":"123.00"}`, inc, time.Now().Format(time.RFC3339))
+}

@@ -1,0 +1,126 @@
+package submit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/website"
+)
+
+// UPOSelector picks one UPO: a job's, an invoice's by KSeF number, or a session's.
+type UPOSelector struct {
+	JobID      int64
+	KSeFNumber string
+	Session    string
+}
+
+// ErrNoUPO means there is no UPO to get yet (the document is not accepted, the session
+// is not finished).
+var ErrNoUPO = errors.New("no UPO yet")
+
+// GetUPO returns the stored UPO, fetching and storing it from KSeF when it is not stored
+// yet. For a session with several UPO pages it returns them all, in order.
+func GetUPO(ctx context.Context, env Env, sel UPOSelector) ([]*store.UPO, error) {
+	if env.Actor == "" {
+		env.Actor = "upo:download"
+	}
+	env = withDefaults(env)
+	if sel.Session != "" {
+		return sessionUPO(ctx, env, sel.Session)
+	}
+	var j *store.Job
+	switch {
+	case sel.JobID != 0:
+		var err error
+		if j, err = env.DB.JobByID(ctx, sel.JobID); err != nil {
+			return nil, err
+		}
+	case sel.KSeFNumber != "":
+		jobs, err := env.DB.Jobs(ctx, store.JobFilter{KSeFNumber: sel.KSeFNumber})
+		if err != nil {
+			return nil, err
+		}
+		if len(jobs) == 0 {
+			return nil, fmt.Errorf("no job has KSeF number %s: %w", sel.KSeFNumber, store.ErrNotFound)
+		}
+		j = jobs[0]
+	default:
+		return nil, errors.New("choose --job, --ksef-number or --session")
+	}
+	if have, err := env.DB.UPOs(ctx, store.UPOFilter{Kind: store.UPOInvoice, JobID: j.ID}); err != nil || len(have) > 0 {
+		return have, err
+	}
+	if j.Status != store.JobAccepted {
+		return nil, fmt.Errorf("job %d (%s) is %s: %w; run ksefpl submit", j.ID, j.IncrementID, j.Status, ErrNoUPO)
+	}
+	w, err := websiteFor(ctx, env, j.WebsiteID)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := w.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.storeInvoiceUPO(ctx, j, func() (*ksef.UPO, error) {
+		return w.client.InvoiceUPOByKSeFNumber(ctx, tok, j.SessionReference, j.KSeFNumber)
+	}); err != nil {
+		return nil, err
+	}
+	return env.DB.UPOs(ctx, store.UPOFilter{Kind: store.UPOInvoice, JobID: j.ID})
+}
+
+func sessionUPO(ctx context.Context, env Env, ref string) ([]*store.UPO, error) {
+	if have, err := env.DB.UPOs(ctx, store.UPOFilter{Kind: store.UPOSession, SessionReference: ref}); err != nil || len(have) > 0 {
+		return have, err
+	}
+	s, err := env.DB.SessionByRef(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	w, err := websiteFor(ctx, env, s.WebsiteID)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := w.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := w.client.SessionStatus(ctx, tok, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Succeeded() {
+		return nil, fmt.Errorf("session %s has KSeF status %d %s: %w", ref, st.Status.Code, st.Status.Description, ErrNoUPO)
+	}
+	if _, err := w.storeSessionUPO(ctx, s, st); err != nil {
+		return nil, err
+	}
+	return env.DB.UPOs(ctx, store.UPOFilter{Kind: store.UPOSession, SessionReference: ref})
+}
+
+// websiteFor prepares a websiteRun (settings and client) for one-off calls.
+func websiteFor(ctx context.Context, env Env, websiteID int64) (*websiteRun, error) {
+	wb, err := env.DB.WebsiteByID(ctx, websiteID)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := env.Config.WebsiteScope(ctx, wb.Code)
+	if err != nil {
+		return nil, err
+	}
+	s, err := website.Load(ctx, env.Config, sc)
+	if err != nil {
+		return nil, err
+	}
+	if s.TokenErr != nil {
+		return nil, s.TokenErr
+	}
+	client, err := s.Client(clientOptions(env))
+	if err != nil {
+		return nil, err
+	}
+	return &websiteRun{env: env, s: s, client: client, res: &WebsiteResult{Website: wb.Code}, own: map[string]bool{}, touched: map[int64]bool{}}, nil
+}
