@@ -100,6 +100,9 @@ func renderConnReport(a *app, rep *conncheck.Report) error {
 		}
 		fmt.Fprintln(a.io.Out, "Allow-list these hosts on 443 in the shop's firewall; KSeF's test and production hosts differ.")
 	}
+	if rep.ReleasedJobs > 0 {
+		fmt.Fprintf(a.io.Out, "%d job(s) held as AUTH_ERROR are PENDING again; run ksefpl submit.\n", rep.ReleasedJobs)
+	}
 	if rep.Success {
 		fmt.Fprintln(a.io.Out, a.io.green("Connection OK."))
 	} else {

@@ -80,6 +80,8 @@ type Report struct {
 	Network          []HostReach `json:"network,omitempty"`
 	ClockSkewMillis  *int64      `json:"clock_skew_ms,omitempty"`
 	TestedAt         time.Time   `json:"tested_at"`
+	// ReleasedJobs is how many AUTH_ERROR jobs went back to PENDING after this success.
+	ReleasedJobs int `json:"released_jobs"`
 }
 
 // FirstFailure returns the first failed check, if any.

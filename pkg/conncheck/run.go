@@ -16,6 +16,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/nip"
+	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/website"
@@ -88,6 +89,14 @@ func Run(ctx context.Context, env Env, sc config.Scope, o Options) (*Report, err
 			Success: r.Success, Reason: r.reason(), Message: c.Detail,
 		}); err != nil {
 			return r, err
+		}
+		if r.Success {
+			// The token works again: jobs held as AUTH_ERROR may be sent.
+			n, err := queue.ReleaseAuthErrors(ctx, env.DB, s.WebsiteID, "test-connection")
+			if err != nil {
+				return r, err
+			}
+			r.ReleasedJobs = n
 		}
 	}
 	return r, nil
