@@ -55,6 +55,18 @@ func startSim(t *testing.T, cfg ksefsim.Config) *simEnv {
 		t.Fatal(err)
 	}
 	e := &simEnv{sim: sim, calls: map[string]int{}}
+	// Every exchange is checked against open-api.json: the client's requests and the
+	// simulator's answers alike.
+	chk := ksef.ContractChecker(t)
+	checked := chk.Middleware(sim)
+	t.Cleanup(func() {
+		for _, v := range chk.Violations() {
+			if injectedFault(v) {
+				continue
+			}
+			t.Errorf("contract violation: %s", v)
+		}
+	})
 	e.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
 		if strings.HasPrefix(p, "/v2/auth/") && r.Method == http.MethodGet && !strings.HasPrefix(p, "/v2/auth/sessions") {
@@ -63,7 +75,7 @@ func startSim(t *testing.T, cfg ksefsim.Config) *simEnv {
 		e.mu.Lock()
 		e.calls[r.Method+" "+p]++
 		e.mu.Unlock()
-		sim.ServeHTTP(w, r)
+		checked.ServeHTTP(w, r)
 	}))
 	t.Cleanup(e.srv.Close)
 	e.eps, err = ksef.EnvLocal.Endpoints(e.srv.URL + "/v2")
@@ -352,4 +364,16 @@ func TestSimRedeemRateLimitedResumesLater(t *testing.T) {
 	if n := e.count("POST", "/v2/auth/token/redeem"); n != 2 {
 		t.Errorf("redeem calls %d, want 2 (one per run, never retried within a run)", n)
 	}
+}
+
+// injectedFault reports violations caused by faults a test injected on purpose: 5xx
+// answers and WAF HTML pages (403 on a public endpoint) are real-world behaviour the
+// contract does not describe.
+func injectedFault(v string) bool {
+	for _, s := range []string{"-> 500:", "-> 502:", "-> 503:", "-> 504:", "text/html", "POST /v2/auth/challenge -> 403:"} {
+		if strings.Contains(v, s) {
+			return true
+		}
+	}
+	return false
 }
