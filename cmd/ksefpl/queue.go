@@ -367,7 +367,11 @@ func newQueueRetryCmd(a *app) *cobra.Command {
 		Long: `Moves FAILED jobs back to PENDING so that the next 'ksefpl submit' sends them again. A job
 whose XML was frozen is resent byte for byte, never rebuilt. Naming a job that is not FAILED
 refuses the whole request (exit 3) and changes nothing; --failed selects every FAILED job (of
-one website with --website).`,
+one website with --website).
+
+Retry is for failures that may pass on a resend (a terminated session, an outage). A document
+KSeF rejected for its content fails again: fix it and queue it with --replace instead, which
+is allowed while the FAILED job has no KSeF number.`,
 		Example: "  ksefpl queue retry 12 15\n  ksefpl queue retry --failed --website shop2",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {

@@ -158,7 +158,25 @@ func Enqueue(ctx context.Context, env Env, req Request) (*Result, error) {
 	if held != "" {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("job %d is held as AUTH_ERROR and will not be sent: %s", stored.ID, held))
 	}
+	if w := futureIssueDate(stored.IssueDate, env.Now()); w != "" {
+		res.Warnings = append(res.Warnings, w)
+	}
 	return res, nil
+}
+
+// futureIssueDate warns about an issue date (P_1) after today in Poland: KSeF rejects
+// an invoice issued later than the day it receives it.
+func futureIssueDate(issueDate string, now time.Time) string {
+	loc, err := time.LoadLocation("Europe/Warsaw")
+	if err != nil {
+		loc = time.UTC
+	}
+	today := now.In(loc).Format(time.DateOnly)
+	if issueDate == "" || issueDate <= today {
+		return ""
+	}
+	return fmt.Sprintf("the issue date (P_1) %s is after today (%s): KSeF rejects an invoice it receives before its issue date, so submit will fail until then; fix created_at if it is wrong",
+		issueDate, today)
 }
 
 // findJob returns the job of one document, or nil.

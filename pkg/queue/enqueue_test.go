@@ -150,9 +150,16 @@ func TestEnqueueForeignCurrencyNeedsNoNetwork(t *testing.T) {
 	// The NBP URL points nowhere: queuing must not try it.
 	f.set(config.PathNBPBaseURL, "http://127.0.0.1:9/api", config.Default)
 	data := invoiceJSON(t, "eur_nbp")
-	j := f.mustEnqueue(f.base, KindInvoice, data)
-	if j.Status != store.JobPending || j.Input != string(data) || j.IncrementID != "INV-000128" {
+	r, err := f.enqueue(f.base, KindInvoice, data, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j := r.Job; j.Status != store.JobPending || j.Input != string(data) || j.IncrementID != "INV-000128" {
 		t.Fatalf("job = %+v", j)
+	}
+	// It is dated 2026-12-29, after the fixture's today (2026-11-30): KSeF would refuse it today.
+	if len(r.Warnings) != 1 || !strings.Contains(r.Warnings[0], "the issue date (P_1) 2026-12-29 is after today (2026-11-30)") {
+		t.Fatalf("warnings = %v", r.Warnings)
 	}
 }
 
