@@ -19,16 +19,18 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the command-line scenarios in testdata/script against the real binary.
+// Each scenario gets its own simulator ($SIMURL), so that scenarios running in parallel
+// never see each other's invoices (KSeF's duplicate check spans sessions).
 func TestScripts(t *testing.T) {
-	sim, err := ksefsim.New(ksefsim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
+			sim, err := ksefsim.New(ksefsim.Config{})
+			if err != nil {
+				return err
+			}
+			srv := httptest.NewServer(sim)
+			env.Defer(srv.Close)
 			env.Setenv("KSEFPL_HOME", env.WorkDir+"/home")
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("SIMURL", srv.URL)

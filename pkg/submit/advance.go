@@ -282,7 +282,9 @@ func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
 		}
 		refs, err := w.storeSessionUPO(ctx, s, st)
 		if err != nil {
-			return err
+			// The session stays closing; the next poll fetches the UPO. Sending goes on.
+			w.warnOnce("upo:"+s.Reference, err.Error())
+			return nil
 		}
 		_, err = w.env.DB.UpdateSession(ctx, s.Reference, nil, func(x *store.Session) error {
 			x.Status, x.KSeFStatusCode, x.KSeFStatusText = store.SessionClosed, int(st.Status.Code), st.Status.Description

@@ -233,3 +233,5 @@ func (h *harness) mustScope(code string) config.Scope {
 	}
 	return sc
 }
+
+func secretFingerprint(s string) string { return secret.Fingerprint(s) }

@@ -296,3 +296,144 @@ func TestRevokedTokenRecordsOutcomeAndFailsWithAuthClass(t *testing.T) {
 		t.Fatal("the job must stay PENDING")
 	}
 }
+
+func TestProductionBlockedUntilProductionConnectionTestPasses(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	h.enqueue(1, "invoice", "P-1", invoiceJSON("P-1"))
+	ctx := context.Background()
+	// Production, with the simulator standing in for it through the base URL override.
+	if _, err := h.cfg.Set(ctx, "ksefpl/connection/environment", "production", h.mustScope("base")); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(ctx, h.env(), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.FirstErrorClass() != "invalid" || !strings.Contains(res.Websites[0].Error, "ksefpl test-connection --website base") {
+		t.Fatalf("first run: %q (%s)", res.FirstErrorClass(), res.Websites[0].Error)
+	}
+	if n := len(h.sim.Invoices()); n != 0 {
+		t.Fatalf("%d invoices reached KSeF before the production test", n)
+	}
+	// A passed test against another environment, or with another token, does not count.
+	s, _ := h.db.WebsiteByCode(ctx, "base")
+	fp := func() string {
+		tok, _, _ := h.cfg.Secret(ctx, "ksefpl/connection/api_token", h.mustScope("base"))
+		return secretFingerprint(tok)
+	}
+	for _, o := range []store.AuthOutcome{
+		{WebsiteID: s.ID, Source: "test-connection", Environment: "test", TokenFingerprint: fp(), Success: true},
+		{WebsiteID: s.ID, Source: "test-connection", Environment: "production", TokenFingerprint: "other", Success: true},
+	} {
+		if _, err := h.db.RecordAuthOutcome(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		if res, _ := Run(ctx, h.env(), opts()); res.FirstErrorClass() != "invalid" {
+			t.Fatalf("outcome %+v unblocked production", o)
+		}
+	}
+	if _, err := h.db.RecordAuthOutcome(ctx, store.AuthOutcome{WebsiteID: s.ID, Source: "test-connection", Environment: "production", TokenFingerprint: fp(), Success: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.run(opts())
+	h.assertAllAccepted()
+}
+
+func TestGetUPOFetchesWhatIsNotStored(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	h.enqueue(1, "invoice", "U-1", invoiceJSON("U-1"))
+	// UPO downloads fail during the run (HTML pages are not retried): the job is accepted
+	// without its UPO, and the session keeps waiting for its collective UPO.
+	down := ksefsim.EndpointFault{HTML: true}
+	h.sim.SetFaults(ksefsim.Faults{PerEndpoint: map[string]ksefsim.EndpointFault{
+		"GET /storage/{sessionRef}/{kind}/{file}":                                  down,
+		"GET /v2/sessions/{referenceNumber}/invoices/ksef/{ksefNumber}/upo":        down,
+		"GET /v2/sessions/{referenceNumber}/upo/{upoReferenceNumber}":              down,
+		"GET /v2/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}/upo": down,
+	}})
+	o := opts()
+	o.Wait = 300 * time.Millisecond
+	if _, err := Run(context.Background(), h.env(), o); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	j := h.jobs(store.JobAccepted)
+	if len(j) != 1 {
+		t.Fatalf("accepted = %d", len(j))
+	}
+	if u, _ := h.db.UPOs(ctx, store.UPOFilter{}); len(u) != 0 {
+		t.Fatalf("%d UPOs stored despite the failing downloads", len(u))
+	}
+	h.sim.SetFaults(ksefsim.Faults{})
+	for _, sel := range []UPOSelector{{KSeFNumber: j[0].KSeFNumber}, {JobID: j[0].ID}, {Session: j[0].SessionReference}} {
+		upos, err := GetUPO(ctx, h.env(), sel)
+		if err != nil || len(upos) == 0 || !upos[0].HashVerified {
+			t.Fatalf("GetUPO(%+v) = %v, %v", sel, upos, err)
+		}
+		if sel.Session == "" && !strings.Contains(string(upos[0].XML), j[0].KSeFNumber) {
+			t.Errorf("invoice UPO lacks the KSeF number")
+		}
+	}
+	if u, _ := h.db.UPOs(ctx, store.UPOFilter{}); len(u) != 2 {
+		t.Fatalf("stored UPOs = %d, want the invoice's and the session's", len(u))
+	}
+	if _, err := GetUPO(ctx, h.env(), UPOSelector{JobID: 999}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown job: %v", err)
+	}
+}
+
+func TestSessionPastValidUntilIsMarkedExpiredThenClosed(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	h := newHarness(t, ksefsim.Config{Clock: clock})
+	h.enqueue(1, "invoice", "E-1", invoiceJSON("E-1"))
+	f := h.sim.Faults()
+	f.Sessions.StallAll = true
+	h.sim.SetFaults(f)
+	env := h.env()
+	env.Now = clock
+	o := opts()
+	o.NoWait = true
+	if _, err := Run(context.Background(), env, o); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(13 * time.Hour)
+	mu.Unlock()
+	if _, err := Run(context.Background(), env, o); err != nil {
+		t.Fatal(err)
+	}
+	ss, _ := h.db.Sessions(context.Background(), 1)
+	if len(ss) != 1 || ss[0].Status != store.SessionExpired {
+		t.Fatalf("session after its 12 hours: %+v", ss)
+	}
+	f.Sessions.StallAll = false
+	h.sim.SetFaults(f)
+	h.sim.ReleaseStalledInvoices()
+	o.NoWait = false
+	o.Wait = 5 * time.Second
+	res, err := Run(context.Background(), env, o)
+	if err != nil || res.Websites[0].Error != "" {
+		t.Fatalf("%v %+v", err, res)
+	}
+	h.assertAllAccepted()
+	ss, _ = h.db.Sessions(context.Background(), 1)
+	if ss[0].Status != store.SessionClosed {
+		t.Fatalf("session = %s, want closed once KSeF finished it", ss[0].Status)
+	}
+	trail, _ := h.db.Audit(context.Background(), store.AuditFilter{SessionReference: ss[0].Reference})
+	if !containsInOrder(sessionPath(trail), store.SessionExpired, store.SessionClosed) {
+		t.Fatalf("session trail %v", sessionPath(trail))
+	}
+}
+
+func sessionPath(trail []store.AuditEntry) []string {
+	var out []string
+	for _, e := range trail {
+		if e.Event == store.EventSession && e.FromStatus != e.ToStatus {
+			out = append(out, e.ToStatus)
+		}
+	}
+	return out
+}

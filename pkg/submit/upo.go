@@ -69,11 +69,12 @@ func (w *websiteRun) fetchMissingUPOs(ctx context.Context) error {
 		err = w.storeInvoiceUPO(ctx, j, func() (*ksef.UPO, error) {
 			return w.client.InvoiceUPOByKSeFNumber(ctx, tok, j.SessionReference, j.KSeFNumber)
 		})
-		if err != nil && ksef.Classify(err) == ksef.ClassUnavailable {
-			return err
-		}
 		if err != nil {
-			w.res.Warnings = append(w.res.Warnings, fmt.Sprintf("UPO of job %d (%s) not available yet: %v", j.ID, j.KSeFNumber, err))
+			// Not fatal: the job keeps its KSeF number; later passes and runs fetch the UPO.
+			w.warnOnce(fmt.Sprintf("upo:job:%d", j.ID), fmt.Sprintf("UPO of job %d (%s) not available yet: %v", j.ID, j.KSeFNumber, err))
+			if ksef.Classify(err) == ksef.ClassUnavailable {
+				return nil
+			}
 		}
 	}
 	return nil

@@ -25,6 +25,8 @@ type websiteRun struct {
 	touched map[int64]bool
 	// listed caches session invoice listings within one pass.
 	listed map[string]map[string]*ksef.SessionInvoice
+	// warned keeps repeated polls from repeating a warning.
+	warned map[string]bool
 }
 
 func runWebsite(ctx context.Context, env Env, o Options, sc config.Scope, explicit bool) WebsiteResult {
@@ -48,6 +50,10 @@ func runWebsite(ctx context.Context, env Env, o Options, sc config.Scope, explic
 	}
 	if s.APIVersion == "legacy" {
 		res.fail(&ksef.ConfigError{Field: config.PathAPIVersion, Msg: "the legacy profile only tests connections; sending invoices needs KSeF 2.0: ksefpl config:set " + config.PathAPIVersion + " 2"})
+		return res
+	}
+	if err := productionGuard(ctx, env, s); err != nil {
+		res.fail(err)
 		return res
 	}
 	if err := acquire(ctx, env, o, s.WebsiteID); err != nil {
@@ -160,6 +166,17 @@ func (w *websiteRun) countWaiting(ctx context.Context) {
 	w.res.Waiting = counts[store.JobPending] + counts[store.JobSending] + counts[store.JobSubmitted]
 }
 
+// warnOnce adds a warning to the result once per key.
+func (w *websiteRun) warnOnce(key, msg string) {
+	if w.warned == nil {
+		w.warned = map[string]bool{}
+	}
+	if !w.warned[key] {
+		w.warned[key] = true
+		w.res.Warnings = append(w.res.Warnings, msg)
+	}
+}
+
 func (w *websiteRun) progress(jobID int64, status string) {
 	if w.env.Progress != nil {
 		w.env.Progress(Progress{Website: w.s.WebsiteCode, JobID: jobID, Status: status, Total: len(w.touched)})
@@ -170,3 +187,31 @@ func (w *websiteRun) progress(jobID int64, status string) {
 func (w *websiteRun) audit(reason, msg string) store.AuditEntry {
 	return store.AuditEntry{Event: store.EventTransition, Actor: w.env.Actor, Reason: reason, Message: msg}
 }
+
+// productionGuard refuses to send to production until test-connection has succeeded
+// against production with the current token (the seed's "green indicator required").
+func productionGuard(ctx context.Context, env Env, s *website.Settings) error {
+	if s.Environment != ksef.EnvProduction {
+		return nil
+	}
+	o, err := env.DB.LastAuthOutcome(ctx, s.WebsiteID, "test-connection")
+	if err == nil && o.Success && o.Environment == string(ksef.EnvProduction) && o.TokenFingerprint == s.TokenFingerprint {
+		return nil
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	return &ProductionGuardError{Website: s.WebsiteCode}
+}
+
+// ProductionGuardError is returned for a production website whose current token has not
+// passed test-connection against production.
+type ProductionGuardError struct{ Website string }
+
+func (e *ProductionGuardError) Error() string {
+	return fmt.Sprintf("submit does not send to production for website %s until a connection test against production with the current token has passed: run ksefpl test-connection --website %s",
+		e.Website, e.Website)
+}
+
+// Class is ksef.ClassInvalid: the configuration is not ready for production (exit 3).
+func (e *ProductionGuardError) Class() ksef.Class { return ksef.ClassInvalid }

@@ -28,6 +28,7 @@ type Settings struct {
 	Environment     ksef.Environment
 	Endpoints       ksef.Endpoints
 	EndpointsErr    error // why Endpoints could not be resolved
+	URLOverridden   bool  // ksefpl/connection/base_url replaces the environment's own API URL
 	APIVersion      string
 	Margin          time.Duration
 
@@ -83,6 +84,13 @@ func Load(ctx context.Context, svc *config.Service, sc config.Scope) (*Settings,
 	}
 	if s.Environment, s.EndpointsErr = ksef.ParseEnvironment(s.EnvironmentName); s.EndpointsErr == nil {
 		s.Endpoints, s.EndpointsErr = s.Environment.Endpoints(baseURL)
+		if baseURL != "" && s.Environment != ksef.EnvLocal && s.EndpointsErr == nil {
+			// base_url overrides any environment's API address (a proxy, or the simulator
+			// standing in for it); the environment keeps its rules (e.g. the production
+			// guard).
+			s.Endpoints, s.EndpointsErr = ksef.EnvLocal.Endpoints(baseURL)
+			s.URLOverridden = true
+		}
 	}
 
 	tok, v, err := svc.Secret(ctx, config.PathAPIToken, sc)
