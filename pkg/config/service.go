@@ -85,6 +85,11 @@ type SetResult struct {
 // Set validates value for path, normalises it (a NIP loses its separators and PL prefix),
 // encrypts it when secret and saves it at scope. Nothing is saved when validation fails.
 func (s *Service) Set(ctx context.Context, path, value string, sc Scope) (SetResult, error) {
+	return s.set(ctx, path, value, sc, forgetTokensAndOutcomes)
+}
+
+// set is Set with a choice of what a connection change forgets (see connection_change.go).
+func (s *Service) set(ctx context.Context, path, value string, sc Scope, forget forgetMode) (SetResult, error) {
 	f, ok := Lookup(path)
 	if !ok {
 		return SetResult{}, &UnknownPathError{Path: path, Suggestions: suggest(path)}
@@ -115,6 +120,9 @@ func (s *Service) Set(ctx context.Context, path, value string, sc Scope) (SetRes
 	if err := s.db.ConfigSet(ctx, sc.Type, sc.ID, path, stored); err != nil {
 		return SetResult{}, err
 	}
+	if err := s.connectionChanged(ctx, path, sc, forget); err != nil {
+		return res, err
+	}
 	return res, nil
 }
 
@@ -133,7 +141,7 @@ func (s *Service) Delete(ctx context.Context, path string, sc Scope) error {
 	if !ok {
 		return &NotFoundError{Path: path}
 	}
-	return nil
+	return s.connectionChanged(ctx, path, sc, forgetTokensAndOutcomes)
 }
 
 // Get returns the effective value of path at scope: for each level from the most specific

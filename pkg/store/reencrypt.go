@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Reencryption reports what ReencryptSecrets did.
+type Reencryption struct {
+	// ConfigValues is how many core_config_data values were rewritten.
+	ConfigValues int64
+	// CacheRows is how many ksefpl_cache values were rewritten.
+	CacheRows int64
+	// CacheDropped is how many ksefpl_cache rows were deleted because their value could
+	// not be re-encrypted (a cache row is only a copy of what KSeF can issue again).
+	CacheDropped int64
+	// Scrubbed reports that the WAL was checkpointed and truncated and the database
+	// vacuumed, so the replaced values are gone from the files. False when another
+	// connection kept the checkpoint from completing (see ScrubDetail).
+	Scrubbed bool
+	// ScrubDetail says why Scrubbed is false.
+	ScrubDetail string
+}
+
+// ReencryptConfig maps one stored config value to its replacement; an error aborts the
+// whole transaction.
+type ReencryptConfig func(row ConfigRow) (string, error)
+
+// ReencryptCache maps one cache value to its replacement; keep=false deletes the row,
+// an error aborts the whole transaction.
+type ReencryptCache func(e CacheEntry) (value string, keep bool, err error)
+
+// ReencryptSecrets rewrites, inside ONE transaction, every core_config_data value whose
+// path is in configPaths (all scopes) with configFn and every ksefpl_cache row with
+// cacheFn. It runs with PRAGMA secure_delete on, then checkpoints the WAL with TRUNCATE,
+// vacuums and truncates the WAL again, so that the old values do not survive in the
+// database file or its -wal file. The store never sees plaintext: both functions get
+// and return ciphertext.
+func (d *DB) ReencryptSecrets(ctx context.Context, configPaths []string, configFn ReencryptConfig, cacheFn ReencryptCache) (Reencryption, error) {
+	var out Reencryption
+	conn, err := d.sql.Conn(ctx)
+	if err != nil {
+		return out, fmt.Errorf("re-encrypt secrets: %w", err)
+	}
+	defer conn.Close()
+	var prev int
+	if err := conn.QueryRowContext(ctx, `PRAGMA secure_delete`).Scan(&prev); err != nil {
+		return out, fmt.Errorf("re-encrypt secrets: read secure_delete: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
+		return out, fmt.Errorf("re-encrypt secrets: enable secure_delete: %w", err)
+	}
+	defer func() {
+		// Restore the pooled connection's setting; the context may be done by now.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA secure_delete = %d`, prev))
+	}()
+
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return out, fmt.Errorf("re-encrypt secrets: begin transaction: %w", err)
+	}
+	if err := reencryptTx(ctx, tx, d, configPaths, configFn, cacheFn, &out); err != nil {
+		_ = tx.Rollback()
+		return Reencryption{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Reencryption{}, fmt.Errorf("re-encrypt secrets: commit: %w", err)
+	}
+	out.Scrubbed, out.ScrubDetail, err = scrub(ctx, conn)
+	return out, err
+}
+
+func reencryptTx(ctx context.Context, tx *sql.Tx, d *DB, configPaths []string, configFn ReencryptConfig, cacheFn ReencryptCache, out *Reencryption) error {
+	now := timestamp(d.now())
+	if len(configPaths) > 0 {
+		args := make([]any, len(configPaths))
+		for i, p := range configPaths {
+			args[i] = p
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT scope, scope_id, path, COALESCE(value, '') FROM core_config_data
+			WHERE path IN (`+placeholders(len(configPaths))+`) ORDER BY path, scope, scope_id`, args...)
+		if err != nil {
+			return fmt.Errorf("re-encrypt secrets: list config: %w", err)
+		}
+		var cfg []ConfigRow
+		for rows.Next() {
+			var r ConfigRow
+			if err := rows.Scan(&r.Scope, &r.ScopeID, &r.Path, &r.Value); err != nil {
+				rows.Close()
+				return err
+			}
+			cfg = append(cfg, r)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, r := range cfg {
+			if r.Value == "" {
+				continue
+			}
+			v, err := configFn(r)
+			if err != nil {
+				return fmt.Errorf("re-encrypt %s at %s %d: %w", r.Path, r.Scope, r.ScopeID, err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE core_config_data SET value = ?, updated_at = ?
+				WHERE scope = ? AND scope_id = ? AND path = ?`, v, now, r.Scope, r.ScopeID, r.Path); err != nil {
+				return fmt.Errorf("re-encrypt %s: %w", r.Path, err)
+			}
+			out.ConfigValues++
+		}
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT cache_key, tag, value FROM ksefpl_cache ORDER BY cache_key`)
+	if err != nil {
+		return fmt.Errorf("re-encrypt secrets: list cache: %w", err)
+	}
+	var cache []CacheEntry
+	for rows.Next() {
+		var e CacheEntry
+		if err := rows.Scan(&e.Key, &e.Tag, &e.Value); err != nil {
+			rows.Close()
+			return err
+		}
+		cache = append(cache, e)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	for _, e := range cache {
+		v, keep, err := cacheFn(e)
+		if err != nil {
+			return fmt.Errorf("re-encrypt cache entry: %w", err)
+		}
+		if !keep {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM ksefpl_cache WHERE cache_key = ?`, e.Key); err != nil {
+				return fmt.Errorf("re-encrypt secrets: drop cache entry: %w", err)
+			}
+			out.CacheDropped++
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_cache SET value = ?, updated_at = ? WHERE cache_key = ?`,
+			v, now, e.Key); err != nil {
+			return fmt.Errorf("re-encrypt cache entry: %w", err)
+		}
+		out.CacheRows++
+	}
+	return nil
+}
+
+// scrub moves every committed page into the database file, rebuilds it without free
+// pages and truncates the WAL, on conn (whose secure_delete is on).
+func scrub(ctx context.Context, conn *sql.Conn) (bool, string, error) {
+	if ok, detail, err := checkpointTruncate(ctx, conn); err != nil || !ok {
+		return ok, detail, err
+	}
+	if _, err := conn.ExecContext(ctx, `VACUUM`); err != nil {
+		return false, "", fmt.Errorf("vacuum after re-encryption: %w", err)
+	}
+	return checkpointTruncate(ctx, conn)
+}
+
+// checkpointTruncate runs PRAGMA wal_checkpoint(TRUNCATE) and reports whether it
+// completed (not blocked by another connection's reader or writer).
+func checkpointTruncate(ctx context.Context, conn *sql.Conn) (bool, string, error) {
+	var busy, logFrames, done int
+	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
+		return false, "", fmt.Errorf("checkpoint the WAL: %w", err)
+	}
+	if busy != 0 {
+		return false, "another process was using the database, so the WAL could not be truncated: " +
+			"old ciphertexts may remain in ksefpl.db-wal until the next checkpoint; run the command again when nothing else runs", nil
+	}
+	return true, "", nil
+}
