@@ -1,0 +1,124 @@
+package qr
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+
+	goqr "github.com/piglig/go-qr"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+)
+
+// Image geometry.
+const (
+	// QuietZone is the white margin around the symbol, in modules (ISO/IEC 18004 asks
+	// for at least 4).
+	QuietZone = 4
+	// DefaultModulePixels is the module size when no width is asked for (the official
+	// C# client's PixelsPerModule).
+	DefaultModulePixels = 5
+	// MaxSize is the largest width Render accepts, in pixels.
+	MaxSize = 4000
+)
+
+// Options tune Render. The zero value gives DefaultModulePixels and no label.
+type Options struct {
+	// Size is the wanted width of the code (symbol plus quiet zone) in pixels; the
+	// module size is the largest whole number of pixels that fits. 0 means
+	// DefaultModulePixels per module.
+	Size int
+	// Label is printed under the code (see Label); "" prints nothing. Printable ASCII
+	// only (a KSeF number or OFFLINE).
+	Label string
+}
+
+// Image is a rendered QR code.
+type Image struct {
+	PNG          []byte
+	Width        int // pixels
+	Height       int // pixels, including the label band
+	Modules      int // side of the symbol in modules, without the quiet zone
+	ModulePixels int // pixels per module
+	CodeLeft     int // x of the quiet zone's left edge (the code is centred when the label is wider)
+	CodeWidth    int // pixels of symbol plus quiet zone, also its height from y=0
+	LabelScale   int // pixels per font pixel of the label (0 without a label)
+}
+
+// Render encodes text (a link) as a QR code with error-correction level M, draws it
+// black on white with a QuietZone-module margin, prints opt.Label under it in a
+// bitmap font, and returns the PNG. Bad options give an *InputError.
+func Render(text string, opt Options) (*Image, error) {
+	for _, r := range opt.Label {
+		if r < 0x20 || r > 0x7e {
+			return nil, &InputError{Field: "label", Msg: fmt.Sprintf("%q: only printable ASCII can be printed under the code", opt.Label)}
+		}
+	}
+	code, err := goqr.EncodeText(text, goqr.Medium)
+	if err != nil {
+		return nil, &InputError{Field: "link", Msg: "cannot be encoded as a QR code: " + err.Error(), Err: err}
+	}
+	n := code.Size()
+	side := n + 2*QuietZone
+	mp := DefaultModulePixels
+	switch {
+	case opt.Size < 0 || opt.Size > MaxSize:
+		return nil, &InputError{Field: "size", Msg: fmt.Sprintf("%d px is outside 1..%d", opt.Size, MaxSize)}
+	case opt.Size > 0 && opt.Size < side:
+		return nil, &InputError{Field: "size", Msg: fmt.Sprintf("%d px is too small: this link needs %d modules with the quiet zone, so at least %d px", opt.Size, side, side)}
+	case opt.Size > 0:
+		mp = opt.Size / side
+	}
+	sym, err := code.ToImage(goqr.NewQrCodeImgConfig(mp, QuietZone))
+	if err != nil {
+		return nil, fmt.Errorf("qr: render: %w", err)
+	}
+	img := &Image{Modules: n, ModulePixels: mp, CodeWidth: side * mp}
+	img.Width, img.Height = img.CodeWidth, img.CodeWidth
+
+	var labelW, labelH, pad int
+	if opt.Label != "" {
+		pad = max(mp, 4)
+		glyphs := len(opt.Label) * basicfont.Face7x13.Advance
+		img.LabelScale = max(1, min((img.CodeWidth-2*pad)/glyphs, mp/2))
+		labelW, labelH = glyphs*img.LabelScale, basicfont.Face7x13.Height*img.LabelScale
+		img.Width = max(img.CodeWidth, labelW+2*pad)
+		img.Height = img.CodeWidth + labelH + pad
+	}
+	canvas := image.NewGray(image.Rect(0, 0, img.Width, img.Height))
+	draw.Draw(canvas, canvas.Bounds(), image.White, image.Point{}, draw.Src)
+	img.CodeLeft = (img.Width - img.CodeWidth) / 2
+	draw.Draw(canvas, image.Rect(img.CodeLeft, 0, img.CodeLeft+img.CodeWidth, img.CodeWidth), sym, image.Point{}, draw.Src)
+	if opt.Label != "" {
+		drawLabel(canvas, opt.Label, (img.Width-labelW)/2, img.CodeWidth, img.LabelScale)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, canvas); err != nil {
+		return nil, fmt.Errorf("qr: encode PNG: %w", err)
+	}
+	img.PNG = buf.Bytes()
+	return img, nil
+}
+
+// drawLabel prints s in the bitmap font at (x, y) (top-left), each font pixel scaled
+// to a scale×scale block so that it stays sharp.
+func drawLabel(dst *image.Gray, s string, x, y, scale int) {
+	small := image.NewGray(image.Rect(0, 0, len(s)*basicfont.Face7x13.Advance, basicfont.Face7x13.Height))
+	draw.Draw(small, small.Bounds(), image.White, image.Point{}, draw.Src)
+	d := font.Drawer{Dst: small, Src: image.Black, Face: basicfont.Face7x13, Dot: fixed.P(0, basicfont.Face7x13.Ascent)}
+	d.DrawString(s)
+	b := small.Bounds()
+	for sy := b.Min.Y; sy < b.Max.Y; sy++ {
+		for sx := b.Min.X; sx < b.Max.X; sx++ {
+			if small.GrayAt(sx, sy).Y >= 128 {
+				continue
+			}
+			r := image.Rect(x+sx*scale, y+sy*scale, x+(sx+1)*scale, y+(sy+1)*scale)
+			draw.Draw(dst, r, &image.Uniform{C: color.Black}, image.Point{}, draw.Src)
+		}
+	}
+}
