@@ -1,0 +1,306 @@
+package golive
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/conncheck"
+	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/secret"
+	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/testenv"
+)
+
+const sellerNIP = "5261040828"
+
+// harness is a real store in a temp dir configured against a real simulator over HTTP.
+type harness struct {
+	t     *testing.T
+	sim   *ksefsim.Server
+	url   string
+	db    *store.DB
+	keys  *secret.Keyring
+	cfg   *config.Service
+	token string
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	sim, err := ksefsim.New(ksefsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	keys, err := secret.ParseKeys("6wRADHwwCBGgdxbcHhovGB0upmg0mbsN")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ksefpl.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h := &harness{t: t, sim: sim, url: srv.URL, db: db, keys: keys, cfg: config.New(db, keys, func(string) string { return "" })}
+	if h.token, err = sim.IssueToken(sellerNIP); err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range [][2]string{
+		{config.PathEnvironment, "local"}, {config.PathBaseURL, srv.URL + "/v2"}, {config.PathSellerNIP, sellerNIP},
+		{config.PathSellerName, "Sklep Przykładowy sp. z o.o."}, {config.PathSellerAddress1, "ul. Prosta 1"},
+		{config.PathSellerAddress2, "00-001 Warszawa"}, {config.PathAPIToken, h.token},
+	} {
+		h.set(kv[0], kv[1])
+	}
+	return h
+}
+
+func (h *harness) set(path, value string) {
+	h.t.Helper()
+	if _, err := h.cfg.Set(context.Background(), path, value, config.Default); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func (h *harness) env() Env {
+	return Env{Config: h.cfg, DB: h.db, Keys: h.keys, Version: "test",
+		Retry: ksef.RetryPolicy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, RateLimitCeiling: 2 * time.Second}}
+}
+
+func (h *harness) scope() config.Scope {
+	h.t.Helper()
+	sc, err := h.cfg.WebsiteScope(context.Background(), "base")
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return sc
+}
+
+func (h *harness) run(o Options) *Report {
+	h.t.Helper()
+	if o.Wait == 0 {
+		o.Wait = 20 * time.Second
+	}
+	o.PollInterval = 20 * time.Millisecond
+	r, err := Run(context.Background(), h.env(), h.scope(), o)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+// statuses returns "name=status" for every check, in order.
+func statuses(r *Report) string {
+	var out []string
+	for _, c := range r.Checks {
+		out = append(out, c.Name+"="+string(c.Status))
+	}
+	return strings.Join(out, ", ")
+}
+
+func check(t *testing.T, r *Report, name string) Check {
+	t.Helper()
+	for _, c := range r.Checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no check %q in %s", name, statuses(r))
+	return Check{}
+}
+
+func TestRunPassesEveryCheckAgainstTheSimulator(t *testing.T) {
+	h := newHarness(t)
+	r := h.run(Options{})
+	want := CheckConnection + "=pass, " + CheckPreview + "=pass, " + CheckLifecycle + "=pass, " + CheckKSeFNumber + "=pass, " + CheckUPO + "=pass"
+	if got := statuses(r); got != want || !r.Success {
+		for _, c := range r.Checks {
+			t.Logf("%s: %s %s %s", c.Name, c.Status, c.Detail, c.Hint)
+		}
+		t.Fatalf("checks %s (success %v), want %s", got, r.Success, want)
+	}
+	if !strings.HasPrefix(r.IncrementID, "GOLIVE-") || r.Input != "built-in sample" {
+		t.Errorf("increment %q input %q: want the built-in GOLIVE- sample", r.IncrementID, r.Input)
+	}
+	// The preview line names the configured seller and the tax codes.
+	prev := check(t, r, CheckPreview).Detail
+	for _, s := range []string{"526-104-08-28", "Sklep Przykładowy sp. z o.o.", "ul. Prosta 1, 00-001 Warszawa", "23, 8", SampleGross + " PLN", "XSD skipped"} {
+		if !strings.Contains(prev, s) {
+			t.Errorf("preview detail %q lacks %q", prev, s)
+		}
+	}
+
+	// The simulator received exactly this invoice and numbered it as recorded.
+	var got *ksefsim.ReceivedInvoice
+	for _, inv := range h.sim.Invoices() {
+		if inv.InvoiceNumber == r.IncrementID {
+			got = &inv
+		}
+	}
+	if got == nil || got.SellerNIP != sellerNIP || got.KSeFNumber != r.KSeFNumber {
+		t.Fatalf("simulator received %+v; report has %s / %s", got, r.IncrementID, r.KSeFNumber)
+	}
+	j, err := h.db.JobByID(context.Background(), r.JobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Status != store.JobAccepted || j.KSeFNumber != r.KSeFNumber || j.IncrementID != r.IncrementID {
+		t.Errorf("job %+v, report %s %s", j, r.KSeFNumber, r.IncrementID)
+	}
+	upos, err := h.db.UPOs(context.Background(), store.UPOFilter{Kind: store.UPOInvoice, JobID: r.JobID})
+	if err != nil || len(upos) != 1 {
+		t.Fatalf("UPOs %v %v", upos, err)
+	}
+	if r.UPOSHA256 != ksef.SHA256Base64(upos[0].XML) || !upos[0].HashVerified {
+		t.Errorf("report UPO hash %s, stored %s (verified %v)", r.UPOSHA256, upos[0].SHA256, upos[0].HashVerified)
+	}
+	// The check ran test-connection, which recorded its outcome.
+	o, err := h.db.LastAuthOutcome(context.Background(), h.scope().WebsiteID, "test-connection")
+	if err != nil || !o.Success {
+		t.Errorf("last test-connection outcome %+v %v", o, err)
+	}
+
+	// A second check sends a second, new invoice.
+	r2 := h.run(Options{})
+	if !r2.Success || r2.IncrementID == r.IncrementID || r2.KSeFNumber == r.KSeFNumber {
+		t.Errorf("second run: success %v, %s / %s after %s / %s", r2.Success, r2.IncrementID, r2.KSeFNumber, r.IncrementID, r.KSeFNumber)
+	}
+}
+
+func TestRunRefusesDemoAndProductionWithoutContactingAnything(t *testing.T) {
+	for _, env := range []string{"production", "demo"} {
+		t.Run(env, func(t *testing.T) {
+			h := newHarness(t)
+			h.set(config.PathEnvironment, env)
+			// the real host would be used: it must not be contacted
+			if err := h.cfg.Delete(context.Background(), config.PathBaseURL, config.Default); err != nil {
+				t.Fatal(err)
+			}
+			r, err := Run(context.Background(), h.env(), h.scope(), Options{})
+			var ee *EnvironmentError
+			if !errors.As(err, &ee) || r != nil {
+				t.Fatalf("Run = %v, %v; want *EnvironmentError", r, err)
+			}
+			if ee.Environment != env || ksef.Classify(err) != ksef.ClassInvalid || !strings.Contains(err.Error(), "config:set ksefpl/connection/environment test") {
+				t.Errorf("error %q (class %v)", err, ksef.Classify(err))
+			}
+			if n, _ := h.db.JobCounts(context.Background(), 0); len(n) != 0 {
+				t.Errorf("jobs were queued: %v", n)
+			}
+			if _, err := h.db.LastAuthOutcome(context.Background(), h.scope().WebsiteID, ""); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("an authentication outcome was recorded: %v", err)
+			}
+		})
+	}
+}
+
+func TestRunWithARevokedTokenFailsTheConnectionAndSendsNothing(t *testing.T) {
+	h := newHarness(t)
+	if err := h.sim.RevokeToken(h.token); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run(Options{})
+	want := CheckConnection + "=fail, " + CheckPreview + "=pass, " + CheckLifecycle + "=skip, " + CheckKSeFNumber + "=skip, " + CheckUPO + "=skip"
+	if got := statuses(r); got != want || r.Success {
+		t.Fatalf("checks %s (success %v), want %s", got, r.Success, want)
+	}
+	c, _ := r.FirstFailure()
+	if c.Name != CheckConnection || c.Class != conncheck.ClassAuth || !strings.Contains(c.Detail, "450") {
+		t.Errorf("first failure %+v: want test-connection, auth, KSeF 450", c)
+	}
+	if n, _ := h.db.JobCounts(context.Background(), 0); len(n) != 0 {
+		t.Errorf("jobs were queued: %v", n)
+	}
+	if len(h.sim.Invoices()) != 0 {
+		t.Errorf("the simulator received invoices: %v", h.sim.Invoices())
+	}
+}
+
+func TestRunReportsAnInvoiceKSeFHasNotFinished(t *testing.T) {
+	h := newHarness(t)
+	f := h.sim.Faults()
+	f.Sessions.StallAll = true
+	h.sim.SetFaults(f)
+	r := h.run(Options{Wait: 200 * time.Millisecond})
+	c, failed := r.FirstFailure()
+	if !failed || c.Name != CheckLifecycle || c.Class != conncheck.ClassUnavailable || !strings.Contains(c.Detail, "still SUBMITTED") {
+		t.Fatalf("first failure %+v (%s)", c, statuses(r))
+	}
+	if got := check(t, r, CheckUPO).Status; got != conncheck.Skip {
+		t.Errorf("UPO check %s, want skip", got)
+	}
+	j, err := h.db.JobByID(context.Background(), r.JobID)
+	if err != nil || j.Status != store.JobSubmitted {
+		t.Errorf("job %+v %v: want SUBMITTED, left for the next submit", j, err)
+	}
+}
+
+func TestRunWithAFile(t *testing.T) {
+	h := newHarness(t)
+	now := time.Now()
+	inv, err := SampleInvoice("FILE-1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := h.run(Options{Input: inv, InputName: "inv.json"})
+	if !r.Success || r.IncrementID != "FILE-1" || r.Input != "inv.json" {
+		t.Fatalf("run with a file: %s, %s %s", statuses(r), r.IncrementID, r.Input)
+	}
+	// The same file again: already queued, the check refuses to pass on an old invoice.
+	r = h.run(Options{Input: inv, InputName: "inv.json"})
+	c, _ := r.FirstFailure()
+	if c.Name != CheckLifecycle || c.Class != conncheck.ClassInvalid || !strings.Contains(c.Detail, "already queued") {
+		t.Errorf("second run first failure %+v", c)
+	}
+	// A credit memo is not a test invoice.
+	memo := []byte(strings.Replace(string(inv), `"type": "invoice"`, `"type": "creditmemo"`, 1))
+	r = h.run(Options{Input: memo})
+	c, _ = r.FirstFailure()
+	if c.Name != CheckPreview || c.Class != conncheck.ClassInvalid || check(t, r, CheckLifecycle).Status != conncheck.Skip {
+		t.Errorf("credit memo: first failure %+v (%s)", c, statuses(r))
+	}
+}
+
+func TestRunNamesMissingSellerSettings(t *testing.T) {
+	h := newHarness(t)
+	if err := h.cfg.Delete(context.Background(), config.PathSellerAddress1, config.Default); err != nil {
+		t.Fatal(err)
+	}
+	r := h.run(Options{})
+	c, _ := r.FirstFailure()
+	if c.Name != CheckPreview || !strings.Contains(c.Detail, "seller.address_line1") || !strings.Contains(c.Hint, "config:set") {
+		t.Errorf("first failure %+v (%s)", c, statuses(r))
+	}
+	if check(t, r, CheckConnection).Status != conncheck.Pass {
+		t.Errorf("the connection should still pass: %s", statuses(r))
+	}
+}
+
+func TestRunValidatesAgainstTheOfficialXSD(t *testing.T) {
+	dir := testenv.SharedPath(t, "schemas")
+	testenv.Xmllint(t)
+	h := newHarness(t)
+	r := h.run(Options{SchemaDir: dir, SchemaDirExplicit: true})
+	if !r.Success || r.XSD != "validated against "+dir {
+		t.Fatalf("%s; xsd %q", statuses(r), r.XSD)
+	}
+	// FA(2) validates against FA2.xsd, and the report warns that production needs FA(3).
+	h.set(config.PathInvoiceSchema, string(fa.FA2))
+	r = h.run(Options{SchemaDir: dir, SchemaDirExplicit: true})
+	if !r.Success || !strings.Contains(check(t, r, CheckPreview).Detail, "FA2 ") || len(r.Warnings) == 0 || !strings.Contains(r.Warnings[0], "FA3") {
+		t.Fatalf("%s; preview %q; warnings %v", statuses(r), check(t, r, CheckPreview).Detail, r.Warnings)
+	}
+	// A named directory without the schemas is a failure, not a silent skip.
+	r = h.run(Options{SchemaDir: t.TempDir(), SchemaDirExplicit: true})
+	if c, _ := r.FirstFailure(); c.Name != CheckPreview || !strings.Contains(c.Detail, "FA") {
+		t.Errorf("empty schema dir: first failure %+v", c)
+	}
+}

@@ -1,0 +1,195 @@
+package golive
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ksefpl/ksefpl/pkg/conncheck"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/queue"
+	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/submit"
+)
+
+// submitEnv is the submit environment of this check.
+func (g *runner) submitEnv() submit.Env {
+	return submit.Env{Config: g.env.Config, DB: g.env.DB, Keys: g.env.Keys, Version: g.env.Version,
+		HTTPClient: g.env.HTTPClient, Retry: g.env.Retry, Now: g.env.Now, Actor: g.env.Actor}
+}
+
+// lifecycle queues the test invoice, runs submit for the website with a bounded wait and
+// reads the job's audit trail: it must show PENDING, SUBMITTED and ACCEPTED in that order.
+func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job, error) {
+	fail := func(class conncheck.Class, detail, hint string) (Check, *store.Job, error) {
+		return Check{Status: conncheck.Fail, Class: class, Detail: detail, Hint: hint}, nil, nil
+	}
+	others, err := g.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: g.s.WebsiteID, Statuses: []string{store.JobPending}})
+	if err != nil {
+		return Check{}, nil, err
+	}
+	res, err := queue.Enqueue(ctx, queue.Env{Config: g.env.Config, DB: g.env.DB, Now: g.env.Now},
+		queue.Request{Scope: g.sc, Kind: queue.KindInvoice, Data: data, Actor: g.env.Actor})
+	if err != nil {
+		if queue.IsInvalid(err) {
+			return fail(conncheck.ClassInvalid, "the queue refused the test invoice: "+err.Error(), "correct the invoice or the seller configuration")
+		}
+		return Check{}, nil, fmt.Errorf("queue the test invoice: %w", err)
+	}
+	j := res.Job
+	g.r.JobID = j.ID
+	switch {
+	case res.Outcome == store.Existed:
+		return fail(conncheck.ClassInvalid, fmt.Sprintf("%s is already queued as job %d (%s): the check needs a new invoice", j.IncrementID, j.ID, j.Status),
+			"give the test invoice a new increment_id, or omit --file to use the built-in sample (always a new number)")
+	case res.Held():
+		return fail(conncheck.ClassAuth, fmt.Sprintf("job %d was held as AUTH_ERROR: %s", j.ID, j.ReasonDetail),
+			"fix the token, then run ksefpl test-connection"+scopeFlag(g.s.WebsiteCode))
+	}
+	if len(others) > 0 {
+		g.r.Warnings = append(g.r.Warnings, fmt.Sprintf("%d other PENDING job(s) of website %s were sent by the same submit run", len(others), g.s.WebsiteCode))
+	}
+
+	sres, err := submit.Run(ctx, g.submitEnv(), submit.Options{Website: g.s.WebsiteCode, Wait: g.o.Wait, PollInterval: g.o.PollInterval})
+	if err != nil {
+		return Check{}, nil, fmt.Errorf("submit the test invoice (job %d): %w", j.ID, err)
+	}
+	g.r.Warnings = append(g.r.Warnings, sres.Warnings...)
+	for _, w := range sres.Websites {
+		if w.Error != "" {
+			class := classOf(w.Class)
+			hint := "run ksefpl submit --website " + g.s.WebsiteCode + " and ksefpl queue show " + fmt.Sprint(j.ID)
+			if strings.Contains(w.Error, submit.ErrLeaseHeld.Error()) {
+				class = conncheck.ClassUnavailable
+				hint = "another submit (cron?) is sending for this website; wait for it and run golive:check again"
+			}
+			return fail(class, fmt.Sprintf("submit for website %s failed: %s (job %d left %s)", w.Website, w.Error, j.ID, j.Status), hint)
+		}
+	}
+	if j, err = g.env.DB.JobByID(ctx, j.ID); err != nil {
+		return Check{}, nil, err
+	}
+	trail, err := g.env.DB.Audit(ctx, store.AuditFilter{JobID: j.ID})
+	if err != nil {
+		return Check{}, nil, err
+	}
+	path := transitions(trail)
+	switch j.Status {
+	case store.JobAccepted:
+	case store.JobFailed:
+		detail := fmt.Sprintf("job %d %s FAILED (%s): %s; trail %s", j.ID, j.IncrementID, j.Reason, j.ReasonDetail, strings.Join(path, " → "))
+		return fail(conncheck.ClassRejected, detail, "ksefpl queue show "+fmt.Sprint(j.ID)+" has KSeF's codes; fix the cause and run golive:check again")
+	default:
+		detail := fmt.Sprintf("job %d %s is still %s after waiting %s; trail %s", j.ID, j.IncrementID, j.Status, g.o.Wait, strings.Join(path, " → "))
+		return fail(conncheck.ClassUnavailable, detail, "KSeF is slow: run ksefpl submit"+scopeFlag(g.s.WebsiteCode)+" later and ksefpl queue show "+fmt.Sprint(j.ID)+", or rerun with a longer --wait")
+	}
+	if !inOrder(path, store.JobPending, store.JobSubmitted, store.JobAccepted) {
+		return fail(conncheck.ClassUnknown, fmt.Sprintf("job %d is ACCEPTED but its audit trail is %s, not PENDING → SUBMITTED → ACCEPTED", j.ID, strings.Join(path, " → ")),
+			"report this as a bug with the output of ksefpl audit --job "+fmt.Sprint(j.ID))
+	}
+	var steps []string
+	for _, e := range trail {
+		if e.Event == store.EventTransition && e.ToStatus != "" {
+			steps = append(steps, e.ToStatus+" "+e.OccurredAt.UTC().Format("15:04:05.000"))
+		}
+	}
+	return Check{Detail: fmt.Sprintf("job %d %s: %s", j.ID, j.IncrementID, strings.Join(steps, " → "))}, j, nil
+}
+
+// transitions lists the statuses a job's audit trail moved it to, repeats collapsed.
+func transitions(trail []store.AuditEntry) []string {
+	var out []string
+	for _, e := range trail {
+		if e.Event != store.EventTransition || e.ToStatus == "" {
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1] != e.ToStatus {
+			out = append(out, e.ToStatus)
+		}
+	}
+	return out
+}
+
+// inOrder reports whether want occurs in path as a subsequence.
+func inOrder(path []string, want ...string) bool {
+	i := 0
+	for _, p := range path {
+		if i < len(want) && p == want[i] {
+			i++
+		}
+	}
+	return i == len(want)
+}
+
+// classOf maps submit's error class names to conncheck classes.
+func classOf(s string) conncheck.Class {
+	switch s {
+	case "invalid":
+		return conncheck.ClassInvalid
+	case "auth":
+		return conncheck.ClassAuth
+	case "rejected":
+		return conncheck.ClassRejected
+	case "unavailable":
+		return conncheck.ClassUnavailable
+	}
+	return conncheck.ClassUnknown
+}
+
+// ksefNumber reads the job's queue record again: it must carry a well-formed KSeF number
+// issued for the configured seller.
+func (g *runner) ksefNumber(ctx context.Context, jobID int64) (Check, error) {
+	j, err := g.env.DB.JobByID(ctx, jobID)
+	if err != nil {
+		return Check{}, err
+	}
+	hint := "ksefpl queue show " + fmt.Sprint(j.ID) + " and ksefpl audit --job " + fmt.Sprint(j.ID) + " show what happened"
+	if j.KSeFNumber == "" {
+		return Check{Status: conncheck.Fail, Class: conncheck.ClassUnknown, Detail: fmt.Sprintf("job %d is ACCEPTED but its record has no KSeF number", j.ID), Hint: hint}, nil
+	}
+	g.r.KSeFNumber = j.KSeFNumber
+	if err := ksef.ValidateKSeFNumber(j.KSeFNumber); err != nil {
+		return Check{Status: conncheck.Fail, Class: conncheck.ClassRejected, Detail: err.Error(), Hint: hint}, nil
+	}
+	if !strings.HasPrefix(j.KSeFNumber, g.s.Seller.NIP) {
+		return Check{Status: conncheck.Fail, Class: conncheck.ClassRejected,
+			Detail: fmt.Sprintf("KSeF number %s was not issued for the configured seller NIP %s", j.KSeFNumber, g.s.Seller.NIP), Hint: hint}, nil
+	}
+	return Check{Detail: fmt.Sprintf("job %d has KSeF number %s (checksum valid, seller NIP %s)", j.ID, j.KSeFNumber, g.s.Seller.NIP)}, nil
+}
+
+// upo gets the job's UPO (stored by submit, else downloaded now) and checks its hash:
+// KSeF's x-ms-meta-hash must have matched at download, and the SHA-256 of the stored
+// bytes must still be the recorded one.
+func (g *runner) upo(ctx context.Context, jobID int64) (Check, error) {
+	hint := "download it again with ksefpl upo:download --job " + fmt.Sprint(jobID) + " --out upo.xml"
+	upos, err := submit.GetUPO(ctx, g.submitEnv(), submit.UPOSelector{JobID: jobID})
+	switch {
+	case errors.Is(err, submit.ErrNoUPO) || (err == nil && len(upos) == 0):
+		return Check{Status: conncheck.Fail, Class: conncheck.ClassUnavailable, Detail: fmt.Sprintf("no UPO for job %d yet", jobID), Hint: hint}, nil
+	case err != nil:
+		c := ksef.Classify(err)
+		if c == ksef.ClassUnknown {
+			return Check{}, fmt.Errorf("get the UPO of job %d: %w", jobID, err)
+		}
+		return Check{Status: conncheck.Fail, Class: conncheck.Class(c.String()), Detail: "UPO download: " + err.Error(), Hint: hint}, nil
+	}
+	u := upos[0]
+	got := ksef.SHA256Base64(u.XML)
+	g.r.UPOSHA256 = got
+	switch {
+	case got != u.SHA256:
+		return Check{Status: conncheck.Fail, Class: conncheck.ClassUnknown,
+			Detail: fmt.Sprintf("the stored UPO's SHA-256 is %s, recorded %s: the stored copy changed", got, u.SHA256), Hint: hint}, nil
+	case !u.HashVerified:
+		return Check{Status: conncheck.Fail, Class: conncheck.ClassUnavailable,
+			Detail: fmt.Sprintf("UPO %s was stored without KSeF's x-ms-meta-hash to verify it against", u.UPOReference), Hint: hint}, nil
+	case !bytes.Contains(u.XML, []byte(g.r.KSeFNumber)):
+		return Check{Status: conncheck.Fail, Class: conncheck.ClassRejected,
+			Detail: fmt.Sprintf("UPO %s does not mention KSeF number %s", u.UPOReference, g.r.KSeFNumber), Hint: hint}, nil
+	}
+	return Check{Detail: fmt.Sprintf("UPO %s, %d bytes, SHA-256 %s matches KSeF's x-ms-meta-hash and the stored bytes; names %s",
+		u.UPOReference, len(u.XML), got, g.r.KSeFNumber)}, nil
+}
