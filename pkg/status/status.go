@@ -1,0 +1,191 @@
+// Package status owns the per-website status report (ksefpl status): for each website its
+// environment, seller NIP, where its token comes from and its fingerprint, the last
+// connection test, queue counts by status, sessions in flight and the age of the oldest
+// pending job — read from configuration and the store only, with no network call.
+package status
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/website"
+)
+
+// JobStatuses are the queue statuses every report lists, zero or not, in life order.
+var JobStatuses = []string{store.JobPending, store.JobAuthError, store.JobSending, store.JobSubmitted, store.JobAccepted, store.JobFailed}
+
+// Env is what Collect needs from the application.
+type Env struct {
+	Config *config.Service
+	DB     *store.DB
+	// Now is the clock for ages (default time.Now).
+	Now func() time.Time
+}
+
+// Options select what Collect reports.
+type Options struct {
+	// Website limits the report to one website code ("" = every website).
+	Website string
+}
+
+// Token says where a website's token comes from, never the token itself.
+type Token struct {
+	// Configured is false when no token is set at any level.
+	Configured bool `json:"configured"`
+	// Source is "websites/CODE" or "default" (stored, encrypted) or the environment
+	// variable's name (KSEFPL_API_TOKEN, KSEFPL_API_TOKEN_<CODE>).
+	Source string `json:"source,omitempty"`
+	// FromEnv is true when Source is an environment variable.
+	FromEnv bool `json:"from_env"`
+	// Fingerprint is the first 12 hex digits of the token's SHA-256.
+	Fingerprint string `json:"fingerprint,omitempty"`
+	// Problem is set when the stored token cannot be decrypted.
+	Problem string `json:"problem,omitempty"`
+}
+
+// Connection is the newest test-connection outcome.
+type Connection struct {
+	At          time.Time `json:"at"`
+	Success     bool      `json:"success"`
+	Reason      string    `json:"reason,omitempty"`
+	Message     string    `json:"message,omitempty"`
+	Environment string    `json:"environment"`
+	// Fingerprint is the short fingerprint of the token that was tested; it differs from
+	// Token.Fingerprint when the token changed since.
+	Fingerprint string `json:"token_fingerprint"`
+}
+
+// Website is one website's status.
+type Website struct {
+	Code        string `json:"website"`
+	Name        string `json:"name"`
+	Environment string `json:"environment"`
+	APIURL      string `json:"api_url,omitempty"`
+	// ConfigProblem says why the environment or endpoints are unusable.
+	ConfigProblem string `json:"config_problem,omitempty"`
+	SellerNIP     string `json:"seller_nip"`
+	Token         Token  `json:"token"`
+	// LastConnection is nil when test-connection never ran for the website.
+	LastConnection *Connection `json:"last_connection"`
+	// Queue counts jobs by status; every status in JobStatuses is present.
+	Queue map[string]int `json:"queue"`
+	// SessionsInFlight are the references of sessions still active, sending or closing.
+	SessionsInFlight []string `json:"sessions_in_flight"`
+	// OldestPendingAt is when the oldest PENDING job was queued (nil: none pending).
+	OldestPendingAt *time.Time `json:"oldest_pending_at"`
+	// OldestPendingAgeSeconds is its age at the time of the report.
+	OldestPendingAgeSeconds int64 `json:"oldest_pending_age_seconds"`
+}
+
+// Collect reports on every website (or the one in o.Website), in website id order.
+func Collect(ctx context.Context, env Env, o Options) ([]Website, error) {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	var sites []store.Website
+	if o.Website != "" {
+		// WebsiteScope refuses an unknown code with the typed scope error (usage).
+		if _, err := env.Config.WebsiteScope(ctx, o.Website); err != nil {
+			return nil, err
+		}
+		w, err := env.DB.WebsiteByCode(ctx, o.Website)
+		if err != nil {
+			return nil, err
+		}
+		sites = []store.Website{w}
+	} else {
+		all, err := env.DB.Websites(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sites = all
+	}
+	out := make([]Website, 0, len(sites))
+	for _, w := range sites {
+		ws, err := one(ctx, env, w)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ws)
+	}
+	return out, nil
+}
+
+func one(ctx context.Context, env Env, w store.Website) (Website, error) {
+	sc, err := env.Config.WebsiteScope(ctx, w.Code)
+	if err != nil {
+		return Website{}, err
+	}
+	s, err := website.Load(ctx, env.Config, sc)
+	if err != nil {
+		return Website{}, fmt.Errorf("read the configuration of website %s: %w", w.Code, err)
+	}
+	out := Website{
+		Code: w.Code, Name: w.Name, Environment: s.EnvironmentName, APIURL: s.Endpoints.API, SellerNIP: s.Seller.NIP,
+		Token: Token{Configured: s.Token != "" || s.TokenErr != nil, Source: s.TokenSource, FromEnv: s.TokenFromEnv,
+			Fingerprint: short(s.TokenFingerprint)},
+		Queue: map[string]int{}, SessionsInFlight: []string{},
+	}
+	if s.EndpointsErr != nil {
+		out.ConfigProblem = s.EndpointsErr.Error()
+	}
+	if s.TokenErr != nil {
+		out.Token.Problem = config.DecryptMessage
+	}
+
+	last, err := env.DB.LastAuthOutcome(ctx, w.ID, "test-connection")
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return Website{}, err
+	default:
+		out.LastConnection = &Connection{At: last.OccurredAt, Success: last.Success, Reason: last.Reason, Message: last.Message,
+			Environment: last.Environment, Fingerprint: short(last.TokenFingerprint)}
+	}
+
+	counts, err := env.DB.JobCounts(ctx, w.ID)
+	if err != nil {
+		return Website{}, err
+	}
+	for _, st := range JobStatuses {
+		out.Queue[st] = 0
+	}
+	for st, n := range counts {
+		out.Queue[st] = n
+	}
+
+	sessions, err := env.DB.Sessions(ctx, w.ID, store.InFlightSessionStatuses...)
+	if err != nil {
+		return Website{}, err
+	}
+	for _, x := range sessions {
+		out.SessionsInFlight = append(out.SessionsInFlight, x.Reference)
+	}
+
+	pending, err := env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.ID, Statuses: []string{store.JobPending}, Limit: 1})
+	if err != nil {
+		return Website{}, err
+	}
+	if len(pending) > 0 {
+		at := pending[0].CreatedAt.UTC()
+		out.OldestPendingAt = &at
+		age := env.Now().Sub(at)
+		if age < 0 {
+			age = 0
+		}
+		out.OldestPendingAgeSeconds = int64(age / time.Second)
+	}
+	return out, nil
+}
+
+// short is the first 12 hex digits of a fingerprint.
+func short(fp string) string {
+	if len(fp) > 12 {
+		return fp[:12]
+	}
+	return fp
+}
