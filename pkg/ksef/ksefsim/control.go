@@ -15,11 +15,13 @@ import (
 //	POST /sim/tokens/revoke  {"token":"…"}   -> 204
 //	GET  /sim/faults, PUT /sim/faults        Faults as JSON
 //	POST /sim/keys/rotate                    -> the new certificates (same shape as /v2/security/public-key-certificates)
-//	GET  /sim/rate-limits, PUT /sim/rate-limits {"enabled":true}
+//	GET  /sim/rate-limits, PUT /sim/rate-limits {"enabled":true,"timeScale":3600?}
 //	GET  /sim/latarnia, PUT /sim/latarnia    LatarniaStatus as JSON
 //	GET  /sim/invoices                       []ReceivedInvoice (the judge)
 //	POST /sim/sessions/{ref}/terminate       -> 204 (404 for an unknown session)
 //	POST /sim/invoices/release               -> {"released":N} (lifts StallInvoices)
+//	GET  /sim/stats                          Stats: requests and 429s per endpoint group, invoices
+//	DELETE /sim/stats                        -> 204 (counters back to zero)
 //
 // Session faults are part of /sim/faults: {"sessions":{"terminateAfterInvoices":N,
 // "stallInvoices":N,"stallAll":true,"failAfterAccept":N}}.
@@ -37,7 +39,8 @@ type (
 		Token string `json:"token"`
 	}
 	simRateLimits struct {
-		Enabled bool `json:"enabled"`
+		Enabled   bool     `json:"enabled"`
+		TimeScale *float64 `json:"timeScale,omitempty"` // omitted in PUT: unchanged
 	}
 	simError struct {
 		Error string `json:"error"`
@@ -126,7 +129,8 @@ func (s *Server) handleSimRotateKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleSimGetRateLimits(w http.ResponseWriter, _ *http.Request) {
-	writeOK(w, http.StatusOK, simRateLimits{Enabled: s.RateLimiting()})
+	scale := s.TimeScale()
+	writeOK(w, http.StatusOK, simRateLimits{Enabled: s.RateLimiting(), TimeScale: &scale})
 }
 
 func (s *Server) handleSimPutRateLimits(w http.ResponseWriter, r *http.Request) {
@@ -134,8 +138,15 @@ func (s *Server) handleSimPutRateLimits(w http.ResponseWriter, r *http.Request) 
 	if !decodeSim(w, r, &req) {
 		return
 	}
+	if req.TimeScale != nil && *req.TimeScale <= 0 {
+		writeSimError(w, http.StatusBadRequest, "timeScale must be positive (1 = real time, 3600 = an hour per second)")
+		return
+	}
 	s.SetRateLimiting(req.Enabled)
-	writeOK(w, http.StatusOK, simRateLimits{Enabled: s.RateLimiting()})
+	if req.TimeScale != nil {
+		s.SetTimeScale(*req.TimeScale)
+	}
+	s.handleSimGetRateLimits(w, r)
 }
 
 func (s *Server) handleSimGetLatarnia(w http.ResponseWriter, _ *http.Request) {

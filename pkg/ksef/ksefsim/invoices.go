@@ -33,6 +33,7 @@ type (
 		KsefNumber                   *string       `json:"ksefNumber,omitempty"`
 		ReferenceNumber              string        `json:"referenceNumber"`
 		InvoiceHash                  string        `json:"invoiceHash"`
+		InvoiceFileName              *string       `json:"invoiceFileName,omitempty"`
 		AcquisitionDate              *string       `json:"acquisitionDate,omitempty"`
 		InvoicingDate                string        `json:"invoicingDate"`
 		PermanentStorageDate         *string       `json:"permanentStorageDate,omitempty"`
@@ -147,7 +148,7 @@ func (s *Server) handleSendInvoice(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	s.st.mu.Lock()
 	ss := s.sessionFor(c, ref)
-	if ss == nil {
+	if ss == nil || ss.batch != nil { // invoices go to online sessions only
 		s.st.mu.Unlock()
 		s.writeBadRequest(w, r, sessionNotFound(ref))
 		return
@@ -246,6 +247,10 @@ func (s *Server) invoiceView(base string, inv *invoiceRec, now time.Time) sessio
 	v := sessionInvoiceStatus{
 		OrdinalNumber: inv.ordinal, ReferenceNumber: inv.ref, InvoiceHash: inv.hash,
 		InvoicingDate: formatTime(inv.received), Status: inv.status,
+	}
+	if inv.fileName != "" {
+		name := inv.fileName
+		v.InvoiceFileName = &name
 	}
 	if inv.status.Code == invSucceeded {
 		num, kn := inv.facts.number, inv.ksefNumber

@@ -14,14 +14,19 @@ type rateLimit struct {
 	PerHour   int `json:"perHour"`
 }
 
-// Official limits (limity/limity-api.md 22.11.2025 and the x-rate-limits of
-// open-api.json 2.6.0). Each endpoint has its own counter; groups only name the values
-// that GET /rate-limits reports.
+// Official limits: limity/limity-api.md (ksef-api, 14.09.2026, the newest version;
+// research §6.3) and the x-rate-limits of open-api.json 2.6.0. The two agree except for
+// the close endpoints, where the newer document raised the values (online close
+// 20/60/240, batch close 20/40/120; the 2.6.0 contract still says 10/30/120 and
+// 10/20/60). GET /rate-limits reports one value per group, as the contract defines it;
+// for onlineSession and batchSession that is the (lower) open value.
 var (
 	limitPublic      = rateLimit{PerSecond: 60}
 	limitOther       = rateLimit{10, 30, 120}
 	limitOnline      = rateLimit{10, 30, 120}
+	limitOnlineClose = rateLimit{20, 60, 240}
 	limitBatch       = rateLimit{10, 20, 60}
+	limitBatchClose  = rateLimit{20, 40, 120}
 	limitInvoiceSend = rateLimit{10, 30, 180}
 	limitInvStatus   = rateLimit{30, 120, 1200}
 	limitSessionList = rateLimit{5, 10, 60}
@@ -33,30 +38,71 @@ var (
 	limitDownload    = rateLimit{8, 16, 64}
 )
 
-// endpointLimits maps route patterns to their limits; /v2 patterns not listed use limitOther.
-var endpointLimits = map[string]rateLimit{
-	"POST /v2/auth/challenge":                                              limitPublic,
-	"GET /v2/security/public-key-certificates":                             limitPublic,
-	"POST /v2/auth/ksef-token":                                             limitPublic,
-	"POST /v2/auth/xades-signature":                                        limitPublic,
-	"GET /v2/auth/{referenceNumber}":                                       limitPublic,
-	"POST /v2/auth/token/redeem":                                           limitPublic,
-	"POST /v2/auth/token/refresh":                                          limitPublic,
-	"POST /v2/sessions/online":                                             limitOnline,
-	"POST /v2/sessions/online/{referenceNumber}/close":                     limitOnline,
-	"POST /v2/sessions/online/{referenceNumber}/invoices":                  limitInvoiceSend,
-	"POST /v2/sessions/batch":                                              limitBatch,
-	"POST /v2/sessions/batch/{referenceNumber}/close":                      limitBatch,
-	"GET /v2/sessions":                                                     limitSessionList,
-	"GET /v2/sessions/{referenceNumber}/invoices":                          limitSessInvList,
-	"GET /v2/sessions/{referenceNumber}/invoices/failed":                   limitSessInvList,
-	"GET /v2/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}": limitInvStatus,
-	"GET /v2/sessions/{referenceNumber}":                                   limitSessionMisc,
-	"GET /v2/sessions/{referenceNumber}/upo/{upoReferenceNumber}":          limitSessionMisc,
-	"POST /v2/invoices/query/metadata":                                     limitMetadata,
-	"POST /v2/invoices/exports":                                            limitExport,
-	"GET /v2/invoices/exports/{referenceNumber}":                           limitExportState,
-	"GET /v2/invoices/ksef/{ksefNumber}":                                   limitDownload,
+// Endpoint groups: the names of GET /rate-limits (EffectiveApiRateLimits) plus "auth"
+// for the public authentication endpoints, and, for statistics only, the groups of
+// calls that are never limited.
+const (
+	GroupAuth                = "auth"
+	GroupOnlineSession       = "onlineSession"
+	GroupBatchSession        = "batchSession"
+	GroupInvoiceSend         = "invoiceSend"
+	GroupInvoiceStatus       = "invoiceStatus"
+	GroupSessionList         = "sessionList"
+	GroupSessionInvoiceList  = "sessionInvoiceList"
+	GroupSessionMisc         = "sessionMisc"
+	GroupInvoiceMetadata     = "invoiceMetadata"
+	GroupInvoiceExport       = "invoiceExport"
+	GroupInvoiceExportStatus = "invoiceExportStatus"
+	GroupInvoiceDownload     = "invoiceDownload"
+	GroupOther               = "other"
+	GroupStorage             = "storage"  // pre-signed part uploads and UPO downloads (not limited)
+	GroupLatarnia            = "latarnia" // the Latarnia status service (not limited)
+	GroupLegacy              = "legacy"   // KSeF 1.0 endpoints (not limited)
+	GroupUnknown             = "unknown"  // no route matched
+)
+
+// endpointLimit is the group and the limits of one route.
+type endpointLimit struct {
+	group string
+	limit rateLimit
+}
+
+// endpointLimits maps route patterns to their group and limits; /v2 patterns not
+// listed are "other" (each endpoint still has its own counter, limity-api.md
+// "Pozostałe").
+var endpointLimits = map[string]endpointLimit{
+	"POST /v2/auth/challenge":                                                  {GroupAuth, limitPublic},
+	"GET /v2/security/public-key-certificates":                                 {GroupAuth, limitPublic},
+	"POST /v2/auth/ksef-token":                                                 {GroupAuth, limitPublic},
+	"POST /v2/auth/xades-signature":                                            {GroupAuth, limitPublic},
+	"GET /v2/auth/{referenceNumber}":                                           {GroupAuth, limitPublic},
+	"POST /v2/auth/token/redeem":                                               {GroupAuth, limitPublic},
+	"POST /v2/auth/token/refresh":                                              {GroupAuth, limitPublic},
+	"POST /v2/sessions/online":                                                 {GroupOnlineSession, limitOnline},
+	"POST /v2/sessions/online/{referenceNumber}/close":                         {GroupOnlineSession, limitOnlineClose},
+	"POST /v2/sessions/online/{referenceNumber}/invoices":                      {GroupInvoiceSend, limitInvoiceSend},
+	"POST /v2/sessions/batch":                                                  {GroupBatchSession, limitBatch},
+	"POST /v2/sessions/batch/{referenceNumber}/close":                          {GroupBatchSession, limitBatchClose},
+	"GET /v2/sessions":                                                         {GroupSessionList, limitSessionList},
+	"GET /v2/sessions/{referenceNumber}/invoices":                              {GroupSessionInvoiceList, limitSessInvList},
+	"GET /v2/sessions/{referenceNumber}/invoices/failed":                       {GroupSessionInvoiceList, limitSessInvList},
+	"GET /v2/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}":     {GroupInvoiceStatus, limitInvStatus},
+	"GET /v2/sessions/{referenceNumber}":                                       {GroupSessionMisc, limitSessionMisc},
+	"GET /v2/sessions/{referenceNumber}/upo/{upoReferenceNumber}":              {GroupSessionMisc, limitSessionMisc},
+	"GET /v2/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}/upo": {GroupSessionMisc, limitSessionMisc},
+	"GET /v2/sessions/{referenceNumber}/invoices/ksef/{ksefNumber}/upo":        {GroupSessionMisc, limitSessionMisc},
+	"POST /v2/invoices/query/metadata":                                         {GroupInvoiceMetadata, limitMetadata},
+	"POST /v2/invoices/exports":                                                {GroupInvoiceExport, limitExport},
+	"GET /v2/invoices/exports/{referenceNumber}":                               {GroupInvoiceExportStatus, limitExportState},
+	"GET /v2/invoices/ksef/{ksefNumber}":                                       {GroupInvoiceDownload, limitDownload},
+}
+
+// limitFor returns the group and limits of a /v2 route pattern.
+func limitFor(pattern string) endpointLimit {
+	if l, ok := endpointLimits[pattern]; ok {
+		return l
+	}
+	return endpointLimit{GroupOther, limitOther}
 }
 
 // effectiveRateLimits is the body of GET /rate-limits (EffectiveApiRateLimits).
@@ -75,23 +121,27 @@ type effectiveRateLimits struct {
 	Other               rateLimit `json:"other"`
 }
 
-// limitState keeps the switch and, per (caller, endpoint), the times of accepted calls
-// within the last hour (sliding windows, limity-api.md §1).
+// limitState keeps the switch, the time scale and, per (caller, endpoint), the times of
+// accepted calls within the last (scaled) hour (sliding windows, limity-api.md §1).
 type limitState struct {
 	enabled bool
+	scale   float64 // windows last span/scale; always > 0
 	hits    map[string][]time.Time
 }
 
-func newLimitState(enabled bool) limitState {
-	return limitState{enabled: enabled, hits: map[string][]time.Time{}}
+func newLimitState(enabled bool, scale float64) limitState {
+	if scale <= 0 {
+		scale = 1
+	}
+	return limitState{enabled: enabled, scale: scale, hits: map[string][]time.Time{}}
 }
 
 // SetRateLimiting switches enforcement of the official rate limits on or off.
-// Switching clears the counters.
+// Switching clears the counters; the time scale is kept.
 func (s *Server) SetRateLimiting(on bool) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	s.st.limits = newLimitState(on)
+	s.st.limits = newLimitState(on, s.st.limits.scale)
 }
 
 // RateLimiting reports whether rate limits are enforced.
@@ -99,6 +149,22 @@ func (s *Server) RateLimiting() bool {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	return s.st.limits.enabled
+}
+
+// SetTimeScale makes the rate-limit windows run scale times faster than the clock (an
+// hour of limits passes in 3600/scale seconds); scale <= 0 means 1. It clears the
+// counters.
+func (s *Server) SetTimeScale(scale float64) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.limits = newLimitState(s.st.limits.enabled, scale)
+}
+
+// TimeScale reports the rate limiter's time scale (1 = real time).
+func (s *Server) TimeScale() float64 {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	return s.st.limits.scale
 }
 
 // rateSubject is who a call is counted against: the (context, IP) pair for calls with a
@@ -113,12 +179,17 @@ func (s *Server) rateSubject(r *http.Request) string {
 	return "ip@" + ip
 }
 
+// scaled shortens a window by the time scale.
+func scaled(d time.Duration, scale float64) time.Duration {
+	if scale == 1 {
+		return d
+	}
+	return time.Duration(float64(d) / scale)
+}
+
 // rateLimited counts the call and answers 429 when a window is full.
 func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, pattern string) bool {
-	lim, ok := endpointLimits[pattern]
-	if !ok {
-		lim = limitOther
-	}
+	lim := limitFor(pattern).limit
 	now := s.now()
 	key := s.rateSubject(r) + " " + pattern
 	s.st.mu.Lock()
@@ -126,8 +197,9 @@ func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, pattern str
 		s.st.mu.Unlock()
 		return false
 	}
+	scale := s.st.limits.scale
 	hits := s.st.limits.hits[key]
-	for len(hits) > 0 && now.Sub(hits[0]) >= time.Hour {
+	for len(hits) > 0 && now.Sub(hits[0]) >= scaled(time.Hour, scale) {
 		hits = hits[1:]
 	}
 	windows := []struct {
@@ -139,9 +211,10 @@ func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, pattern str
 		if win.limit <= 0 {
 			continue
 		}
+		span := scaled(win.span, scale)
 		inWindow := 0
 		oldest := now
-		for i := len(hits) - 1; i >= 0 && now.Sub(hits[i]) < win.span; i-- {
+		for i := len(hits) - 1; i >= 0 && now.Sub(hits[i]) < span; i-- {
 			inWindow++
 			oldest = hits[i]
 		}
@@ -149,7 +222,7 @@ func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, pattern str
 			s.st.limits.hits[key] = hits
 			s.st.mu.Unlock()
 			// The window frees a slot when the oldest counted call leaves it.
-			wait := oldest.Add(win.span).Sub(now)
+			wait := oldest.Add(span).Sub(now)
 			secs := int((wait + time.Second - 1) / time.Second)
 			if secs < 1 {
 				secs = 1
@@ -164,15 +237,21 @@ func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, pattern str
 	return false
 }
 
-// handleRateLimits serves GET /rate-limits: the effective (official) values.
-func (s *Server) handleRateLimits(w http.ResponseWriter, r *http.Request) {
-	if _, ok := s.requireBearer(w, r, tokenTypeContext); !ok {
-		return
-	}
-	writeOK(w, http.StatusOK, effectiveRateLimits{
+// officialRateLimits is the GET /rate-limits body: the official value of every group.
+func officialRateLimits() effectiveRateLimits {
+	return effectiveRateLimits{
 		OnlineSession: limitOnline, BatchSession: limitBatch, InvoiceSend: limitInvoiceSend,
 		InvoiceStatus: limitInvStatus, SessionList: limitSessionList, SessionInvoiceList: limitSessInvList,
 		SessionMisc: limitSessionMisc, InvoiceMetadata: limitMetadata, InvoiceExport: limitExport,
 		InvoiceExportStatus: limitExportState, InvoiceDownload: limitDownload, Other: limitOther,
-	})
+	}
+}
+
+// handleRateLimits serves GET /rate-limits: the effective (official) values. They are
+// the same whatever the time scale: the scale only speeds up the simulator's clock.
+func (s *Server) handleRateLimits(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.requireBearer(w, r, tokenTypeContext); !ok {
+		return
+	}
+	writeOK(w, http.StatusOK, officialRateLimits())
 }

@@ -48,9 +48,22 @@ type Config struct {
 	// InvoiceStepTime, when positive, also moves each step on once this much Clock
 	// time has passed at it, so tests can drive processing with an injected clock.
 	InvoiceStepTime time.Duration
-	// FormCodes are the form codes POST /sessions/online accepts; nil means FA (3)
-	// and FA (2) with schemaVersion 1-0E (the TEST environment).
+	// FormCodes are the form codes POST /sessions/online and /sessions/batch accept;
+	// nil means FA (3) and FA (2) with schemaVersion 1-0E (the TEST environment).
 	FormCodes []FormCode
+
+	// TimeScale makes the rate limiter's sliding windows run TimeScale times faster
+	// than Clock: with 3600 an hour of limits passes in one second, so hourly limits
+	// can be exercised quickly. Zero or negative means 1 (real time). GET
+	// /v2/rate-limits still reports the official values.
+	TimeScale float64
+	// StorageDir, when set, is where uploaded batch parts and reassembled packages are
+	// kept (as temporary files, removed once the package is processed). Empty keeps
+	// them in memory, which is fine for tests and packages of a few hundred MB.
+	StorageDir string
+	// UPOPageSize is the number of invoices per page of a session UPO; zero means the
+	// official 10 000.
+	UPOPageSize int
 }
 
 // Default lifetimes (research §3.8: observed JWT lifetimes on TEST).
@@ -93,6 +106,8 @@ type state struct {
 	legacy   legacyState
 	latarnia latarniaState
 	sessions sessionState
+	stats    statsState
+	parts    *partStore
 }
 
 // New builds a simulator: it generates RSA-2048 key pairs and self-signed certificates
@@ -111,6 +126,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.FormCodes == nil {
 		cfg.FormCodes = defaultFormCodes()
+	}
+	if cfg.UPOPageSize <= 0 || cfg.UPOPageSize > maxUPOPageSize {
+		cfg.UPOPageSize = maxUPOPageSize
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, secret: make([]byte, 32), loc: polishTime()}
 	switch {
@@ -133,7 +151,8 @@ func New(cfg Config) (*Server, error) {
 	s.st.auth = newAuthState()
 	s.st.legacy = newLegacyState()
 	s.st.sessions = newSessionState()
-	s.st.limits = newLimitState(cfg.RateLimits)
+	s.st.limits = newLimitState(cfg.RateLimits, cfg.TimeScale)
+	s.st.parts = newPartStore(cfg.StorageDir)
 	s.st.latarnia = latarniaState{status: LatarniaStatus{Status: LatarniaAvailable}}
 	ks, err := newKeyState(s.now())
 	if err != nil {
@@ -182,6 +201,9 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v2/sessions/{referenceNumber}/upo/{upoReferenceNumber}", s.handleSessionUPO)
 	m.HandleFunc("GET /v2/invoices/ksef/{ksefNumber}", s.handleGetInvoice)
 	m.HandleFunc("GET /storage/{sessionRef}/{kind}/{file}", s.handleStorage)
+	m.HandleFunc("POST /v2/sessions/batch", s.handleOpenBatch)
+	m.HandleFunc("POST /v2/sessions/batch/{referenceNumber}/close", s.handleCloseBatch)
+	m.HandleFunc("PUT /storage/{shard}/{sessionRef}/batch-parts/{ordinal}", s.handlePartUpload)
 	m.HandleFunc("POST /api/online/Session/AuthorisationChallenge", s.handleLegacyChallenge)
 	m.HandleFunc("POST /api/online/Session/AuthorisationToken", s.handleLegacyToken)
 	s.api = m
@@ -200,6 +222,8 @@ func (s *Server) routes() {
 	c.HandleFunc("GET /sim/invoices", s.handleSimInvoices)
 	c.HandleFunc("POST /sim/sessions/{referenceNumber}/terminate", s.handleSimTerminate)
 	c.HandleFunc("POST /sim/invoices/release", s.handleSimRelease)
+	c.HandleFunc("GET /sim/stats", s.handleSimStats)
+	c.HandleFunc("DELETE /sim/stats", s.handleSimResetStats)
 	s.control = c
 }
 
@@ -218,6 +242,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		rec.Header().Set("X-System-Warning", warn)
 	}
 	_, pattern := s.api.Handler(r)
+	defer func() { s.countRequest(groupOf(r.URL.Path, pattern), rec.status) }()
 	if pattern == "" {
 		s.api.ServeHTTP(rec, r)
 		return

@@ -171,7 +171,7 @@ func (s *Server) handleCloseSession(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	s.st.mu.Lock()
 	ss := s.sessionFor(c, ref)
-	if ss == nil {
+	if ss == nil || ss.batch != nil { // batch sessions have their own close
 		s.st.mu.Unlock()
 		s.writeBadRequest(w, r, sessionNotFound(ref))
 		return
@@ -221,19 +221,23 @@ func (s *Server) handleSessionStatus(w http.ResponseWriter, r *http.Request) {
 		Status: ss.status, DateCreated: formatTime(ss.created), DateUpdated: formatTime(ss.updated),
 		ValidUntil: formatTime(ss.validUntil), InvoiceCount: total, SuccessfulInvoiceCount: okN, FailedInvoiceCount: failed,
 	}
-	if ss.upo != nil {
-		url, exp := s.presign(baseURL(r), ss.ref, "session-upo", ss.upo.ref+".xml", now)
-		out.UPO = &upoResponse{Pages: []upoPage{{ReferenceNumber: ss.upo.ref, DownloadURL: url, DownloadURLExpirationDate: formatTime(exp)}}}
+	if len(ss.upo) > 0 {
+		out.UPO = &upoResponse{Pages: []upoPage{}}
+		for _, p := range ss.upo {
+			url, exp := s.presign(baseURL(r), ss.ref, "session-upo", p.ref+".xml", now)
+			out.UPO.Pages = append(out.UPO.Pages, upoPage{ReferenceNumber: p.ref, DownloadURL: url, DownloadURLExpirationDate: formatTime(exp)})
+		}
 	}
 	s.st.mu.Unlock()
 	writeOK(w, http.StatusOK, out)
 }
 
-// commonStatus maps an online session status to CommonSessionStatus.
-func commonStatus(code int) string {
-	switch code {
-	case sessionOpen, sessionClosed:
+// commonStatus maps a session status to CommonSessionStatus.
+func commonStatus(ss *onlineSession) string {
+	if ss.active() {
 		return "InProgress"
+	}
+	switch ss.status.Code {
 	case sessionSucceeded:
 		return "Succeeded"
 	case sessionCancelled:
@@ -285,14 +289,14 @@ func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	items := []sessionListItem{}
 	s.st.mu.Lock()
-	if typ == "Online" {
+	{
 		for i := len(s.st.sessions.order) - 1; i >= 0; i-- {
 			ss := s.st.sessions.order[i]
-			if ss.ctxType != c.ContextType || ss.ctxValue != c.ContextValue {
+			if ss.ctxType != c.ContextType || ss.ctxValue != c.ContextValue || (typ == "Batch") != (ss.batch != nil) {
 				continue
 			}
 			s.settleSession(ss, now)
-			if len(statuses) > 0 && !slices.Contains(statuses, commonStatus(ss.status.Code)) ||
+			if len(statuses) > 0 && !slices.Contains(statuses, commonStatus(ss)) ||
 				!from.IsZero() && ss.created.Before(from) || !to.IsZero() && ss.created.After(to) {
 				continue
 			}
@@ -323,7 +327,7 @@ func (s *Server) TerminateSession(ref string) error {
 		return fmt.Errorf("%w: %q", ErrUnknownSession, ref)
 	}
 	s.settleSession(ss, now)
-	if ss.status.Code == sessionOpen || ss.status.Code == sessionClosed {
+	if ss.active() {
 		s.terminateLocked(ss, now)
 	}
 	return nil

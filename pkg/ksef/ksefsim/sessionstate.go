@@ -82,7 +82,8 @@ type onlineSession struct {
 	closedAt       time.Time // when the session reached 170
 	terminateAfter int       // terminate once this many invoices were accepted (fault); 0 = never
 	invoices       []*invoiceRec
-	upo            *upoDoc // the collective UPO (one page) once the session succeeded
+	upo            []*upoDoc  // the collective UPO pages once the session succeeded
+	batch          *batchInfo // nil for an online session
 }
 
 // invoiceRec is one invoice sent in a session (EE reference number).
@@ -105,6 +106,7 @@ type invoiceRec struct {
 	acquired     time.Time
 	invoicingOff bool // invoicingMode Offline
 	upo          *upoDoc
+	fileName     string // the file name inside the batch package; "" for online invoices
 }
 
 // docKey identifies a document for duplicate detection (weryfikacja-faktury.md:
@@ -238,7 +240,9 @@ func (s *Server) finishInvoice(inv *invoiceRec, now time.Time) {
 // settleSession applies expiry, advances the session's invoices (without counting a
 // read) and decides the final status of a closed session. Caller holds the lock.
 func (s *Server) settleSession(ss *onlineSession, now time.Time) {
-	if ss.status.Code == sessionOpen && !now.Before(ss.validUntil) {
+	if ss.batch != nil {
+		s.expireBatch(ss, now)
+	} else if ss.status.Code == sessionOpen && !now.Before(ss.validUntil) {
 		ss.status = statusInfo{Code: sessionClosed, Description: descSessionClosed}
 		ss.closedAt = ss.validUntil
 		ss.touch(ss.validUntil)
@@ -246,10 +250,15 @@ func (s *Server) settleSession(ss *onlineSession, now time.Time) {
 	for _, inv := range ss.invoices {
 		s.settleInvoice(inv, now)
 	}
-	if ss.status.Code != sessionClosed {
+	if !ss.processing() || ss.batch != nil && !ss.batch.processed {
 		return
 	}
 	if done, _ := s.stepDone(ss.closePolls, ss.closedAt, now); !done {
+		return
+	}
+	if ss.batch != nil && ss.batch.failure != nil {
+		ss.status = *ss.batch.failure
+		ss.touch(now)
 		return
 	}
 	total, ok, _ := ss.counts()
@@ -263,11 +272,28 @@ func (s *Server) settleSession(ss *onlineSession, now time.Time) {
 		ss.status = statusInfo{Code: sessionCancelled, Description: descSessionCancelled, Details: []string{detNoInvoices}}
 	case ok == 0:
 		ss.status = statusInfo{Code: sessionNoValid, Description: descSessionNoValid}
+	case ss.batch != nil:
+		ss.status = statusInfo{Code: batchSucceeded, Description: descBatchSucceeded}
+		ss.upo = s.sessionUPO(ss, now)
 	default:
 		ss.status = statusInfo{Code: sessionSucceeded, Description: descSessionSucceeded}
 		ss.upo = s.sessionUPO(ss, now)
 	}
 	ss.touch(now)
+}
+
+// processing reports whether the session is closed and its invoices are being
+// processed: 170 for an online session, 150 for a batch session.
+func (ss *onlineSession) processing() bool {
+	if ss.batch != nil {
+		return ss.status.Code == batchProcessing
+	}
+	return ss.status.Code == sessionClosed
+}
+
+// active reports whether the session is not final yet (open or processing).
+func (ss *onlineSession) active() bool {
+	return ss.status.Code == sessionOpen || ss.processing()
 }
 
 // observeSession is one read of the session status: it counts as a status read for
@@ -278,7 +304,7 @@ func (s *Server) observeSession(ss *onlineSession, now time.Time) {
 		s.observeInvoice(inv, now)
 	}
 	s.settleSession(ss, now)
-	if ss.status.Code == sessionClosed {
+	if ss.processing() {
 		ss.closePolls++
 	}
 }

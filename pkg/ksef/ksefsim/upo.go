@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -114,19 +115,37 @@ func (s *Server) invoiceUPO(inv *invoiceRec) *upoDoc {
 	return renderUPO(u, "")
 }
 
-// sessionUPO is the collective UPO of a session: one page (a session holds at most
-// 10 000 invoices, the page limit) listing every invoice with a KSeF number.
-// Caller holds the lock.
-func (s *Server) sessionUPO(ss *onlineSession, now time.Time) *upoDoc {
-	u := s.upoHead(ss)
+// sessionUPO is the collective UPO of a session: every invoice with a KSeF number, in
+// pages of at most Config.UPOPageSize (officially 10 000) invoices, each page with its
+// own EU reference number. Caller holds the lock.
+func (s *Server) sessionUPO(ss *onlineSession, now time.Time) []*upoDoc {
+	var docs []upoDocumentXML
 	for _, inv := range ss.invoices {
 		if inv.status.Code == invSucceeded {
-			u.Documents = append(u.Documents, s.upoDocument(inv))
+			docs = append(docs, s.upoDocument(inv))
 		}
 	}
-	n := len(u.Documents)
-	u.Page = &upoPageInfo{Page: 1, Pages: 1, From: 1, To: n, Documents: n}
-	return renderUPO(u, newRefNumber(now, infixUPO))
+	size := s.cfg.UPOPageSize
+	pages := (len(docs) + size - 1) / size
+	out := make([]*upoDoc, 0, pages)
+	for p := 0; p < pages; p++ {
+		from, to := p*size, min((p+1)*size, len(docs))
+		u := s.upoHead(ss)
+		u.Documents = docs[from:to]
+		u.Page = &upoPageInfo{Page: p + 1, Pages: pages, From: from + 1, To: to, Documents: len(docs)}
+		out = append(out, renderUPO(u, newRefNumber(now, infixUPO)))
+	}
+	return out
+}
+
+// sessionUPOPage finds a page of a session UPO by its reference number.
+func sessionUPOPage(ss *onlineSession, ref string) *upoDoc {
+	for _, p := range ss.upo {
+		if p.ref == ref {
+			return p
+		}
+	}
+	return nil
 }
 
 // writeUPO answers a UPO document with its x-ms-meta-hash.
@@ -149,13 +168,14 @@ func (s *Server) presign(base, sessionRef, kind, file string, now time.Time) (st
 	q.Set("se", exp.Format(time.RFC3339))
 	q.Set("sr", "b")
 	q.Set("sp", "r")
-	q.Set("sig", s.storageSig(path, exp.Format(time.RFC3339)))
+	q.Set("sig", s.storageSig(http.MethodGet, path, exp.Format(time.RFC3339)))
 	return base + path + "?" + q.Encode(), exp
 }
 
-func (s *Server) storageSig(path, expiry string) string {
+// storageSig signs a pre-signed link: the method it allows, the path and the expiry.
+func (s *Server) storageSig(method, path, expiry string) string {
 	m := hmac.New(sha256.New, s.secret)
-	m.Write([]byte("ksefsim-storage\nGET\n" + path + "\n" + expiry))
+	m.Write([]byte("ksefsim-storage\n" + method + "\n" + path + "\n" + expiry))
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
@@ -172,7 +192,7 @@ func (s *Server) handleStorage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	se, sig := q.Get("se"), q.Get("sig")
 	exp, err := time.Parse(time.RFC3339, se)
-	if err != nil || sig == "" || !hmac.Equal([]byte(sig), []byte(s.storageSig(r.URL.Path, se))) {
+	if err != nil || sig == "" || !hmac.Equal([]byte(sig), []byte(s.storageSig(http.MethodGet, r.URL.Path, se))) {
 		storageError(w, http.StatusForbidden, "AuthenticationFailed", "Signature did not match. Ask GET /v2/sessions/... for a fresh link.")
 		return
 	}
@@ -187,8 +207,8 @@ func (s *Server) handleStorage(w http.ResponseWriter, r *http.Request) {
 	if ss := s.st.sessions.byRef[sessionRef]; ss != nil {
 		switch kind {
 		case "session-upo":
-			if ss.upo != nil && file == ss.upo.ref+".xml" {
-				doc = ss.upo
+			if ref, ok := strings.CutSuffix(file, ".xml"); ok {
+				doc = sessionUPOPage(ss, ref)
 			}
 		case "invoice-upo":
 			for _, inv := range ss.invoices {
@@ -226,9 +246,9 @@ func (s *Server) handleSessionUPO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.settleSession(ss, now)
-	doc := ss.upo
+	doc := sessionUPOPage(ss, upoRef)
 	s.st.mu.Unlock()
-	if doc == nil || doc.ref != upoRef {
+	if doc == nil {
 		s.writeBadRequest(w, r, upoNotFound("UPO o numerze referencyjnym "+upoRef+" dla sesji "+ref+" nie zostało znalezione."))
 		return
 	}
