@@ -55,6 +55,14 @@ func (c *Client) CacheKey(cr Credentials) string {
 // refresh token (401 or 21301/21304/21308) leads to a full re-authentication;
 // KSeF being unavailable is returned as is and keeps the cache.
 func (c *Client) AccessToken(ctx context.Context, cr Credentials) (string, error) {
+	tok, err := c.accessToken(ctx, cr)
+	if err == nil {
+		c.rememberContext(tok, cr.NIP)
+	}
+	return tok, err
+}
+
+func (c *Client) accessToken(ctx context.Context, cr Credentials) (string, error) {
 	if cr.Token == "" {
 		return "", &TokenFormatError{Reason: "the token is empty; configure the KSeF token"}
 	}

@@ -84,6 +84,13 @@ type Options struct {
 	// Clock returns the current time (default time.Now). Used for token and
 	// key validity decisions, never for waiting.
 	Clock func() time.Time
+	// Pacer spaces the calls of this client (and of every other client given
+	// the same Pacer) within the KSeF rate limits. Nil means no pacing unless
+	// Pace is set.
+	Pacer *Pacer
+	// Pace gives the client a private Pacer over the official table when
+	// Pacer is nil.
+	Pace bool
 }
 
 // Client talks to one KSeF environment. It is safe for concurrent use.
@@ -106,6 +113,12 @@ type Client struct {
 	keys   map[KeyUsage]*PublicKey
 
 	authMu sync.Mutex
+
+	pacer *Pacer
+	// ctxMu guards contexts: the context (NIP) of each access token handed
+	// out by AccessToken, keyed by token fingerprint, for pacing.
+	ctxMu    sync.Mutex
+	contexts map[string]string
 }
 
 // NewClient validates the options and builds a Client.
@@ -128,6 +141,11 @@ func NewClient(o Options) (*Client, error) {
 		cache:       o.TokenCache,
 		now:         o.Clock,
 		keys:        map[KeyUsage]*PublicKey{},
+		pacer:       o.Pacer,
+		contexts:    map[string]string{},
+	}
+	if c.pacer == nil && o.Pace {
+		c.pacer = NewPacer(PacerOptions{})
 	}
 	if o.LatarniaURL != "" {
 		lu, err := checkBaseURL("Latarnia URL", o.LatarniaURL)
@@ -182,6 +200,9 @@ func NewClient(o Options) (*Client, error) {
 
 // BaseURL returns the API base URL the client talks to.
 func (c *Client) BaseURL() string { return c.base }
+
+// Pacer returns the client's Pacer (nil when calls are not paced).
+func (c *Client) Pacer() *Pacer { return c.pacer }
 
 func buildHTTPClient(in *http.Client) (*http.Client, error) {
 	var hc http.Client

@@ -143,6 +143,14 @@ func (e *APIError) hint() string {
 		return "the session reached its invoice limit; close it and send the rest in a new session"
 	case e.HasCode(ErrCodeInvoiceSize), e.HasCode(ErrCodeInvoiceHash):
 		return "the size or hash sent does not match the encrypted content; this is a ksefpl bug — please report it"
+	case e.HasCode(ErrCodeBatchPartMissing):
+		return "a declared part of the batch package was not uploaded; upload every part, then close the session again"
+	case e.HasCode(ErrCodeBatchPartSize):
+		return "a part's size differs from what was declared; rebuild the package and open a new batch session"
+	case e.HasCode(ErrCodeBatchTooManyParts):
+		return "the package has too many parts (at most 50); split the invoices into several batch sessions"
+	case e.HasCode(ErrCodeBatchUploadTime):
+		return "the upload window (20 minutes per part) passed and KSeF cancelled the session; open a new batch session"
 	case e.HasCode(ErrCodeUPONotFound):
 		return "the UPO is not there (yet); wait until the session or invoice is processed and check its status again"
 	case e.HasCode(ErrCodeContinuationToken):

@@ -69,7 +69,13 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 		payload = b
 	}
 	var waited429 time.Duration
+	pace := c.paceFor(cl)
 	for attempt := 1; ; attempt++ {
+		if pace != nil {
+			if err := pace.wait(ctx); err != nil {
+				return nil, fmt.Errorf("%s %s: waiting for a free slot within the KSeF rate limits: %w", cl.method, cl.path, err)
+			}
+		}
 		resp, err := c.once(ctx, cl, payload)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -103,6 +109,9 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 			wait := time.Duration(0)
 			if ae != nil {
 				wait = ae.RetryAfter
+			}
+			if pace != nil {
+				pace.tooMany(wait)
 			}
 			if wait <= 0 {
 				wait = c.backoff(attempt)
