@@ -144,4 +144,3 @@ func hasReason(es []store.AuditEntry, reason string) bool {
 	}
 	return false
 }
-
