@@ -13,9 +13,20 @@ import (
 
 // TestMain lets the test binary act as the real ksefpl binary inside testscript scripts.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
+	testscript.Main(cleanupAfter{m}, map[string]func(){
 		"ksefpl": func() { os.Exit(run(context.Background(), os.Args[1:], systemIO(), os.Getenv)) },
 	})
+}
+
+// cleanupAfter runs the tests, then removes the binary built for process tests.
+type cleanupAfter struct{ m *testing.M }
+
+func (c cleanupAfter) Run() int {
+	code := c.m.Run()
+	if binary.dir != "" {
+		os.RemoveAll(binary.dir)
+	}
+	return code
 }
 
 // TestScripts runs the command-line scenarios in testdata/script against the real binary.
