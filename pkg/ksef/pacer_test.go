@@ -1,0 +1,230 @@
+package ksef
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newLoopback(t *testing.T, h http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// scaledClock runs scale times faster than real time from its creation.
+func scaledClock(scale float64) func() time.Time {
+	origin := time.Now()
+	return func() time.Time { return origin.Add(time.Duration(float64(time.Since(origin)) * scale)) }
+}
+
+// windowServer is a test-local KSeF enforcing sliding-window limits the way
+// limity-api.md describes (per bearer token and endpoint path, all windows at
+// once, 429 with Retry-After), on its own clock, recording the arrival time
+// of every accepted call.
+type windowServer struct {
+	now    func() time.Time
+	limits map[time.Duration]int
+
+	mu       sync.Mutex
+	accepted map[string][]time.Time
+	refused  int
+	// refuseFirst answers the first n calls 429 with Retry-After 1.
+	refuseFirst int
+}
+
+func (s *windowServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	now := s.now()
+	key := r.Header.Get("Authorization") + " " + r.URL.Path
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refuseFirst > 0 {
+		s.refuseFirst--
+		s.refused++
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, 429, map[string]any{"status": map[string]any{"code": 429, "description": "Too Many Requests", "details": []string{"test"}}})
+		return
+	}
+	for span, n := range s.limits {
+		in := 0
+		for _, at := range s.accepted[key] {
+			if now.Sub(at) < span {
+				in++
+			}
+		}
+		if in >= n {
+			s.refused++
+			w.Header().Set("Retry-After", "1")
+			writeJSON(w, 429, map[string]any{"status": map[string]any{"code": 429, "description": "Too Many Requests", "details": []string{fmt.Sprintf("%d per %s", n, span)}}})
+			return
+		}
+	}
+	s.accepted[key] = append(s.accepted[key], now)
+	writeJSON(w, 200, map[string]any{"status": map[string]any{"code": 100, "description": "Sesja otwarta"},
+		"dateCreated": now.Format(time.RFC3339Nano), "dateUpdated": now.Format(time.RFC3339Nano)})
+}
+
+// maxInWindow is the largest number of calls in any window of length span
+// starting at a call.
+func maxInWindow(times []time.Time, span time.Duration) int {
+	best := 0
+	for i, start := range times {
+		n := 0
+		for _, at := range times[i:] {
+			if at.Sub(start) < span {
+				n++
+			}
+		}
+		best = max(best, n)
+	}
+	return best
+}
+
+// fakeJWT is an unsigned JWT whose payload names a context, as KSeF's
+// access tokens do ("civ").
+func fakeJWT(nip string) string {
+	enc := base64.RawURLEncoding.EncodeToString
+	return enc([]byte(`{"alg":"none"}`)) + "." + enc([]byte(`{"civ":"`+nip+`","cit":"Nip"}`)) + ".sig"
+}
+
+// pacedSessionCalls makes n GET /sessions/{ref} calls from two goroutines.
+func pacedSessionCalls(t *testing.T, c *Client, token string, n int) []error {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for g := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < n; i += 2 {
+				_, errs[i] = c.SessionStatus(context.Background(), token, "20250626-SO-213D593000-4DE10D80A5-E9")
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+func TestPacerKeepsEveryWindowWithoutA429(t *testing.T) {
+	const scale = 60
+	srv := &windowServer{now: scaledClock(scale), limits: map[time.Duration]int{time.Second: 5, time.Minute: 30}, accepted: map[string][]time.Time{}}
+	url := newLoopback(t, srv)
+	p := NewPacer(PacerOptions{TimeScale: scale, Limits: RateLimits{RateGroupSessionMisc: {PerSecond: 5, PerMinute: 30}}})
+	c := newTestClient(t, url+"/v2", func(o *Options) { o.Pacer = p })
+	const n = 80
+	for i, err := range pacedSessionCalls(t, c, fakeJWT("5265877635"), n) {
+		if err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	srv.mu.Lock()
+	refused := srv.refused
+	var times []time.Time
+	for _, ts := range srv.accepted {
+		times = append(times, ts...)
+	}
+	srv.mu.Unlock()
+	if refused != 0 || len(times) != n {
+		t.Fatalf("the server refused %d calls and accepted %d of %d", refused, len(times), n)
+	}
+	if m := maxInWindow(times, time.Second); m > 5 {
+		t.Errorf("%d calls arrived within one second (server clock); the limit is 5", m)
+	}
+	if m := maxInWindow(times, time.Minute); m > 30 {
+		t.Errorf("%d calls arrived within one minute (server clock); the limit is 30", m)
+	}
+	st := p.Stats()[RateGroupSessionMisc]
+	if st.Calls != n || st.TooManyRequests != 0 || st.Waits == 0 || st.Waited <= 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestWindowServerRefusesUnpacedBursts shows that the limiter of the test
+// above is real: the same calls without a pacer run into 429.
+func TestWindowServerRefusesUnpacedBursts(t *testing.T) {
+	srv := &windowServer{now: time.Now, limits: map[time.Duration]int{time.Second: 5, time.Minute: 30}, accepted: map[string][]time.Time{}}
+	url := newLoopback(t, srv)
+	c := newTestClient(t, url+"/v2", func(o *Options) { o.Retry.RateLimitCeiling = time.Millisecond })
+	var limited int
+	for _, err := range pacedSessionCalls(t, c, fakeJWT("5265877635"), 12) {
+		var rl *RateLimitError
+		if errors.As(err, &rl) {
+			limited++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if limited == 0 {
+		t.Error("12 unpaced calls within a second were all accepted by a 5/s limit")
+	}
+}
+
+func TestPacerHonoursRetryAfterAndCounts429(t *testing.T) {
+	srv := &windowServer{now: time.Now, limits: map[time.Duration]int{}, accepted: map[string][]time.Time{}, refuseFirst: 1}
+	url := newLoopback(t, srv)
+	p := NewPacer(PacerOptions{})
+	c := newTestClient(t, url+"/v2", func(o *Options) { o.Pacer = p })
+	if _, err := c.SessionStatus(context.Background(), fakeJWT("5265877635"), "20250626-SO-213D593000-4DE10D80A5-E9"); err != nil {
+		t.Fatal(err)
+	}
+	st := p.Stats()[RateGroupSessionMisc]
+	if st.TooManyRequests != 1 || st.Calls != 2 {
+		t.Errorf("stats %+v; want one 429 and two calls (the refused one and its retry)", st)
+	}
+	if c.Pacer() != p {
+		t.Error("Pacer() does not return the shared pacer")
+	}
+}
+
+func TestPacerCountsPerContext(t *testing.T) {
+	p := NewPacer(PacerOptions{Limits: RateLimits{RateGroupInvoiceSend: {PerHour: 20}}})
+	ctx := context.Background()
+	const path = "/sessions/online/20250626-SO-213D593000-4DE10D80A5-E9/invoices"
+	// Burst 1 (20 per hour minus the margin, a tenth as burst): the first
+	// call of a context passes, the second waits minutes.
+	if err := p.Wait(ctx, "1111111111", "POST", path); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := p.Wait(short, "1111111111", "POST", path); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("the second call of the context did not wait for its slot: %v", err)
+	}
+	if err := p.Wait(ctx, "2222222222", "POST", path); err != nil {
+		t.Fatalf("another context shares the first one's counter: %v", err)
+	}
+	if st := p.Stats()[RateGroupInvoiceSend]; st.Calls != 2 {
+		t.Errorf("stats %+v: want 2 calls let through", st)
+	}
+}
+
+func TestPacedClientKeysCallsByTheNIPOfTheToken(t *testing.T) {
+	c := newTestClient(t, "http://127.0.0.1:1/v2", func(o *Options) { o.Pace = true })
+	if c.Pacer() == nil {
+		t.Fatal("Pace did not give the client a pacer")
+	}
+	c.rememberContext("opaque-access-token", "5265877635")
+	if got := c.contextOf("opaque-access-token"); got != "5265877635" {
+		t.Errorf("remembered token: context %q", got)
+	}
+	if got := c.contextOf(fakeJWT("7010002137")); got != "7010002137" {
+		t.Errorf("JWT civ claim: context %q", got)
+	}
+	if got := c.contextOf("unknown-secret-token"); got == "" || got == "unknown-secret-token" || len(got) > 30 {
+		t.Errorf("unknown token: context %q must be a short fingerprint, never the token", got)
+	}
+	pub := c.paceFor(call{method: "POST", path: "/auth/challenge"})
+	if pub == nil || pub.group != RateGroupPublic || pub.key != "ip|public" {
+		t.Errorf("public call paced as %+v", pub)
+	}
+	if c.paceFor(call{method: "GET", path: "/x", rawURL: "http://127.0.0.1/storage/x"}) != nil {
+		t.Error("a pre-signed storage link is paced")
+	}
+}
