@@ -23,8 +23,14 @@ func (f *scopeFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.code, "scope-code", "", "website or store code for --scope websites|stores")
 }
 
-func (f *scopeFlags) resolve(ctx context.Context, svc *config.Service) (config.Scope, error) {
-	return svc.ResolveScope(ctx, f.scope, f.code)
+// open returns the configuration service and the scope the flags name.
+func (f *scopeFlags) open(ctx context.Context, a *app) (*config.Service, config.Scope, error) {
+	svc, _, err := a.config(ctx)
+	if err != nil {
+		return nil, config.Scope{}, err
+	}
+	sc, err := svc.ResolveScope(ctx, f.scope, f.code)
+	return svc, sc, err
 }
 
 type configSetOptions struct {
@@ -54,11 +60,7 @@ stdin, which keeps tokens out of shell history and the process list.`,
 }
 
 func runConfigSet(ctx context.Context, a *app, o *configSetOptions) error {
-	svc, _, err := a.config(ctx)
-	if err != nil {
-		return err
-	}
-	sc, err := o.resolve(ctx, svc)
+	svc, sc, err := o.open(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -121,11 +123,7 @@ prints sorted "path - value" lines.`,
 }
 
 func runConfigShow(ctx context.Context, a *app, o *configShowOptions) error {
-	svc, _, err := a.config(ctx)
-	if err != nil {
-		return err
-	}
-	sc, err := o.resolve(ctx, svc)
+	svc, sc, err := o.open(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -181,11 +179,7 @@ func newConfigDeleteCmd(a *app) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.path = args[0]
-			svc, _, err := a.config(cmd.Context())
-			if err != nil {
-				return err
-			}
-			sc, err := o.resolve(cmd.Context(), svc)
+			svc, sc, err := o.open(cmd.Context(), a)
 			if err != nil {
 				return err
 			}

@@ -195,6 +195,11 @@ func (d *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, error) {
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
+	return d.queryJobs(ctx, q, args...)
+}
+
+// queryJobs runs a SELECT of jobColumns and scans every row.
+func (d *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*Job, error) {
 	rows, err := d.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)

@@ -112,18 +112,5 @@ func (d *DB) AcceptedJobsWithoutUPO(ctx context.Context, websiteID int64, limit 
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	rows, err := d.sql.QueryContext(ctx, q, websiteID, JobAccepted, UPOInvoice)
-	if err != nil {
-		return nil, fmt.Errorf("list jobs without UPO: %w", err)
-	}
-	defer rows.Close()
-	var out []*Job
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return d.queryJobs(ctx, q, websiteID, JobAccepted, UPOInvoice)
 }
