@@ -71,6 +71,8 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newUPODownloadCmd(a),
 		newInvoicePreviewCmd(a), newInvoiceValidateCmd(a),
 		newQueueCmd(a), newAuditCmd(a), newAuditExportCmd(a),
+		newRotateTokenCmd(a), newEncryptionKeyChangeCmd(a), newEncryptionKeyListCmd(a),
+		newCacheCleanCmd(a), newCacheFlushCmd(a),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
