@@ -263,18 +263,9 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 			return err
 		}
 		now := d.now()
-		frozen := ""
-		if !j.FrozenAt.IsZero() {
-			frozen = timestamp(j.FrozenAt)
+		if err := writeJob(ctx, tx, j, now); err != nil {
+			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET status = ?, reason = ?, reason_detail = ?, attempts = ?,
-			issue_date = ?, xml = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = ?, session_reference = ?,
-			ksef_number = ?, acquisition_date = ?, invoicing_mode = ?, updated_at = ? WHERE job_id = ?`,
-			j.Status, j.Reason, j.ReasonDetail, j.Attempts, j.IssueDate, j.XML, j.InvoiceHash, frozen,
-			j.InvoiceReference, j.SessionReference, j.KSeFNumber, j.AcquisitionDate, j.InvoicingMode, timestamp(now), id); err != nil {
-			return fmt.Errorf("update job %d: %w", id, err)
-		}
-		j.UpdatedAt = now
 		if audit.Event != "" {
 			audit.JobID, audit.WebsiteID = j.ID, j.WebsiteID
 			audit.FromStatus, audit.ToStatus = before, j.Status
@@ -289,6 +280,23 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 		return nil
 	})
 	return out, err
+}
+
+// writeJob writes a job's mutable columns.
+func writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
+	frozen := ""
+	if !j.FrozenAt.IsZero() {
+		frozen = timestamp(j.FrozenAt)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET status = ?, reason = ?, reason_detail = ?, attempts = ?,
+		issue_date = ?, xml = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = ?, session_reference = ?,
+		ksef_number = ?, acquisition_date = ?, invoicing_mode = ?, updated_at = ? WHERE job_id = ?`,
+		j.Status, j.Reason, j.ReasonDetail, j.Attempts, j.IssueDate, j.XML, j.InvoiceHash, frozen,
+		j.InvoiceReference, j.SessionReference, j.KSeFNumber, j.AcquisitionDate, j.InvoicingMode, timestamp(now), j.ID); err != nil {
+		return fmt.Errorf("update job %d: %w", j.ID, err)
+	}
+	j.UpdatedAt = now
+	return nil
 }
 
 // replaceable reports whether a job's input may be replaced by a new version.

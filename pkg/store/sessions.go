@@ -19,6 +19,12 @@ const (
 	SessionTerminated = "terminated" // KSeF cancelled or failed it (415/440/445)
 )
 
+// Session kinds.
+const (
+	SessionOnline = "online"
+	SessionBatch  = "batch"
+)
+
 // InFlightSessionStatuses are the statuses of sessions that still need attention.
 var InFlightSessionStatuses = []string{SessionActive, SessionSending, SessionClosing}
 
@@ -29,6 +35,7 @@ type Session struct {
 	Environment    string    `json:"environment"`
 	APIURL         string    `json:"api_url"`
 	FormCode       string    `json:"form_code"`
+	Kind           string    `json:"kind"` // SessionOnline or SessionBatch
 	Status         string    `json:"status"`
 	KSeFStatusCode int       `json:"ksef_status_code"`
 	KSeFStatusText string    `json:"ksef_status_text"`
@@ -44,14 +51,14 @@ type Session struct {
 
 const sessionColumns = `session_reference, website_id, environment, api_url, form_code, status, ksef_status_code,
 	ksef_status_text, opened_at, valid_until, closed_at, invoice_count, accepted_count, failed_count,
-	upo_references, updated_at`
+	upo_references, updated_at, kind`
 
 func scanSession(s scanner) (*Session, error) {
 	var x Session
 	var opened, valid, closed, upos, updated string
 	if err := s.Scan(&x.Reference, &x.WebsiteID, &x.Environment, &x.APIURL, &x.FormCode, &x.Status,
 		&x.KSeFStatusCode, &x.KSeFStatusText, &opened, &valid, &closed, &x.InvoiceCount, &x.AcceptedCount,
-		&x.FailedCount, &upos, &updated); err != nil {
+		&x.FailedCount, &upos, &updated, &x.Kind); err != nil {
 		return nil, err
 	}
 	var err error
@@ -76,10 +83,13 @@ func scanSession(s scanner) (*Session, error) {
 func (d *DB) CreateSession(ctx context.Context, s Session, audit AuditEntry) error {
 	return d.inTx(ctx, func(tx *sql.Tx) error {
 		now := d.now()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_sessions (`+sessionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		if s.Kind == "" {
+			s.Kind = SessionOnline
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_sessions (`+sessionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			s.Reference, s.WebsiteID, s.Environment, s.APIURL, s.FormCode, s.Status, s.KSeFStatusCode, s.KSeFStatusText,
 			timestamp(s.OpenedAt), timestamp(s.ValidUntil), "", s.InvoiceCount, s.AcceptedCount, s.FailedCount,
-			strings.Join(s.UPOReferences, ","), timestamp(now)); err != nil {
+			strings.Join(s.UPOReferences, ","), timestamp(now), s.Kind); err != nil {
 			return fmt.Errorf("record session %s: %w", s.Reference, err)
 		}
 		audit.SessionReference, audit.WebsiteID, audit.ToStatus = s.Reference, s.WebsiteID, s.Status

@@ -1,0 +1,45 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// UpdateJobs applies UpdateJob's contract to many jobs in ONE transaction: each job must
+// be in one of from, mutate edits it, and one audit row per job is appended. If any job
+// is not in from, or mutate fails, nothing changes (ErrConflict / mutate's error).
+func (d *DB) UpdateJobs(ctx context.Context, ids []int64, from []string, mutate func(j *Job) error, audit AuditEntry) ([]*Job, error) {
+	var out []*Job
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		now := d.now()
+		for _, id := range ids {
+			j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`, id))
+			if err != nil {
+				return fmt.Errorf("job %d: %w", id, err)
+			}
+			if len(from) > 0 && !contains(from, j.Status) {
+				return fmt.Errorf("job %d is %s, not %s: %w", id, j.Status, strings.Join(from, "/"), ErrConflict)
+			}
+			before := j.Status
+			if err := mutate(j); err != nil {
+				return err
+			}
+			if err := writeJob(ctx, tx, j, now); err != nil {
+				return err
+			}
+			a := audit
+			a.JobID, a.WebsiteID, a.FromStatus, a.ToStatus = j.ID, j.WebsiteID, before, j.Status
+			if a.SessionReference == "" {
+				a.SessionReference = j.SessionReference
+			}
+			if err := appendAudit(ctx, tx, now, a); err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+		return nil
+	})
+	return out, err
+}

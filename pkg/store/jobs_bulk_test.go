@@ -1,0 +1,54 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestUpdateJobsIsAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	var ids []int64
+	for _, inc := range []string{"A", "B", "C"} {
+		j, _, err := db.Enqueue(ctx, newJob(inc), false, AuditEntry{Event: EventTransition})
+		must(t, err)
+		ids = append(ids, j.ID)
+	}
+	_, err := db.UpdateJob(ctx, ids[2], nil, func(j *Job) error { j.Status = JobFailed; return nil }, AuditEntry{Event: EventTransition})
+	must(t, err)
+	_, err = db.UpdateJobs(ctx, ids, []string{JobPending}, func(j *Job) error { j.Status = JobSending; return nil }, AuditEntry{Event: EventTransition, Actor: "t"})
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("err = %v", err)
+	}
+	for _, id := range ids[:2] {
+		j, _ := db.JobByID(ctx, id)
+		if j.Status != JobPending {
+			t.Fatalf("job %d changed to %s despite the conflict", id, j.Status)
+		}
+	}
+	got, err := db.UpdateJobs(ctx, ids[:2], []string{JobPending}, func(j *Job) error { j.Status, j.SessionReference = JobSending, "SB1"; return nil },
+		AuditEntry{Event: EventTransition, Actor: "t", Reason: "SEND"})
+	must(t, err)
+	if len(got) != 2 || got[1].Status != JobSending {
+		t.Fatalf("updated = %+v", got)
+	}
+	trail, _ := db.Audit(ctx, AuditFilter{SessionReference: "SB1"})
+	if len(trail) != 2 || trail[0].FromStatus != JobPending || trail[0].ToStatus != JobSending {
+		t.Fatalf("trail = %+v", trail)
+	}
+}
+
+func TestSessionKindDefaultsToOnline(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	now := time.Now()
+	must(t, db.CreateSession(ctx, Session{Reference: "S1", WebsiteID: 1, FormCode: "FA (3)", Status: SessionActive, OpenedAt: now, ValidUntil: now}, AuditEntry{Event: EventSession}))
+	must(t, db.CreateSession(ctx, Session{Reference: "B1", WebsiteID: 1, FormCode: "FA (3)", Kind: SessionBatch, Status: SessionActive, OpenedAt: now, ValidUntil: now}, AuditEntry{Event: EventSession}))
+	s1, _ := db.SessionByRef(ctx, "S1")
+	b1, _ := db.SessionByRef(ctx, "B1")
+	if s1.Kind != SessionOnline || b1.Kind != SessionBatch {
+		t.Fatalf("kinds = %q %q", s1.Kind, b1.Kind)
+	}
+}
