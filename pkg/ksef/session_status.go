@@ -141,7 +141,15 @@ func (e *SessionFailedError) Error() string {
 	case SessionKeyDecryptionFailed:
 		hint = "KSeF could not decrypt the session key; open a new session (the public keys are re-fetched automatically)"
 	case SessionCancelled:
-		hint = "no invoices were sent in this session; nothing was issued"
+		hint = "no invoices were sent in this session (or the batch upload window passed); nothing was issued"
+	case SessionPackageInvalid:
+		hint = "KSeF found the batch package's parts different from their declaration (size or SHA-256); rebuild the package and send it in a new batch session"
+	case SessionInvoiceLimitExceeded:
+		hint = "the batch package has more invoices than a session allows; split it (PlanBatchSessions) and send the parts in separate sessions"
+	case SessionDecompressionFailed:
+		hint = "KSeF could not unpack the batch archive; rebuild the package and send it in a new batch session"
+	case SessionPartDecryptionFailed:
+		hint = "KSeF could not decrypt a part of the batch package; rebuild the package with a new key and send it in a new batch session"
 	case SessionNoValidInvoices:
 		hint = "every invoice of the session was rejected; check each invoice's status for the reason"
 	case SessionUnknownError:
