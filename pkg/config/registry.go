@@ -39,6 +39,7 @@ const (
 	PathSellerCountry  = "ksefpl/seller/country_code"
 	PathInvoiceSchema  = "ksefpl/invoice/schema"
 	PathNBPBaseURL     = "ksefpl/nbp/base_url"
+	PathBatchThreshold = "ksefpl/submit/batch_threshold"
 )
 
 // EnvAPIToken is the environment variable that overrides the stored API token at default
@@ -61,7 +62,7 @@ type Field struct {
 var registry = []Field{
 	{Path: PathAPIToken, Kind: KindSecret, EnvVar: EnvAPIToken, Help: "KSeF API token (stored encrypted; use - to read it from stdin)"},
 	{Path: PathAPIVersion, Kind: KindEnum, Default: "2", Options: []string{"2", "legacy"}, Help: "authentication profile: 2 (KSeF 2.0) or legacy (KSeF 1.0, connection tests only)"},
-	{Path: PathBaseURL, Kind: KindURL, Help: "API base URL for environment local (e.g. the simulator's http://127.0.0.1:8089/v2)"},
+	{Path: PathBaseURL, Kind: KindURL, Help: "API base URL: required for environment local (e.g. the simulator's http://127.0.0.1:8089/v2); for the other environments it overrides their address (a proxy)"},
 	{Path: PathEnvironment, Kind: KindEnum, Default: "test", Options: []string{"test", "demo", "production", "local"}, Help: "KSeF environment"},
 	{Path: PathTokenTTLMargin, Kind: KindDuration, Default: "5m", Help: "cached access tokens are dropped this long before KSeF's expiry"},
 	{Path: PathInvoiceSchema, Kind: KindEnum, Default: "FA3", Options: []string{"FA3", "FA2"}, Help: "structured invoice schema (production accepts only FA3)"},
@@ -71,6 +72,7 @@ var registry = []Field{
 	{Path: PathSellerCountry, Kind: KindCountry, Default: "PL", Help: "seller country code (ISO 3166-1 alpha-2)"},
 	{Path: PathSellerName, Kind: KindString, Help: "seller legal name"},
 	{Path: PathSellerNIP, Kind: KindNIP, Help: "seller NIP (tax id); normalised before saving"},
+	{Path: PathBatchThreshold, Kind: KindInt, Default: "100", Help: "submit --mode auto sends a website's backlog in batch sessions when it exceeds this many invoices"},
 }
 
 // Lookup returns the field registered at path.
