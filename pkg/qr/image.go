@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"image"
-	"image/color"
 	"image/draw"
 	"image/png"
 
@@ -73,10 +72,6 @@ func Render(text string, opt Options) (*Image, error) {
 	case opt.Size > 0:
 		mp = opt.Size / side
 	}
-	sym, err := code.ToImage(goqr.NewQrCodeImgConfig(mp, QuietZone))
-	if err != nil {
-		return nil, fmt.Errorf("qr: render: %w", err)
-	}
 	img := &Image{Modules: n, ModulePixels: mp, CodeWidth: side * mp}
 	img.Width, img.Height = img.CodeWidth, img.CodeWidth
 
@@ -92,7 +87,14 @@ func Render(text string, opt Options) (*Image, error) {
 	canvas := image.NewGray(image.Rect(0, 0, img.Width, img.Height))
 	draw.Draw(canvas, canvas.Bounds(), image.White, image.Point{}, draw.Src)
 	img.CodeLeft = (img.Width - img.CodeWidth) / 2
-	draw.Draw(canvas, image.Rect(img.CodeLeft, 0, img.CodeLeft+img.CodeWidth, img.CodeWidth), sym, image.Point{}, draw.Src)
+	q := QuietZone * mp
+	for my := 0; my < n; my++ {
+		for mx := 0; mx < n; mx++ {
+			if code.Module(mx, my) {
+				fillBlack(canvas, image.Rect(img.CodeLeft+q+mx*mp, q+my*mp, img.CodeLeft+q+(mx+1)*mp, q+(my+1)*mp))
+			}
+		}
+	}
 	if opt.Label != "" {
 		drawLabel(canvas, opt.Label, (img.Width-labelW)/2, img.CodeWidth, img.LabelScale)
 	}
@@ -117,8 +119,16 @@ func drawLabel(dst *image.Gray, s string, x, y, scale int) {
 			if small.GrayAt(sx, sy).Y >= 128 {
 				continue
 			}
-			r := image.Rect(x+sx*scale, y+sy*scale, x+(sx+1)*scale, y+(sy+1)*scale)
-			draw.Draw(dst, r, &image.Uniform{C: color.Black}, image.Point{}, draw.Src)
+			fillBlack(dst, image.Rect(x+sx*scale, y+sy*scale, x+(sx+1)*scale, y+(sy+1)*scale))
 		}
+	}
+}
+
+// fillBlack paints r black.
+func fillBlack(dst *image.Gray, r image.Rectangle) {
+	r = r.Intersect(dst.Bounds())
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := dst.Pix[dst.PixOffset(r.Min.X, y):dst.PixOffset(r.Max.X, y)]
+		clear(row)
 	}
 }

@@ -29,6 +29,7 @@ type Selector struct {
 // JobCode is the verification code of one queued job.
 type JobCode struct {
 	JobID       int64
+	EntityType  string // invoice | creditmemo
 	IncrementID string
 	Status      string
 	Website     string // website code
@@ -75,7 +76,7 @@ func ForJob(ctx context.Context, src Source, sel Selector) (*JobCode, error) {
 	if s.EndpointsErr != nil {
 		return nil, fmt.Errorf("website %q: %w", web.Code, s.EndpointsErr)
 	}
-	out := &JobCode{JobID: j.ID, IncrementID: j.IncrementID, Status: j.Status, Website: web.Code,
+	out := &JobCode{JobID: j.ID, EntityType: j.EntityType, IncrementID: j.IncrementID, Status: j.Status, Website: web.Code,
 		Environment: s.Environment, Invoice: inv, KSeFNumber: j.KSeFNumber, Label: Label(j.KSeFNumber)}
 	out.QRBase = s.Endpoints.QR
 	if s.Environment != ksef.EnvLocal {
