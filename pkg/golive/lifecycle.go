@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
@@ -89,13 +90,20 @@ func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job,
 		return fail(conncheck.ClassUnknown, fmt.Sprintf("job %d is ACCEPTED but its audit trail is %s, not PENDING → SUBMITTED → ACCEPTED", j.ID, strings.Join(path, " → ")),
 			"report this as a bug with the output of ksefpl audit --job "+fmt.Sprint(j.ID))
 	}
-	var steps []string
+	var first, accepted time.Time
 	for _, e := range trail {
-		if e.Event == store.EventTransition && e.ToStatus != "" {
-			steps = append(steps, e.ToStatus+" "+e.OccurredAt.UTC().Format("15:04:05.000"))
+		if e.Event != store.EventTransition {
+			continue
+		}
+		if first.IsZero() {
+			first = e.OccurredAt
+		}
+		if e.ToStatus == store.JobAccepted {
+			accepted = e.OccurredAt
 		}
 	}
-	return Check{Detail: fmt.Sprintf("job %d %s: %s", j.ID, j.IncrementID, strings.Join(steps, " → "))}, j, nil
+	return Check{Detail: fmt.Sprintf("job %d %s: %s in %s (audit trail)", j.ID, j.IncrementID, strings.Join(path, " → "),
+		accepted.Sub(first).Round(time.Millisecond))}, j, nil
 }
 
 // transitions lists the statuses a job's audit trail moved it to, repeats collapsed.

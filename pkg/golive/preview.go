@@ -97,7 +97,7 @@ func (g *runner) preview(ctx context.Context) (Check, []byte, error) {
 		return fail(conncheck.ClassInvalid, fmt.Sprintf("%s is not a valid %s: %s", in.IncrementID, sum.Schema, strings.Join(problems, "; ")),
 			"run ksefpl invoice:validate on the file for the full list; report a problem in the built-in sample as a bug")
 	}
-	detail := fmt.Sprintf("%s %s: seller NIP %s, %s, %s; tax codes %s; gross %s %s; structural checks passed; XSD %s",
+	detail := fmt.Sprintf("%s %s: seller NIP %s, %s, %s\ntax codes %s; gross %s %s\nstructural checks passed; XSD %s",
 		sum.Schema, in.IncrementID, nip.Format(sum.Seller.ID), sum.Seller.Name, strings.Join(sum.Seller.Address, ", "),
 		taxCodes(doc, sum), sum.Gross.StringFixed(2), sum.Currency, xsd)
 	if sum.Schema == fa.FA2 {

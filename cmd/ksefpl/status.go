@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/status"
+	"github.com/spf13/cobra"
+)
+
+func newStatusCmd(a *app) *cobra.Command {
+	var site string
+	cmd := &cobra.Command{
+		Use:   "status [--website CODE]",
+		Short: "Per-website status: environment, NIP, token, last connection test, queue, sessions, oldest pending job",
+		Long: `Shows, for every website (or the one named by --website), read from the local store with no
+network call: the KSeF environment and API, the seller NIP, where the token comes from (stored
+at a scope, or an environment variable) and its short fingerprint (never the token), the last
+test-connection (time, success, reason), the queue counts by status, the sessions still in
+flight and the age of the oldest PENDING job.
+-o json prints an array: [{website, name, environment, api_url, seller_nip, token: {configured,
+source, from_env, fingerprint, problem}, last_connection: {at, success, reason, message,
+environment, token_fingerprint} | null, queue: {STATUS: n}, sessions_in_flight: [ref],
+oldest_pending_at, oldest_pending_age_seconds}].`,
+		Example: "  ksefpl status\n  ksefpl status --website shop2 -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			svc, h, err := a.config(ctx)
+			if err != nil {
+				return err
+			}
+			sites, err := status.Collect(ctx, status.Env{Config: svc, DB: h.DB, Now: a.now}, status.Options{Website: site})
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return writeJSON(a.io.Out, sites)
+			}
+			return renderStatus(a, sites)
+		},
+	}
+	cmd.Flags().StringVar(&site, "website", "", "only this website (default: all)")
+	return cmd
+}
+
+func renderStatus(a *app, sites []status.Website) error {
+	if len(sites) == 0 {
+		fmt.Fprintln(a.io.Out, "No websites.")
+	}
+	for i, w := range sites {
+		if i > 0 {
+			fmt.Fprintln(a.io.Out)
+		}
+		fmt.Fprintf(a.io.Out, "%s (%s)\n", a.io.bold("Website "+w.Code), w.Name)
+		env := w.Environment
+		if w.APIURL != "" {
+			env += " · " + w.APIURL
+		}
+		if w.ConfigProblem != "" {
+			env += " · " + a.io.red(w.ConfigProblem)
+		}
+		rows := [][]string{
+			{"environment", env},
+			{"seller NIP", orDash(w.SellerNIP)},
+			{"token", tokenText(a, w.Token)},
+			{"last test-connection", connectionText(a, w.LastConnection)},
+			{"queue", queueText(a, w.Queue)},
+			{"sessions in flight", sessionsText(w.SessionsInFlight)},
+			{"oldest pending job", pendingText(w)},
+		}
+		for _, r := range rows {
+			fmt.Fprintf(a.io.Out, "  %-21s %s\n", r[0], r[1])
+		}
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func tokenText(a *app, t status.Token) string {
+	switch {
+	case !t.Configured:
+		return a.io.red("not configured")
+	case t.Problem != "":
+		return a.io.red(t.Problem) + " (" + t.Source + ")"
+	case t.FromEnv:
+		return "environment variable " + t.Source + " · fingerprint " + t.Fingerprint
+	}
+	return "stored (" + t.Source + ") · fingerprint " + t.Fingerprint
+}
+
+func connectionText(a *app, c *status.Connection) string {
+	if c == nil {
+		return "never run (ksefpl test-connection)"
+	}
+	s := localTime(c.At) + " · "
+	if c.Success {
+		s += a.io.green("OK")
+	} else {
+		s += a.io.red("failed")
+		if c.Reason != "" {
+			s += " " + c.Reason
+		}
+		if c.Message != "" {
+			s += ": " + c.Message
+		}
+	}
+	return s + " · token " + c.Fingerprint
+}
+
+func queueText(a *app, q map[string]int) string {
+	parts := make([]string, 0, len(q))
+	for _, st := range status.JobStatuses {
+		parts = append(parts, a.statusText(st)+" "+strconv.Itoa(q[st]))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func sessionsText(refs []string) string {
+	if len(refs) == 0 {
+		return "0"
+	}
+	return strconv.Itoa(len(refs)) + ": " + strings.Join(refs, ", ")
+}
+
+func pendingText(w status.Website) string {
+	if w.OldestPendingAt == nil {
+		return "none"
+	}
+	return localTime(*w.OldestPendingAt) + " · " + (time.Duration(w.OldestPendingAgeSeconds) * time.Second).String() + " ago"
+}
