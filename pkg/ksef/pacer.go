@@ -29,10 +29,11 @@ type PacerOptions struct {
 // the three at the same instant. The public group is counted per IP only.
 //
 // A token bucket with burst b and rate r lets b + r·W calls into any window of
-// length W, so each limiter of a limit L over W gets burst b = max(1, L'/10)
+// length W, so each limiter of a limit L over W gets burst b = max(1, L'/5)
 // and rate (L'−b)/W with L' = L − max(1, L/10): at most L' < L calls fall into
 // any window, with room for the network moving calls closer together on
-// their way to KSeF.
+// their way to KSeF. A fifth of each window as burst lets short runs go
+// quickly; a long run is paced at about 70–80 % of each official rate.
 //
 // One Pacer may be shared by every Client of a process (the limits are per
 // context and IP, not per client). It is safe for concurrent use. A 429 that
@@ -165,7 +166,7 @@ func bucketShape(n int, w time.Duration) (rate.Limit, int) {
 		// A limit of 1 per window: one call per window, no burst.
 		return rate.Limit(1 / w.Seconds() * 0.9), 1
 	}
-	burst := max(1, eff/10)
+	burst := max(1, eff/5)
 	r := float64(eff-burst) / w.Seconds()
 	if r <= 0 {
 		r = 1 / w.Seconds() * 0.9

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -118,7 +119,7 @@ func TestPacerKeepsEveryWindowWithoutA429(t *testing.T) {
 	url := newLoopback(t, srv)
 	p := NewPacer(PacerOptions{TimeScale: scale, Limits: RateLimits{RateGroupSessionMisc: {PerSecond: 5, PerMinute: 30}}})
 	c := newTestClient(t, url+"/v2", func(o *Options) { o.Pacer = p })
-	const n = 80
+	const n = 60
 	for i, err := range pacedSessionCalls(t, c, fakeJWT("5265877635"), n) {
 		if err != nil {
 			t.Fatalf("call %d: %v", i, err)
@@ -187,21 +188,22 @@ func TestPacerCountsPerContext(t *testing.T) {
 	p := NewPacer(PacerOptions{Limits: RateLimits{RateGroupInvoiceSend: {PerHour: 20}}})
 	ctx := context.Background()
 	const path = "/sessions/online/20250626-SO-213D593000-4DE10D80A5-E9/invoices"
-	// Burst 1 (20 per hour minus the margin, a tenth as burst): the first
-	// call of a context passes, the second waits minutes.
-	if err := p.Wait(ctx, "1111111111", "POST", path); err != nil {
-		t.Fatal(err)
+	// 20 per hour: 18 with the margin, burst 3, then one call every 240 s.
+	for range 3 {
+		if err := p.Wait(ctx, "1111111111", "POST", path); err != nil {
+			t.Fatal(err)
+		}
 	}
 	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	if err := p.Wait(short, "1111111111", "POST", path); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("the second call of the context did not wait for its slot: %v", err)
+		t.Fatalf("the fourth call of the context did not wait for its slot: %v", err)
 	}
 	if err := p.Wait(ctx, "2222222222", "POST", path); err != nil {
 		t.Fatalf("another context shares the first one's counter: %v", err)
 	}
-	if st := p.Stats()[RateGroupInvoiceSend]; st.Calls != 2 {
-		t.Errorf("stats %+v: want 2 calls let through", st)
+	if st := p.Stats()[RateGroupInvoiceSend]; st.Calls != 4 {
+		t.Errorf("stats %+v: want 4 calls let through", st)
 	}
 }
 
@@ -226,5 +228,21 @@ func TestPacedClientKeysCallsByTheNIPOfTheToken(t *testing.T) {
 	}
 	if c.paceFor(call{method: "GET", path: "/x", rawURL: "http://127.0.0.1/storage/x"}) != nil {
 		t.Error("a pre-signed storage link is paced")
+	}
+}
+
+// TestBucketShapeStaysBelowEveryLimit checks the token-bucket bound: burst b
+// and rate r let at most ⌊b + r·W⌋ calls into a window W, which must stay
+// below the limit from 2 up (and be 1 for a limit of 1).
+func TestBucketShapeStaysBelowEveryLimit(t *testing.T) {
+	for _, w := range []time.Duration{time.Second, time.Minute, time.Hour} {
+		for n := 1; n <= 3000; n++ {
+			r, b := bucketShape(n, w)
+			most := math.Floor(float64(b) + float64(r)*w.Seconds() + 1e-9) // calls are whole
+			bound := float64(max(n-1, 1))
+			if most > bound || b < 1 || r <= 0 {
+				t.Fatalf("limit %d per %s: burst %d rate %v allow %.3f calls per window", n, w, b, r, most)
+			}
+		}
 	}
 }
