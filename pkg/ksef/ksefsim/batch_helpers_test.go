@@ -45,10 +45,17 @@ type pkgFile struct {
 
 func buildZip(t *testing.T, files []pkgFile) []byte {
 	t.Helper()
+	return buildZipMethod(t, files, zip.Deflate)
+}
+
+// buildZipMethod builds a ZIP with the given method (zip.Store keeps big test
+// packages cheap to build under -race).
+func buildZipMethod(t *testing.T, files []pkgFile, method uint16) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
 	for _, f := range files {
-		w, err := zw.Create(f.name)
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: method})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -162,6 +162,15 @@ func walkZip(ra io.ReaderAt, size int64, visit func(name string, r io.Reader) er
 	if err != nil {
 		return err
 	}
+	files := 0
+	for _, f := range zr.File {
+		if !f.FileInfo().IsDir() {
+			files++
+		}
+	}
+	if files > maxInvoicesPerSession {
+		return errTooManyInvoices // known from the central directory: nothing to read
+	}
 	for _, f := range zr.File {
 		if f.FileInfo().IsDir() {
 			continue

@@ -105,7 +105,6 @@ type invoiceRec struct {
 	ksefNumber   string
 	acquired     time.Time
 	invoicingOff bool // invoicingMode Offline
-	upo          *upoDoc
 	fileName     string // the file name inside the batch package; "" for online invoices
 }
 
@@ -234,7 +233,6 @@ func (s *Server) finishInvoice(inv *invoiceRec, now time.Time) {
 	issue, _ := time.Parse("2006-01-02", inv.facts.issueDate)
 	inv.invoicingOff = inv.offlineMode || issue.Before(s.localDate(inv.received))
 	inv.status = invoiceStatus{Code: invSucceeded, Description: descInvSucceeded}
-	inv.upo = s.invoiceUPO(inv)
 }
 
 // settleSession applies expiry, advances the session's invoices (without counting a

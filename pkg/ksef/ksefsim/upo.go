@@ -108,8 +108,13 @@ func renderUPO(u upoXML, ref string) *upoDoc {
 	return &upoDoc{ref: ref, body: body, hash: sha256B64(body)}
 }
 
-// invoiceUPO is the UPO of one accepted invoice. Caller holds the lock.
+// invoiceUPO is the UPO of one accepted invoice, or nil while it has no KSeF number.
+// It is rendered on request (its content never changes once the invoice succeeded),
+// so that a 10 000-invoice batch does not keep 10 000 documents. Caller holds the lock.
 func (s *Server) invoiceUPO(inv *invoiceRec) *upoDoc {
+	if inv.status.Code != invSucceeded {
+		return nil
+	}
 	u := s.upoHead(inv.sess)
 	u.Documents = []upoDocumentXML{s.upoDocument(inv)}
 	return renderUPO(u, "")
@@ -212,8 +217,8 @@ func (s *Server) handleStorage(w http.ResponseWriter, r *http.Request) {
 			}
 		case "invoice-upo":
 			for _, inv := range ss.invoices {
-				if inv.upo != nil && file == "upo_"+inv.ksefNumber+".xml" {
-					doc = inv.upo
+				if inv.status.Code == invSucceeded && file == "upo_"+inv.ksefNumber+".xml" {
+					doc = s.invoiceUPO(inv)
 				}
 			}
 		}
@@ -269,7 +274,7 @@ func (s *Server) handleInvoiceUPO(w http.ResponseWriter, r *http.Request) {
 	if ss != nil {
 		s.settleSession(ss, now)
 		if inv := findInvoice(ss, invRef); inv != nil {
-			doc = inv.upo
+			doc = s.invoiceUPO(inv)
 		}
 	}
 	s.st.mu.Unlock()
@@ -293,7 +298,7 @@ func (s *Server) handleInvoiceUPOByKSeF(w http.ResponseWriter, r *http.Request) 
 	if ss := s.sessionFor(c, ref); ss != nil {
 		s.settleSession(ss, now)
 		if inv := s.st.sessions.byKSeF[kn]; inv != nil && inv.sess == ss {
-			doc = inv.upo
+			doc = s.invoiceUPO(inv)
 		}
 	}
 	s.st.mu.Unlock()
