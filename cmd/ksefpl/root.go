@@ -74,6 +74,7 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newGoliveCheckCmd(a), newStatusCmd(a), newCronInstallCmd(a),
 		newRotateTokenCmd(a), newEncryptionKeyChangeCmd(a), newEncryptionKeyListCmd(a),
 		newCacheCleanCmd(a), newCacheFlushCmd(a),
+		newInvoiceQRCmd(a),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
