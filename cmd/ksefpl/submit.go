@@ -18,6 +18,7 @@ type submitOptions struct {
 	wait      time.Duration
 	autoRetry bool
 	poll      time.Duration
+	mode      string
 }
 
 func newSubmitCmd(a *app) *cobra.Command {
@@ -43,6 +44,7 @@ authenticate / reach KSeF.`,
 	f.Duration("wait", 2*time.Minute, "how long to wait for KSeF's results after sending (0: do not wait)")
 	f.BoolVar(&o.autoRetry, "auto-retry", false, "requeue jobs that failed with SESSION_TERMINATED")
 	f.DurationVar(&o.poll, "poll-interval", 2*time.Second, "pause between status polls while waiting")
+	f.StringVar(&o.mode, "mode", "auto", "online, batch, or auto (batch when a website's backlog exceeds ksefpl/submit/batch_threshold)")
 	return cmd
 }
 
@@ -62,7 +64,12 @@ func runSubmit(ctx context.Context, a *app, o *submitOptions, waitSet bool) erro
 		defer bar.Finish()
 	}
 	opts := submit.Options{Website: o.website, Limit: o.limit, Wait: o.wait, NoWait: waitSet && o.wait == 0,
-		AutoRetry: o.autoRetry, PollInterval: o.poll}
+		AutoRetry: o.autoRetry, PollInterval: o.poll, Mode: o.mode}
+	switch o.mode {
+	case submit.ModeAuto, submit.ModeOnline, submit.ModeBatch:
+	default:
+		return &usageErr{fmt.Errorf("invalid --mode %q: use auto, online or batch", o.mode)}
+	}
 	res, err := submit.Run(ctx, env, opts)
 	if err != nil {
 		return err

@@ -161,6 +161,32 @@ type JobFilter struct {
 
 // Jobs lists jobs in id order.
 func (d *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, error) {
+	where, args := f.where()
+	return d.queryJobs(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue`+where, args...)
+}
+
+// JobIDs lists the ids of the jobs Jobs would return, without loading their rows: for
+// walking a large backlog one job at a time.
+func (d *DB) JobIDs(ctx context.Context, f JobFilter) ([]int64, error) {
+	where, args := f.where()
+	rows, err := d.sql.QueryContext(ctx, `SELECT job_id FROM ksefpl_queue`+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// where renders the filter as a WHERE clause with ORDER BY and LIMIT.
+func (f JobFilter) where() (string, []any) {
 	var where []string
 	var args []any
 	if f.WebsiteID != 0 {
@@ -187,15 +213,15 @@ func (d *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, error) {
 	if f.SessionReference != "" {
 		where, args = append(where, "session_reference = ?"), append(args, f.SessionReference)
 	}
-	q := `SELECT ` + jobColumns + ` FROM ksefpl_queue`
+	q := ""
 	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
+		q = " WHERE " + strings.Join(where, " AND ")
 	}
 	q += " ORDER BY job_id"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
-	return d.queryJobs(ctx, q, args...)
+	return q, args
 }
 
 // queryJobs runs a SELECT of jobColumns and scans every row.

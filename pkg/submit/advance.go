@@ -14,65 +14,157 @@ import (
 // listPageSize is the page size for session invoice listings (KSeF allows 10..1000).
 const listPageSize = 1000
 
-// sessionInvoices lists a session's invoices by reference, once per pass.
-func (w *websiteRun) sessionInvoices(ctx context.Context, ref string) (map[string]*ksef.SessionInvoice, error) {
-	if m, ok := w.listed[ref]; ok {
-		return m, nil
+// listing is one session's invoices as KSeF lists them, indexed for matching jobs.
+type listing struct {
+	byRef  map[string]*ksef.SessionInvoice
+	byFile map[string]*ksef.SessionInvoice // batch: invoiceFileName
+	byHash map[string]*ksef.SessionInvoice
+}
+
+// find locates a job's invoice: by reference, by batch file name, or (for a send whose
+// answer was lost) by the hash of its frozen bytes.
+func (l *listing) find(j *store.Job) *ksef.SessionInvoice {
+	if inv, ok := l.byRef[j.InvoiceReference]; ok && j.InvoiceReference != "" {
+		return inv
+	}
+	if inv, ok := l.byFile[batchFileName(j.ID)]; ok {
+		return inv
+	}
+	return nil
+}
+
+// sessionInvoices lists a session's invoices, once per pass.
+func (w *websiteRun) sessionInvoices(ctx context.Context, ref string) (*listing, error) {
+	if l, ok := w.listed[ref]; ok {
+		return l, nil
 	}
 	tok, err := w.token(ctx)
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]*ksef.SessionInvoice{}
+	l := &listing{byRef: map[string]*ksef.SessionInvoice{}, byFile: map[string]*ksef.SessionInvoice{}, byHash: map[string]*ksef.SessionInvoice{}}
 	for inv, err := range w.client.AllSessionInvoices(ctx, tok, ref, listPageSize) {
 		if err != nil {
 			return nil, err
 		}
-		m[inv.ReferenceNumber] = inv
+		l.byRef[inv.ReferenceNumber] = inv
+		if inv.InvoiceFileName != "" {
+			l.byFile[inv.InvoiceFileName] = inv
+		}
+		if _, seen := l.byHash[inv.InvoiceHash]; !seen {
+			l.byHash[inv.InvoiceHash] = inv
+		}
 	}
-	w.listed[ref] = m
-	return m, nil
+	w.listed[ref] = l
+	return l, nil
 }
 
 // recoverSending settles jobs left SENDING by a run that died (or gave up) between
 // recording a send and recording KSeF's answer: if KSeF lists the bytes in that session,
 // the job is SUBMITTED with the reference KSeF gave; otherwise it never arrived and goes
-// back to PENDING, to be sent again with the same frozen bytes.
+// back to PENDING, to be sent again with the same frozen bytes. Jobs of a batch session
+// wait while KSeF processes it, and go back to PENDING if it was never closed.
 func (w *websiteRun) recoverSending(ctx context.Context) error {
-	w.listed = map[string]map[string]*ksef.SessionInvoice{}
 	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSending}})
 	if err != nil {
 		return err
 	}
+	batches := map[string][]*store.Job{}
+	var order []string
 	for _, j := range jobs {
 		w.touched[j.ID] = true
+		if j.SessionReference != "" {
+			if w.own[j.SessionReference] {
+				continue // this run is sending it right now
+			}
+			sess, err := w.env.DB.SessionByRef(ctx, j.SessionReference)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if sess != nil && sess.Kind == store.SessionBatch {
+				if _, ok := batches[sess.Reference]; !ok {
+					order = append(order, sess.Reference)
+				}
+				batches[sess.Reference] = append(batches[sess.Reference], j)
+				continue
+			}
+		}
 		var found *ksef.SessionInvoice
 		if j.SessionReference != "" {
-			invs, err := w.sessionInvoices(ctx, j.SessionReference)
+			l, err := w.sessionInvoices(ctx, j.SessionReference)
 			if err != nil && !ksef.IsSessionGone(err) {
 				return fmt.Errorf("check session %s for job %d: %w", j.SessionReference, j.ID, err)
 			}
-			for _, inv := range invs {
-				if inv.InvoiceHash == j.InvoiceHash {
-					found = inv
-					break
-				}
+			if l != nil {
+				found = l.byHash[j.InvoiceHash]
 			}
 		}
-		if found != nil {
-			ref := found.ReferenceNumber
-			if _, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
-				x.Status, x.InvoiceReference = store.JobSubmitted, ref
-				return nil
-			}, w.audit(ReasonRecovered, "KSeF received it in session "+j.SessionReference+" as "+ref)); err != nil {
+		if err := w.recoverJob(ctx, j, found); err != nil {
+			return err
+		}
+	}
+	for _, ref := range order {
+		if err := w.recoverBatch(ctx, ref, batches[ref]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recoverJob moves a SENDING job to SUBMITTED (KSeF has it as found) or back to PENDING.
+func (w *websiteRun) recoverJob(ctx context.Context, j *store.Job, found *ksef.SessionInvoice) error {
+	if found != nil {
+		ref := found.ReferenceNumber
+		_, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
+			x.Status, x.InvoiceReference = store.JobSubmitted, ref
+			return nil
+		}, w.audit(ReasonRecovered, "KSeF received it in session "+j.SessionReference+" as "+ref))
+		return err
+	}
+	_, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
+		x.Status, x.Reason = store.JobPending, ReasonNotReceived
+		return nil
+	}, w.audit(ReasonNotReceived, "KSeF has no record of it in session "+j.SessionReference+"; it will be sent again unchanged"))
+	return err
+}
+
+// recoverBatch settles the SENDING jobs of a batch session a run left behind.
+func (w *websiteRun) recoverBatch(ctx context.Context, ref string, jobs []*store.Job) error {
+	tok, err := w.token(ctx)
+	if err != nil {
+		return err
+	}
+	ids := make([]int64, len(jobs))
+	for i, j := range jobs {
+		ids[i] = j.ID
+	}
+	st, err := w.client.SessionStatus(ctx, tok, ref)
+	switch {
+	case ksef.IsSessionGone(err), err == nil && st.Open():
+		// Never closed: KSeF processes nothing of it.
+		if err := w.abandonBatch(ctx, ref, ids, ReasonBatchAbandoned, fmt.Errorf("the run that opened it ended before closing it")); !errors.Is(err, errStopSending) {
+			return err
+		}
+		return nil
+	case err != nil:
+		return err
+	case st.Closing():
+		return nil // KSeF is processing it; a later pass settles the jobs
+	case st.Failed():
+		for _, j := range jobs {
+			cause := fmt.Errorf("batch session %s failed (%d %s): the invoice was not accepted and must be sent again", ref, st.Status.Code, st.Status.Description)
+			if err := w.failTerminated(ctx, j, cause); err != nil {
 				return err
 			}
-			continue
 		}
-		if _, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
-			x.Status, x.Reason = store.JobPending, ReasonNotReceived
-			return nil
-		}, w.audit(ReasonNotReceived, "KSeF has no record of it in session "+j.SessionReference+"; it will be sent again unchanged")); err != nil {
+		return nil
+	}
+	l, err := w.sessionInvoices(ctx, ref)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if err := w.recoverJob(ctx, j, l.byFile[batchFileName(j.ID)]); err != nil {
 			return err
 		}
 	}
@@ -81,7 +173,10 @@ func (w *websiteRun) recoverSending(ctx context.Context) error {
 
 // advance polls everything in flight once: submitted jobs, sessions, missing UPOs.
 func (w *websiteRun) advance(ctx context.Context) error {
-	w.listed = map[string]map[string]*ksef.SessionInvoice{}
+	w.listed = map[string]*listing{}
+	if err := w.recoverSending(ctx); err != nil {
+		return err
+	}
 	if err := w.pollJobs(ctx); err != nil {
 		return err
 	}
@@ -99,16 +194,25 @@ func (w *websiteRun) pollJobs(ctx context.Context) error {
 	}
 	for _, j := range jobs {
 		w.touched[j.ID] = true
-		invs, err := w.sessionInvoices(ctx, j.SessionReference)
+		l, err := w.sessionInvoices(ctx, j.SessionReference)
 		if err != nil {
 			if ksef.IsSessionGone(err) {
 				continue // settled when the session is
 			}
 			return err
 		}
-		inv, ok := invs[j.InvoiceReference]
-		if !ok || inv.Status.Pending() {
+		inv := l.find(j)
+		if inv == nil || inv.Status.Pending() {
 			continue
+		}
+		if j.InvoiceReference == "" {
+			// A batch invoice: its reference comes with the results.
+			if j, err = w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSubmitted}, func(x *store.Job) error {
+				x.InvoiceReference = inv.ReferenceNumber
+				return nil
+			}, store.AuditEntry{}); err != nil {
+				return err
+			}
 		}
 		if err := w.settle(ctx, j, inv); err != nil {
 			return err
@@ -209,14 +313,14 @@ func (w *websiteRun) sameDocument(ctx context.Context, j *store.Job, orig, origS
 			return nil, fmt.Sprintf("the original is job %d (%s %s)", o.ID, o.EntityType, o.IncrementID), nil
 		}
 	}
-	invs, err := w.sessionInvoices(ctx, origSession)
+	l, err := w.sessionInvoices(ctx, origSession)
 	if err != nil {
 		if ksef.IsSessionGone(err) || ksef.Classify(err) == ksef.ClassRejected || ksef.Classify(err) == ksef.ClassAuth {
 			return nil, "the original's session cannot be read: " + err.Error(), nil
 		}
 		return nil, "", err
 	}
-	for _, inv := range invs {
+	for _, inv := range l.byRef {
 		if inv.KSeFNumber == orig {
 			if inv.InvoiceHash == j.InvoiceHash {
 				return inv, "identical SHA-256 " + j.InvoiceHash, nil
@@ -260,6 +364,10 @@ func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
 	}
 	st.ReferenceNumber = s.Reference
 	switch {
+	case st.Open() && s.Kind == store.SessionBatch:
+		// A batch never closed: KSeF processes none of it (recoverSending requeued its
+		// jobs); never close it now, or the requeued jobs would be sent twice.
+		return w.setSession(ctx, s, store.SessionTerminated, st, ReasonBatchAbandoned, "batch session left open by an interrupted run; abandoned")
 	case st.Open():
 		// Left open by a run that died: close it so KSeF processes what it has.
 		if err := w.client.CloseOnlineSession(ctx, tok, s.Reference); err != nil && !ksef.IsSessionGone(err) {
@@ -268,7 +376,7 @@ func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
 		return w.setSession(ctx, s, store.SessionClosing, st, "CLOSE_REQUESTED", "closed after an interrupted run")
 	case st.Closing():
 		next := store.SessionClosing
-		if s.Status == store.SessionExpired || w.env.Now().After(s.ValidUntil) {
+		if s.Status == store.SessionExpired || (s.Kind != store.SessionBatch && w.env.Now().After(s.ValidUntil)) {
 			next = store.SessionExpired
 		}
 		return w.setSession(ctx, s, next, st, "", "")

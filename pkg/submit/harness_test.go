@@ -235,3 +235,25 @@ func (h *harness) mustScope(code string) config.Scope {
 }
 
 func secretFingerprint(s string) string { return secret.Fingerprint(s) }
+
+// rawClient closes batch sessions behind submit's back (to simulate a crash after close).
+type rawClient struct {
+	c   *ksef.Client
+	tok string
+}
+
+func (h *harness) clientFor(ctx context.Context) (*rawClient, error) {
+	w, err := websiteFor(ctx, h.env(), 1)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := w.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &rawClient{c: w.client, tok: tok}, nil
+}
+
+func (r *rawClient) close(ctx context.Context, ref string) error {
+	return r.c.CloseBatchSession(ctx, r.tok, ref)
+}

@@ -20,20 +20,48 @@ type sender struct {
 	sessions map[string]*ksef.OnlineSession
 }
 
-// send freezes and sends the website's PENDING jobs, then closes the sessions it opened.
+// send freezes and sends the website's PENDING jobs — through online sessions, or batch
+// sessions when the mode (or, in auto mode, the backlog) says so. Jobs are loaded one at
+// a time, so memory does not grow with the backlog.
 func (w *websiteRun) send(ctx context.Context) error {
-	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobPending}, Limit: w.o.Limit})
-	if err != nil || len(jobs) == 0 {
+	ids, err := w.env.DB.JobIDs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobPending}, Limit: w.o.Limit})
+	if err != nil || len(ids) == 0 {
 		return err
 	}
-	for _, j := range jobs {
-		w.touched[j.ID] = true
+	for _, id := range ids {
+		w.touched[id] = true
 	}
+	if w.useBatch(len(ids)) {
+		return w.sendBatch(ctx, ids)
+	}
+	return w.sendOnline(ctx, ids)
+}
+
+// useBatch decides the path for a backlog of n jobs.
+func (w *websiteRun) useBatch(n int) bool {
+	switch w.o.Mode {
+	case ModeBatch:
+		return true
+	case ModeOnline:
+		return false
+	}
+	return n > w.s.BatchThreshold
+}
+
+// sendOnline sends the jobs one by one through online sessions, then closes them.
+func (w *websiteRun) sendOnline(ctx context.Context, ids []int64) error {
 	sd := &sender{sessions: map[string]*ksef.OnlineSession{}}
 	defer w.closeSessions(context.WithoutCancel(ctx), sd)
-	for _, j := range jobs {
+	for _, id := range ids {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		j, err := w.env.DB.JobByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		if j.Status != store.JobPending {
+			continue
 		}
 		j, outcome, err := w.freeze(ctx, j)
 		if err != nil {

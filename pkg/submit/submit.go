@@ -46,6 +46,9 @@ type Hooks struct {
 	// AfterSend runs right after KSeF acknowledged a send and before the
 	// acknowledgement is recorded; an error aborts the run there.
 	AfterSend func(jobID int64) error
+	// BeforeBatchClose runs after a batch package was uploaded and before the session is
+	// closed; an error aborts the run there.
+	BeforeBatchClose func(sessionRef string) error
 }
 
 // Options tune a run.
@@ -65,7 +68,20 @@ type Options struct {
 	PollInterval time.Duration
 	// LeaseTTL is how long a website's lease lasts without renewal (default 15m).
 	LeaseTTL time.Duration
+	// Mode is ModeAuto (default), ModeOnline or ModeBatch.
+	Mode string
+	// BatchLimits bound batch packages (zero: KSeF's limits; tests use tiny parts).
+	BatchLimits ksef.BatchLimits
+	// UploadParallelism is how many batch parts upload at once (default 4).
+	UploadParallelism int
 }
+
+// Sending modes.
+const (
+	ModeAuto   = "auto"   // batch when a website's backlog exceeds ksefpl/submit/batch_threshold
+	ModeOnline = "online" // always online sessions
+	ModeBatch  = "batch"  // always batch sessions
+)
 
 // Progress is one job event for a progress display.
 type Progress struct {
@@ -115,6 +131,16 @@ func Run(ctx context.Context, env Env, o Options) (*Result, error) {
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 15 * time.Minute
+	}
+	switch o.Mode {
+	case "":
+		o.Mode = ModeAuto
+	case ModeAuto, ModeOnline, ModeBatch:
+	default:
+		return nil, fmt.Errorf("unknown mode %q: use auto, online or batch", o.Mode)
+	}
+	if o.UploadParallelism <= 0 {
+		o.UploadParallelism = 4
 	}
 	scopes, explicit, err := websites(ctx, env, o.Website)
 	if err != nil {

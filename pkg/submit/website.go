@@ -24,7 +24,7 @@ type websiteRun struct {
 	// touched are the jobs this run worked on, for the waiting count.
 	touched map[int64]bool
 	// listed caches session invoice listings within one pass.
-	listed map[string]map[string]*ksef.SessionInvoice
+	listed map[string]*listing
 	// warned keeps repeated polls from repeating a warning.
 	warned map[string]bool
 }
@@ -86,9 +86,6 @@ func clientOptions(env Env) website.ClientOptions {
 // process runs the three phases.
 func (w *websiteRun) process(ctx context.Context) error {
 	if _, err := w.token(ctx); err != nil {
-		return err
-	}
-	if err := w.recoverSending(ctx); err != nil {
 		return err
 	}
 	if err := w.advance(ctx); err != nil {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/authcache"
@@ -35,6 +36,8 @@ type Settings struct {
 	Seller fa.Seller
 	Schema fa.Schema
 	NBPURL string
+	// BatchThreshold is the backlog above which submit --mode auto uses batch sessions.
+	BatchThreshold int
 
 	Token            string
 	TokenSource      string // "websites/CODE", "default", or the environment variable
@@ -63,7 +66,7 @@ func Load(ctx context.Context, svc *config.Service, sc config.Scope) (*Settings,
 			*dst, err = str(path)
 		}
 	}
-	var baseURL, schema, margin string
+	var baseURL, schema, margin, threshold string
 	get(&s.EnvironmentName, config.PathEnvironment)
 	get(&baseURL, config.PathBaseURL)
 	get(&s.APIVersion, config.PathAPIVersion)
@@ -75,10 +78,14 @@ func Load(ctx context.Context, svc *config.Service, sc config.Scope) (*Settings,
 	get(&s.Seller.CountryCode, config.PathSellerCountry)
 	get(&schema, config.PathInvoiceSchema)
 	get(&s.NBPURL, config.PathNBPBaseURL)
+	get(&threshold, config.PathBatchThreshold)
 	if err != nil {
 		return nil, err
 	}
 	s.Schema = fa.Schema(schema)
+	if s.BatchThreshold, err = strconv.Atoi(threshold); err != nil {
+		s.BatchThreshold = 100
+	}
 	if s.Margin, err = time.ParseDuration(margin); err != nil || margin == "" {
 		s.Margin = ksef.DefaultMargin
 	}
