@@ -27,6 +27,10 @@ type simServeOptions struct {
 	refreshTTL time.Duration
 	authDelay  int
 	rateLimits bool
+	timeScale  float64
+	stepPolls  int
+	stepTime   time.Duration
+	storageDir string
 	verbose    bool
 }
 
@@ -37,7 +41,14 @@ func newSimServeCmd(a *app) *cobra.Command {
 		Short: "Run the simulator until interrupted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg := ksefsim.Config{AccessTokenTTL: o.accessTTL, RefreshTokenTTL: o.refreshTTL, AuthDelay: o.authDelay, RateLimits: o.rateLimits}
+			if o.timeScale <= 0 {
+				return &usageErr{fmt.Errorf("--time-scale must be positive (1 = real time, 3600 = an hour of rate limits per second)")}
+			}
+			cfg := ksefsim.Config{
+				AccessTokenTTL: o.accessTTL, RefreshTokenTTL: o.refreshTTL, AuthDelay: o.authDelay,
+				RateLimits: o.rateLimits, TimeScale: o.timeScale,
+				InvoiceStepPolls: o.stepPolls, InvoiceStepTime: o.stepTime, StorageDir: o.storageDir,
+			}
 			if o.verbose {
 				cfg.Logger = slog.New(slog.NewTextHandler(a.io.ErrOut, nil))
 			}
@@ -53,6 +64,10 @@ func newSimServeCmd(a *app) *cobra.Command {
 	f.DurationVar(&o.refreshTTL, "refresh-ttl", 7*24*time.Hour, "lifetime of refresh tokens")
 	f.IntVar(&o.authDelay, "auth-delay", 1, "authentication status polls answered 100 before 200")
 	f.BoolVar(&o.rateLimits, "rate-limits", false, "enforce the official rate limits")
+	f.Float64Var(&o.timeScale, "time-scale", 1, "run the rate-limit windows N times faster (3600: an hour passes in a second)")
+	f.IntVar(&o.stepPolls, "invoice-step-polls", 0, "status reads per processing step of invoices and closed sessions (0: 1, or none with --invoice-step-time; negative: final at the first read)")
+	f.DurationVar(&o.stepTime, "invoice-step-time", 0, "also move processing on after this much time per step")
+	f.StringVar(&o.storageDir, "storage-dir", "", "keep uploaded batch parts in this directory instead of memory")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every request to stderr")
 	return cmd
 }

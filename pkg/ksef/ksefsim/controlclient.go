@@ -41,12 +41,40 @@ func (c *ControlClient) SetFaults(ctx context.Context, f Faults) error {
 	return c.call(ctx, http.MethodPut, "/sim/faults", f, nil)
 }
 
-func (c *ControlClient) call(ctx context.Context, method, path string, in, out any) error {
-	b, err := json.Marshal(in)
-	if err != nil {
-		return err
+// Stats reads the request counters (GET /sim/stats).
+func (c *ControlClient) Stats(ctx context.Context) (Stats, error) {
+	var out Stats
+	if err := c.call(ctx, http.MethodGet, "/sim/stats", nil, &out); err != nil {
+		return Stats{}, err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.root()+path, bytes.NewReader(b))
+	return out, nil
+}
+
+// ResetStats sets the request counters back to zero (DELETE /sim/stats).
+func (c *ControlClient) ResetStats(ctx context.Context) error {
+	return c.call(ctx, http.MethodDelete, "/sim/stats", nil, nil)
+}
+
+// SetRateLimits switches rate limiting and sets the time scale (PUT /sim/rate-limits);
+// scale <= 0 leaves the scale unchanged.
+func (c *ControlClient) SetRateLimits(ctx context.Context, enabled bool, scale float64) error {
+	in := simRateLimits{Enabled: enabled}
+	if scale > 0 {
+		in.TimeScale = &scale
+	}
+	return c.call(ctx, http.MethodPut, "/sim/rate-limits", in, nil)
+}
+
+func (c *ControlClient) call(ctx context.Context, method, path string, in, out any) error {
+	var rd io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode simulator request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.root()+path, rd)
 	if err != nil {
 		return fmt.Errorf("simulator URL %q: %w", c.URL, err)
 	}
@@ -69,7 +97,9 @@ func (c *ControlClient) call(ctx context.Context, method, path string, in, out a
 		return fmt.Errorf("simulator: HTTP %d on %s", resp.StatusCode, path)
 	}
 	if out != nil {
-		return json.Unmarshal(body, out)
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("simulator: unreadable answer on %s: %w", path, err)
+		}
 	}
 	return nil
 }

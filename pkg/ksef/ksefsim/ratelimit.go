@@ -95,6 +95,16 @@ var endpointLimits = map[string]endpointLimit{
 	"POST /v2/invoices/exports":                                                {GroupInvoiceExport, limitExport},
 	"GET /v2/invoices/exports/{referenceNumber}":                               {GroupInvoiceExportStatus, limitExportState},
 	"GET /v2/invoices/ksef/{ksefNumber}":                                       {GroupInvoiceDownload, limitDownload},
+	// Not served by the simulator; listed so that the table is the contract's.
+	"GET /v2/peppol/query":                 {GroupOther, limitPublic},
+	"POST /v2/testdata/subject":            {GroupOther, limitPublic},
+	"POST /v2/testdata/subject/remove":     {GroupOther, limitPublic},
+	"POST /v2/testdata/person":             {GroupOther, limitPublic},
+	"POST /v2/testdata/person/remove":      {GroupOther, limitPublic},
+	"POST /v2/testdata/permissions":        {GroupOther, limitPublic},
+	"POST /v2/testdata/permissions/revoke": {GroupOther, limitPublic},
+	"POST /v2/testdata/attachment":         {GroupOther, limitPublic},
+	"POST /v2/testdata/attachment/revoke":  {GroupOther, limitPublic},
 }
 
 // limitFor returns the group and limits of a /v2 route pattern.

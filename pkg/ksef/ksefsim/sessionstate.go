@@ -104,7 +104,7 @@ type invoiceRec struct {
 	status       invoiceStatus
 	ksefNumber   string
 	acquired     time.Time
-	invoicingOff bool // invoicingMode Offline
+	invoicingOff bool   // invoicingMode Offline
 	fileName     string // the file name inside the batch package; "" for online invoices
 }
 
