@@ -5,7 +5,11 @@
 // token authentication flow with a pluggable TokenCache, KSeF token parsing and
 // revocation, the online (interactive) session calls — open, send, close,
 // session and invoice status with paging, UPO downloads (authenticated and
-// pre-signed, hash-verified) with typed status codes — the
+// pre-signed, hash-verified) with typed status codes — batch sessions
+// (streamed ZIP packages split into AES-encrypted parts, open, parallel part
+// uploads, close, PlanBatchSessions for backlogs over one session), the
+// rate-limit table with GET /rate-limits and the Pacer that keeps calls
+// within it per context, the
 // Latarnia status client, the legacy KSeF 1.0 authorisation profile used by
 // connection tests, and the crypto and KSeF-number helpers shared with the
 // simulator (RSA-OAEP SHA-256, AES-256-CBC/PKCS#7, SHA-256, CRC-8).
