@@ -294,10 +294,12 @@ func (c *Client) UploadBatchParts(ctx context.Context, bs *BatchSession, parts [
 		sem    = make(chan struct{}, parallelism)
 	)
 	for _, part := range parts {
-		r, ok := reqs[part.OrdinalNumber]
-		if !ok {
+		if _, ok := reqs[part.OrdinalNumber]; !ok {
 			return &ConfigError{Field: "batch upload", Msg: fmt.Sprintf("KSeF gave no upload request for part %d; open the session with this package", part.OrdinalNumber)}
 		}
+	}
+	for _, part := range parts {
+		r := reqs[part.OrdinalNumber]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
