@@ -93,6 +93,8 @@ func (h *harness) addWebsite(code, nip string) config.Scope {
 
 func (h *harness) env() Env {
 	return Env{Config: h.cfg, DB: h.db, Keys: h.keys, Version: "test",
+		// Pacing on, with its clock 1000 times faster than real time.
+		Pacer: ksef.NewPacer(ksef.PacerOptions{TimeScale: 1000}),
 		Retry: ksef.RetryPolicy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, RateLimitCeiling: 2 * time.Second}}
 }
 

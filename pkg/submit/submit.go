@@ -39,6 +39,11 @@ type Env struct {
 	Holder string
 	// Hooks are for tests that simulate crashes.
 	Hooks Hooks
+	// Pacer keeps every call within KSeF's rate limits (per context NIP) instead of
+	// running into 429s; nil gives the run its own pacer over the official table,
+	// updated from GET /rate-limits. NoPace turns pacing off.
+	Pacer  *ksef.Pacer
+	NoPace bool
 }
 
 // Hooks let tests stop a run at precise points, as a crash would.
@@ -167,6 +172,9 @@ func withDefaults(env Env) Env {
 	}
 	if env.Holder == "" {
 		env.Holder = newHolder()
+	}
+	if env.Pacer == nil && !env.NoPace {
+		env.Pacer = ksef.NewPacer(ksef.PacerOptions{})
 	}
 	return env
 }

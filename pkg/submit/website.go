@@ -80,13 +80,24 @@ func runWebsite(ctx context.Context, env Env, o Options, sc config.Scope, explic
 }
 
 func clientOptions(env Env) website.ClientOptions {
-	return website.ClientOptions{Version: env.Version, DB: env.DB, Keys: env.Keys, HTTPClient: env.HTTPClient, Retry: env.Retry, Clock: env.Now}
+	o := website.ClientOptions{Version: env.Version, DB: env.DB, Keys: env.Keys, HTTPClient: env.HTTPClient, Retry: env.Retry, Clock: env.Now}
+	if !env.NoPace {
+		o.Pacer = env.Pacer
+	}
+	return o
 }
 
 // process runs the three phases.
 func (w *websiteRun) process(ctx context.Context) error {
-	if _, err := w.token(ctx); err != nil {
+	tok, err := w.token(ctx)
+	if err != nil {
 		return err
+	}
+	if !w.env.NoPace {
+		// Pace by what KSeF says its limits are; the official table when it cannot say.
+		if _, err := w.client.SyncRateLimits(ctx, tok); err != nil {
+			w.warnOnce("rate-limits", err.Error())
+		}
 	}
 	if err := w.advance(ctx); err != nil {
 		return err

@@ -140,6 +140,8 @@ type ClientOptions struct {
 	HTTPClient *http.Client
 	Retry      ksef.RetryPolicy
 	Clock      func() time.Time
+	// Pacer, when set, keeps the client's calls within KSeF's rate limits.
+	Pacer *ksef.Pacer
 }
 
 // Client builds the KSeF client for this website's environment.
@@ -160,6 +162,7 @@ func (s *Settings) Client(o ClientOptions) (*ksef.Client, error) {
 		Retry:       o.Retry,
 		TokenCache:  cache,
 		Clock:       o.Clock,
+		Pacer:       o.Pacer,
 	})
 }
 
