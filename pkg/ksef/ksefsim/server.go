@@ -16,6 +16,19 @@
 // under /v2 and through expiring pre-signed /storage/ links. Session faults (terminate,
 // stall at 150, 500 after accepting) make the hard client paths testable, and
 // Invoices (GET /sim/invoices) is the judge that tests assert against.
+//
+// It runs batch sessions: POST /sessions/batch validates the declared package and
+// parts (21405, 21161, 21157, 21470) and hands out pre-signed PUT links on this server
+// (no bearer; signature, upload window of parts × 20 min and x-ms-blob-type checked);
+// the close checks the uploads (21205, 21157, 21180, 21208), then decrypts the parts
+// as a stream, verifies the package, unpacks ZIP or TarGz and processes every file
+// like an online invoice, with the batch failure statuses (405, 415, 420, 430, 435,
+// 440, 445) where the package itself is wrong. Session UPOs come in pages of up to
+// 10 000 invoices.
+//
+// Rate limits follow the official table per endpoint and can run on a compressed
+// clock (Config.TimeScale); Stats (GET /sim/stats) counts requests and 429 answers per
+// endpoint group.
 package ksefsim
 
 import (
@@ -41,7 +54,8 @@ type Config struct {
 	Logger          *slog.Logger     // request log; nil discards
 
 	// InvoiceStepPolls is how many status reads see each intermediate invoice status
-	// (100, then 150) and the closed session status (170) before it moves on. Zero
+	// (100, then 150) and the closed session status (170 online, 150 batch) before it
+	// moves on. Zero
 	// means 1, or "reads do not count" when InvoiceStepTime is set; negative means 0
 	// (an invoice is final at its first read).
 	InvoiceStepPolls int

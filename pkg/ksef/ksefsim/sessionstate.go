@@ -317,6 +317,9 @@ func (s *Server) terminateLocked(ss *onlineSession, now time.Time) {
 	}
 	ss.status = statusInfo{Code: sessionCancelled, Description: descSessionCancelled, Details: []string{detTerminated}}
 	ss.touch(now)
+	if ss.batch != nil {
+		s.st.parts.drop(ss.ref, len(ss.batch.parts))
+	}
 }
 
 // localDate is the Polish calendar date of t, as midnight UTC of that date.
