@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/ksefpl
 
-.PHONY: build test lint demo fuzz clean
+.PHONY: build test lint demo fuzz bench clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ksefpl
@@ -23,6 +23,21 @@ demo: build
 fuzz:
 	$(GO) test ./pkg/secret -run '^$$' -fuzz FuzzDecrypt -fuzztime 30s
 	$(GO) test ./pkg/nip -run '^$$' -fuzz FuzzNormalizeValidate -fuzztime 30s
+
+# bench runs the Go micro-benchmarks (no tests) and prints them as a Markdown table
+# (docs/performance.md records a run).
+bench:
+	@out=$$(mktemp); \
+	if ! $(GO) test -run '^$$' -bench . -benchmem ./pkg/... >$$out 2>&1; then cat $$out; rm -f $$out; exit 1; fi; \
+	awk 'BEGIN { print "| package | benchmark | ns/op | B/op | allocs/op | other |"; print "|---|---|--:|--:|--:|---|" } \
+		/^cpu: / && !cpu { cpu = substr($$0, 6) } \
+		/^pkg: / { pkg = $$2; sub(/^.*\/pkg\//, "", pkg) } \
+		/^Benchmark/ { name = $$1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$$/, "", name); ns = b = al = extra = ""; \
+			for (i = 3; i < NF; i += 2) { v = $$i; u = $$(i+1); \
+				if (u == "ns/op") ns = v; else if (u == "B/op") b = v; else if (u == "allocs/op") al = v; else extra = extra v " " u " " } \
+			printf "| %s | %s | %s | %s | %s | %s |\n", pkg, name, ns, b, al, extra } \
+		END { print ""; print "cpu: " cpu }' $$out; \
+	rm -f $$out
 
 clean:
 	rm -rf bin
