@@ -216,3 +216,37 @@ func TestForJobRefusesTamperedBytes(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// base_url on a real environment only moves the API calls (a proxy): the printed code
+// still points at that environment's QR service, and the user is told.
+func TestForJobBaseURLOverrideKeepsEnvironmentsQRHost(t *testing.T) {
+	f := newJobFixture(t)
+	f.set(config.PathBaseURL, "http://127.0.0.1:8089/v2", config.Default) // environment stays test
+	j := f.job("base", "INV-1", true, "")
+	got, err := ForJob(f.ctx, f.src, Selector{JobID: j.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Link != f.wantLink("https://qr-test.ksef.mf.gov.pl") {
+		t.Fatalf("%s", got.Link)
+	}
+	if len(got.Warnings) != 1 || !strings.Contains(got.Warnings[0], "ksefpl/connection/base_url overrides") {
+		t.Fatalf("warnings %q", got.Warnings)
+	}
+}
+
+// The link is the invoice's (its Podmiot1 NIP), even when the website's configured NIP
+// changed since; the difference is reported.
+func TestForJobWarnsWhenSellerNIPChanged(t *testing.T) {
+	f := newJobFixture(t)
+	j := f.job("base", "INV-1", true, "")
+	f.set(config.PathSellerNIP, "7740001454", config.Default)
+	got, err := ForJob(f.ctx, f.src, Selector{JobID: j.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Link != f.wantLink("https://qr-test.ksef.mf.gov.pl") || len(got.Warnings) != 1 ||
+		!strings.Contains(got.Warnings[0], "seller NIP 5261040828 differs from website \"base\"'s configured NIP 7740001454") {
+		t.Fatalf("%s %q", got.Link, got.Warnings)
+	}
+}
