@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/ksefpl
 
-.PHONY: build test lint demo fuzz bench clean
+.PHONY: build test lint demo fuzz bench soak clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ksefpl
@@ -19,6 +19,11 @@ lint:
 
 demo: build
 	./testdata/demo.sh $(BIN)
+
+# The chaos soak at full size (make test runs it with 500 invoices).
+soak:
+	@mkdir -p bin; KSEFPL_SOAK_N=$${KSEFPL_SOAK_N:-10000} $(GO) test ./cmd/ksefpl -run '^TestChaosSoak$$' -count=1 -v -timeout 60m > bin/soak.log 2>&1; rc=$$?; \
+	grep -E '^(soak:|--- |ok|FAIL|PASS)|soak_test' bin/soak.log; echo "(full log: bin/soak.log)"; exit $$rc
 
 fuzz:
 	$(GO) test ./pkg/secret -run '^$$' -fuzz FuzzDecrypt -fuzztime 30s

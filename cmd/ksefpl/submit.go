@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/submit"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ type submitOptions struct {
 	autoRetry bool
 	poll      time.Duration
 	mode      string
+	timeScale float64
 }
 
 func newSubmitCmd(a *app) *cobra.Command {
@@ -44,6 +46,7 @@ authenticate / reach KSeF.`,
 	f.Duration("wait", 2*time.Minute, "how long to wait for KSeF's results after sending (0: do not wait)")
 	f.BoolVar(&o.autoRetry, "auto-retry", false, "requeue jobs that failed with SESSION_TERMINATED")
 	f.DurationVar(&o.poll, "poll-interval", 2*time.Second, "pause between status polls while waiting")
+	f.Float64Var(&o.timeScale, "time-scale", 1, "pace the rate limits N times faster (only for a simulator started with the same --time-scale)")
 	f.StringVar(&o.mode, "mode", "auto", "online, batch, or auto (batch when a website's backlog exceeds ksefpl/submit/batch_threshold)")
 	return cmd
 }
@@ -54,6 +57,12 @@ func runSubmit(ctx context.Context, a *app, o *submitOptions, waitSet bool) erro
 		return err
 	}
 	env := submit.Env{Config: svc, DB: h.DB, Keys: h.Keys, Version: a.version, Now: a.now}
+	if o.timeScale <= 0 {
+		return &usageErr{fmt.Errorf("--time-scale must be positive")}
+	}
+	if o.timeScale != 1 {
+		env.Pacer = ksef.NewPacer(ksef.PacerOptions{TimeScale: o.timeScale})
+	}
 	if a.io.ErrTTY && !a.json() {
 		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(a.io.ErrOut), progressbar.OptionSetDescription("submitting"),
 			progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())

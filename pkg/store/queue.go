@@ -346,3 +346,28 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// JobKey is a job's id and session, for grouping a large backlog without loading rows.
+type JobKey struct {
+	ID               int64
+	SessionReference string
+}
+
+// JobKeys lists (id, session) of the jobs matching f.
+func (d *DB) JobKeys(ctx context.Context, f JobFilter) ([]JobKey, error) {
+	where, args := f.where()
+	rows, err := d.sql.QueryContext(ctx, `SELECT job_id, session_reference FROM ksefpl_queue`+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []JobKey
+	for rows.Next() {
+		var k JobKey
+		if err := rows.Scan(&k.ID, &k.SessionReference); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}

@@ -174,6 +174,7 @@ func (w *websiteRun) recoverBatch(ctx context.Context, ref string, jobs []*store
 // advance polls everything in flight once: submitted jobs, sessions, missing UPOs.
 func (w *websiteRun) advance(ctx context.Context) error {
 	w.listed = map[string]*listing{}
+	w.statuses = map[string]*ksef.SessionStatus{}
 	if err := w.recoverSending(ctx); err != nil {
 		return err
 	}
@@ -188,37 +189,81 @@ func (w *websiteRun) advance(ctx context.Context) error {
 
 // pollJobs moves SUBMITTED jobs on from their KSeF invoice status.
 func (w *websiteRun) pollJobs(ctx context.Context) error {
-	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSubmitted}})
+	keys, err := w.env.DB.JobKeys(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSubmitted}})
 	if err != nil {
 		return err
 	}
-	for _, j := range jobs {
-		w.touched[j.ID] = true
-		l, err := w.sessionInvoices(ctx, j.SessionReference)
+	bySession := map[string][]int64{}
+	var order []string
+	for _, k := range keys {
+		w.touched[k.ID] = true
+		if _, ok := bySession[k.SessionReference]; !ok {
+			order = append(order, k.SessionReference)
+		}
+		bySession[k.SessionReference] = append(bySession[k.SessionReference], k.ID)
+	}
+	for _, ref := range order {
+		// The session's status is cheap to ask (and allowed often); its invoice list is
+		// not. List once the session is final: then every invoice in it is too.
+		st, err := w.sessionStatus(ctx, ref)
 		if err != nil {
 			if ksef.IsSessionGone(err) {
 				continue // settled when the session is
 			}
 			return err
 		}
-		inv := l.find(j)
-		if inv == nil || inv.Status.Pending() {
+		if !st.Status.Code.Final() {
 			continue
 		}
-		if j.InvoiceReference == "" {
-			// A batch invoice: its reference comes with the results.
-			if j, err = w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSubmitted}, func(x *store.Job) error {
-				x.InvoiceReference = inv.ReferenceNumber
-				return nil
-			}, store.AuditEntry{}); err != nil {
+		l, err := w.sessionInvoices(ctx, ref)
+		if err != nil {
+			return err
+		}
+		for _, id := range bySession[ref] {
+			j, err := w.env.DB.JobByID(ctx, id)
+			if err != nil {
+				return err
+			}
+			if j.Status != store.JobSubmitted {
+				continue
+			}
+			inv := l.find(j)
+			if inv == nil || inv.Status.Pending() {
+				continue
+			}
+			if j.InvoiceReference == "" {
+				// A batch invoice: its reference comes with the results.
+				if j, err = w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSubmitted}, func(x *store.Job) error {
+					x.InvoiceReference = inv.ReferenceNumber
+					return nil
+				}, store.AuditEntry{}); err != nil {
+					return err
+				}
+			}
+			if err := w.settle(ctx, j, inv); err != nil {
 				return err
 			}
 		}
-		if err := w.settle(ctx, j, inv); err != nil {
-			return err
-		}
 	}
 	return nil
+}
+
+// sessionStatus asks KSeF for a session's status, once per pass.
+func (w *websiteRun) sessionStatus(ctx context.Context, ref string) (*ksef.SessionStatus, error) {
+	if st, ok := w.statuses[ref]; ok {
+		return st, nil
+	}
+	tok, err := w.token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	st, err := w.client.SessionStatus(ctx, tok, ref)
+	if err != nil {
+		return nil, err
+	}
+	st.ReferenceNumber = ref
+	w.statuses[ref] = st
+	return st, nil
 }
 
 // settle records a final invoice status on its job.
@@ -350,11 +395,7 @@ func (w *websiteRun) pollSessions(ctx context.Context) error {
 }
 
 func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
-	tok, err := w.token(ctx)
-	if err != nil {
-		return err
-	}
-	st, err := w.client.SessionStatus(ctx, tok, s.Reference)
+	st, err := w.sessionStatus(ctx, s.Reference)
 	if err != nil {
 		var ae *ksef.APIError
 		if errors.As(err, &ae) && ae.HasCode(ksef.ErrCodeSessionNotFound) {
@@ -362,7 +403,6 @@ func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
 		}
 		return err
 	}
-	st.ReferenceNumber = s.Reference
 	switch {
 	case st.Open() && s.Kind == store.SessionBatch:
 		// A batch never closed: KSeF processes none of it (recoverSending requeued its
@@ -370,6 +410,10 @@ func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
 		return w.setSession(ctx, s, store.SessionTerminated, st, ReasonBatchAbandoned, "batch session left open by an interrupted run; abandoned")
 	case st.Open():
 		// Left open by a run that died: close it so KSeF processes what it has.
+		tok, err := w.token(ctx)
+		if err != nil {
+			return err
+		}
 		if err := w.client.CloseOnlineSession(ctx, tok, s.Reference); err != nil && !ksef.IsSessionGone(err) {
 			return err
 		}

@@ -25,6 +25,8 @@ type websiteRun struct {
 	touched map[int64]bool
 	// listed caches session invoice listings within one pass.
 	listed map[string]*listing
+	// statuses caches session statuses within one pass.
+	statuses map[string]*ksef.SessionStatus
 	// warned keeps repeated polls from repeating a warning.
 	warned map[string]bool
 }
