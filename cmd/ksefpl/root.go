@@ -69,6 +69,7 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newSimCmd(a),
 		newSubmitCmd(a),
 		newUPODownloadCmd(a),
+		newBenchCmd(a),
 		newInvoicePreviewCmd(a), newInvoiceValidateCmd(a),
 		newQueueCmd(a), newAuditCmd(a), newAuditExportCmd(a),
 		newGoliveCheckCmd(a), newStatusCmd(a), newCronInstallCmd(a),

@@ -1,6 +1,10 @@
 package submit
 
-import "github.com/ksefpl/ksefpl/pkg/ksef"
+import (
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+)
 
 // Result is the summary of a run.
 type Result struct {
@@ -10,6 +14,8 @@ type Result struct {
 	Failed   int             `json:"failed"`
 	Waiting  int             `json:"waiting"`
 	Warnings []string        `json:"warnings,omitempty"`
+	// RateLimitWait is how long the run waited to stay within KSeF's rate limits.
+	RateLimitWait time.Duration `json:"rate_limit_wait_ns"`
 }
 
 // WebsiteResult is what a run did for one website.

@@ -159,6 +159,9 @@ func Run(ctx context.Context, env Env, o Options) (*Result, error) {
 			break
 		}
 	}
+	if env.Pacer != nil && !env.NoPace {
+		res.RateLimitWait = env.Pacer.Stats().Total().Waited
+	}
 	return res, nil
 }
 
