@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/conncheck"
 	"github.com/ksefpl/ksefpl/pkg/golive"
 	"github.com/spf13/cobra"
 )
@@ -96,22 +95,7 @@ func renderGolive(a *app, rep *golive.Report) error {
 	fmt.Fprintf(a.io.Out, "Go-live check · website %s · environment %s · %s\n", rep.Website, rep.Environment, rep.APIURL)
 	rows := make([][]string, 0, len(rep.Checks))
 	for i, c := range rep.Checks {
-		mark := a.io.green("✔")
-		switch c.Status {
-		case conncheck.Fail:
-			mark = a.io.red("✘")
-		case conncheck.Skip:
-			mark = a.io.yellow("–")
-		}
-		detail := c.Detail
-		if c.Hint != "" {
-			detail += "\n→ " + c.Hint
-		}
-		ms := ""
-		if c.Status != conncheck.Skip {
-			ms = strconv.FormatInt(c.Millis, 10) + " ms"
-		}
-		rows = append(rows, []string{mark, strconv.Itoa(i+1) + ". " + c.Name, ms, detail})
+		rows = append(rows, checkRow(a, strconv.Itoa(i+1)+". "+c.Name, c.Status, c.Millis, c.Detail, c.Hint))
 	}
 	if err := writeTable(a.io.Out, []string{"", "Check", "Time", "Result"}, rows); err != nil {
 		return err

@@ -65,22 +65,7 @@ func renderConnReport(a *app, rep *conncheck.Report) error {
 	fmt.Fprintf(a.io.Out, "Website %s · environment %s · %s\n", rep.Website, rep.Environment, rep.APIURL)
 	rows := make([][]string, 0, len(rep.Checks))
 	for _, c := range rep.Checks {
-		mark := a.io.green("✔")
-		switch c.Status {
-		case conncheck.Fail:
-			mark = a.io.red("✘")
-		case conncheck.Skip:
-			mark = a.io.yellow("–")
-		}
-		detail := c.Detail
-		if c.Hint != "" {
-			detail += "\n→ " + c.Hint
-		}
-		ms := ""
-		if c.Status != conncheck.Skip {
-			ms = strconv.FormatInt(c.Millis, 10) + " ms"
-		}
-		rows = append(rows, []string{mark, c.Name, ms, detail})
+		rows = append(rows, checkRow(a, c.Name, c.Status, c.Millis, c.Detail, c.Hint))
 	}
 	if err := writeTable(a.io.Out, []string{"", "Check", "Time", "Result"}, rows); err != nil {
 		return err
@@ -123,4 +108,23 @@ func connClassExit(c conncheck.Class) int {
 		return exitUnavailable
 	}
 	return exitError
+}
+
+// checkRow renders one ✔/✘/– line of a checklist (test-connection, golive:check).
+func checkRow(a *app, name string, st conncheck.Status, millis int64, detail, hint string) []string {
+	mark := a.io.green("✔")
+	switch st {
+	case conncheck.Fail:
+		mark = a.io.red("✘")
+	case conncheck.Skip:
+		mark = a.io.yellow("–")
+	}
+	if hint != "" {
+		detail += "\n→ " + hint
+	}
+	ms := ""
+	if st != conncheck.Skip {
+		ms = strconv.FormatInt(millis, 10) + " ms"
+	}
+	return []string{mark, name, ms, detail}
 }

@@ -94,49 +94,11 @@ const (
 // attempt, not frozen), or it FAILED without a KSeF number (KSeF did not accept it). The audit entry is appended in the same
 // transaction when something changed. It returns the job as stored.
 func (d *DB) Enqueue(ctx context.Context, j Job, replace bool, audit AuditEntry) (*Job, EnqueueResult, error) {
-	var out *Job
-	res := Enqueued
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		old, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue
-			WHERE website_id = ? AND entity_type = ? AND increment_id = ?`, j.WebsiteID, j.EntityType, j.IncrementID))
-		now := d.now()
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			r, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_queue (website_id, entity_type, increment_id, input_format,
-				input, status, reason, reason_detail, issue_date, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`,
-				j.WebsiteID, j.EntityType, j.IncrementID, j.InputFormat, j.Input, j.Status, j.Reason, j.ReasonDetail,
-				j.IssueDate, timestamp(now), timestamp(now))
-			if err != nil {
-				return fmt.Errorf("queue %s %s: %w", j.EntityType, j.IncrementID, err)
-			}
-			if j.ID, err = r.LastInsertId(); err != nil {
-				return err
-			}
-			audit.FromStatus, audit.ToStatus = "", j.Status
-		case err != nil:
-			return fmt.Errorf("queue %s %s: %w", j.EntityType, j.IncrementID, err)
-		case !replace || !replaceable(old):
-			out, res = old, Existed
-			return nil
-		default:
-			res = Replaced
-			if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET input_format = ?, input = ?, status = ?, reason = ?,
-				reason_detail = ?, issue_date = ?, xml = NULL, invoice_hash = '', frozen_at = '', invoice_reference = '',
-				session_reference = '', updated_at = ? WHERE job_id = ?`,
-				j.InputFormat, j.Input, j.Status, j.Reason, j.ReasonDetail, j.IssueDate, timestamp(now), old.ID); err != nil {
-				return fmt.Errorf("replace job %d: %w", old.ID, err)
-			}
-			j.ID = old.ID
-			audit.FromStatus, audit.ToStatus = old.Status, j.Status
-		}
-		audit.JobID, audit.WebsiteID = j.ID, j.WebsiteID
-		if err := appendAudit(ctx, tx, now, audit); err != nil {
-			return err
-		}
-		out, err = scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`, j.ID))
-		return err
-	})
-	return out, res, err
+	out, err := d.EnqueueMany(ctx, []EnqueueItem{{Job: j, Audit: audit}}, replace)
+	if err != nil {
+		return nil, Enqueued, err
+	}
+	return out[0].Job, out[0].Result, nil
 }
 
 // JobByID returns one job; ErrNotFound when there is none.

@@ -48,21 +48,11 @@ func (w *websiteRun) sendBatch(ctx context.Context, ids []int64) error {
 	groups := map[string][]frozenRef{}
 	var order []string
 	for _, id := range ids {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		j, err := w.env.DB.JobByID(ctx, id)
+		j, err := w.nextFrozen(ctx, id)
 		if err != nil {
 			return err
 		}
-		if j.Status != store.JobPending {
-			continue
-		}
-		j, outcome, err := w.freeze(ctx, j)
-		if err != nil {
-			return err
-		}
-		if outcome != frozen {
+		if j == nil {
 			continue
 		}
 		form := formCodeOf(j.XML)

@@ -53,21 +53,11 @@ func (w *websiteRun) sendOnline(ctx context.Context, ids []int64) error {
 	sd := &sender{sessions: map[string]*ksef.OnlineSession{}}
 	defer w.closeSessions(context.WithoutCancel(ctx), sd)
 	for _, id := range ids {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		j, err := w.env.DB.JobByID(ctx, id)
+		j, err := w.nextFrozen(ctx, id)
 		if err != nil {
 			return err
 		}
-		if j.Status != store.JobPending {
-			continue
-		}
-		j, outcome, err := w.freeze(ctx, j)
-		if err != nil {
-			return err
-		}
-		if outcome != frozen {
+		if j == nil {
 			continue
 		}
 		err = w.sendJob(ctx, sd, j)
@@ -88,6 +78,23 @@ func (w *websiteRun) sendOnline(ctx context.Context, ids []int64) error {
 		}
 	}
 	return nil
+}
+
+// nextFrozen loads a job that is still PENDING and freezes it; nil when it is not to be
+// sent now (no longer pending, deferred, or failed as invalid).
+func (w *websiteRun) nextFrozen(ctx context.Context, id int64) (*store.Job, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	j, err := w.env.DB.JobByID(ctx, id)
+	if err != nil || j.Status != store.JobPending {
+		return nil, err
+	}
+	j, outcome, err := w.freeze(ctx, j)
+	if err != nil || outcome != frozen {
+		return nil, err
+	}
+	return j, nil
 }
 
 // session returns the open session of this run for the job's form code, opening and
