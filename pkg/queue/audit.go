@@ -49,12 +49,9 @@ type AuditQuery struct {
 // newest Limit when set).
 func Audit(ctx context.Context, db *store.DB, q AuditQuery) ([]AuditView, error) {
 	entries, err := db.Audit(ctx, store.AuditFilter{JobID: q.JobID, SessionReference: q.SessionReference,
-		WebsiteID: q.WebsiteID, Since: q.Since})
+		WebsiteID: q.WebsiteID, Since: q.Since, Limit: q.Limit, Newest: true})
 	if err != nil {
 		return nil, fmt.Errorf("read the audit log: %w", err)
-	}
-	if q.Limit > 0 && len(entries) > q.Limit {
-		entries = entries[len(entries)-q.Limit:]
 	}
 	codes, err := websiteCodes(ctx, db)
 	if err != nil {

@@ -56,12 +56,9 @@ type ListFilter struct {
 
 // List returns the jobs the filter selects, oldest first (the newest Limit when set).
 func List(ctx context.Context, db *store.DB, f ListFilter) ([]JobView, error) {
-	jobs, err := db.Jobs(ctx, store.JobFilter{WebsiteID: f.WebsiteID, Statuses: f.Statuses})
+	jobs, err := db.Jobs(ctx, store.JobFilter{WebsiteID: f.WebsiteID, Statuses: f.Statuses, Limit: f.Limit, Newest: true})
 	if err != nil {
 		return nil, fmt.Errorf("list the queue: %w", err)
-	}
-	if f.Limit > 0 && len(jobs) > f.Limit {
-		jobs = jobs[len(jobs)-f.Limit:]
 	}
 	return Views(ctx, db, jobs)
 }

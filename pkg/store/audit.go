@@ -65,6 +65,8 @@ type AuditFilter struct {
 	Since            time.Time
 	AfterID          int64
 	Limit            int
+	// Newest makes Limit keep the newest entries (still returned in order).
+	Newest bool
 }
 
 // Audit lists entries in the order they were written.
@@ -91,9 +93,13 @@ func (d *DB) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY audit_id"
-	if f.Limit > 0 {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	switch {
+	case f.Newest && f.Limit > 0:
+		q = "SELECT * FROM (" + q + fmt.Sprintf(" ORDER BY audit_id DESC LIMIT %d) ORDER BY audit_id", f.Limit)
+	case f.Limit > 0:
+		q += fmt.Sprintf(" ORDER BY audit_id LIMIT %d", f.Limit)
+	default:
+		q += " ORDER BY audit_id"
 	}
 	rows, err := d.sql.QueryContext(ctx, q, args...)
 	if err != nil {

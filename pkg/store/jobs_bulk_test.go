@@ -52,3 +52,26 @@ func TestSessionKindDefaultsToOnline(t *testing.T) {
 		t.Fatalf("kinds = %q %q", s1.Kind, b1.Kind)
 	}
 }
+
+func TestNewestLimitKeepsTheLatestInOrder(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	for _, inc := range []string{"A", "B", "C", "D"} {
+		_, _, err := db.Enqueue(ctx, newJob(inc), false, AuditEntry{Event: EventTransition, Actor: "t", Message: inc})
+		must(t, err)
+	}
+	jobs, err := db.Jobs(ctx, JobFilter{Limit: 2, Newest: true})
+	must(t, err)
+	if len(jobs) != 2 || jobs[0].IncrementID != "C" || jobs[1].IncrementID != "D" {
+		t.Fatalf("newest 2 jobs = %v", jobs)
+	}
+	oldest, _ := db.Jobs(ctx, JobFilter{Limit: 2})
+	if oldest[0].IncrementID != "A" || oldest[1].IncrementID != "B" {
+		t.Fatalf("oldest 2 jobs = %v", oldest)
+	}
+	entries, err := db.Audit(ctx, AuditFilter{Limit: 3, Newest: true})
+	must(t, err)
+	if len(entries) != 3 || entries[0].Message != "B" || entries[2].Message != "D" {
+		t.Fatalf("newest 3 audit entries = %+v", entries)
+	}
+}

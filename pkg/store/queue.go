@@ -119,6 +119,9 @@ type JobFilter struct {
 	SessionReference string
 	IDs              []int64
 	Limit            int
+	// Newest makes Limit keep the newest jobs instead of the oldest (still returned
+	// oldest first).
+	Newest bool
 }
 
 // Jobs lists jobs in id order.
@@ -178,6 +181,10 @@ func (f JobFilter) where() (string, []any) {
 	q := ""
 	if len(where) > 0 {
 		q = " WHERE " + strings.Join(where, " AND ")
+	}
+	if f.Newest && f.Limit > 0 {
+		// The newest Limit, put back in id order by the outer query.
+		return " WHERE job_id IN (SELECT job_id FROM ksefpl_queue" + q + fmt.Sprintf(" ORDER BY job_id DESC LIMIT %d) ORDER BY job_id", f.Limit), args
 	}
 	q += " ORDER BY job_id"
 	if f.Limit > 0 {
