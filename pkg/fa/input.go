@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -243,10 +244,16 @@ func dateIn(t time.Time, loc *time.Location) time.Time {
 }
 
 // warsaw returns the Europe/Warsaw zone (embedded tzdata guarantees it loads).
-func warsaw() *time.Location {
+func warsaw() *time.Location { return warsawLocation() }
+
+// Warsaw is Poland's time zone (Europe/Warsaw), in which invoice dates are read.
+func Warsaw() *time.Location { return warsawLocation() }
+
+// warsawLocation loads the zone once; the result never changes.
+var warsawLocation = sync.OnceValue(func() *time.Location {
 	loc, err := time.LoadLocation("Europe/Warsaw")
 	if err != nil {
 		return time.FixedZone("CET", 3600)
 	}
 	return loc
-}
+})

@@ -34,16 +34,20 @@ type AuditEntry struct {
 	Message          string    `json:"message,omitempty"`
 }
 
-func appendAudit(ctx context.Context, tx *sql.Tx, now time.Time, e AuditEntry) error {
+func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, now time.Time, e AuditEntry) error {
 	if e.OccurredAt.IsZero() {
 		e.OccurredAt = now
 	}
 	if e.Actor == "" {
 		e.Actor = "ksefpl"
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_audit_log (occurred_at, website_id, job_id, session_reference,
+	st, err := d.prepared(ctx, tx, `INSERT INTO ksefpl_audit_log (occurred_at, website_id, job_id, session_reference,
 		event, from_status, to_status, reason, ksef_code, ksef_description, actor, message)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`,
+		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx,
 		timestamp(e.OccurredAt), e.WebsiteID, e.JobID, e.SessionReference, e.Event, e.FromStatus, e.ToStatus,
 		e.Reason, e.KSeFCode, e.KSeFDescription, e.Actor, e.Message)
 	if err != nil {
@@ -54,7 +58,23 @@ func appendAudit(ctx context.Context, tx *sql.Tx, now time.Time, e AuditEntry) e
 
 // AppendAudit appends one entry on its own.
 func (d *DB) AppendAudit(ctx context.Context, e AuditEntry) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error { return appendAudit(ctx, tx, d.now(), e) })
+	return d.inTx(ctx, func(tx *sql.Tx) error { return d.appendAudit(ctx, tx, d.now(), e) })
+}
+
+// AppendAudits appends many entries in one transaction.
+func (d *DB) AppendAudits(ctx context.Context, es []AuditEntry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		now := d.now()
+		for _, e := range es {
+			if err := d.appendAudit(ctx, tx, now, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // AuditFilter selects audit entries; zero fields match everything.

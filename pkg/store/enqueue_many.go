@@ -81,7 +81,7 @@ func (d *DB) EnqueueMany(ctx context.Context, items []EnqueueItem, replace bool)
 				audit.FromStatus, audit.ToStatus = old.Status, j.Status
 			}
 			audit.JobID, audit.WebsiteID = j.ID, j.WebsiteID
-			if err := appendAudit(ctx, tx, now, audit); err != nil {
+			if err := d.appendAudit(ctx, tx, now, audit); err != nil {
 				return err
 			}
 			stored, err := scanJob(byID.QueryRowContext(ctx, j.ID))

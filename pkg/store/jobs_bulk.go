@@ -11,11 +11,21 @@ import (
 // be in one of from, mutate edits it, and one audit row per job is appended. If any job
 // is not in from, or mutate fails, nothing changes (ErrConflict / mutate's error).
 func (d *DB) UpdateJobs(ctx context.Context, ids []int64, from []string, mutate func(j *Job) error, audit AuditEntry) ([]*Job, error) {
+	return d.UpdateJobsEach(ctx, ids, from, func(j *Job) (AuditEntry, error) { return audit, mutate(j) })
+}
+
+// UpdateJobsEach is UpdateJobs with an audit entry of its own per job: change returns it
+// (an entry without Event appends nothing).
+func (d *DB) UpdateJobsEach(ctx context.Context, ids []int64, from []string, change func(j *Job) (AuditEntry, error)) ([]*Job, error) {
 	var out []*Job
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		now := d.now()
+		byID, err := d.prepared(ctx, tx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`)
+		if err != nil {
+			return err
+		}
 		for _, id := range ids {
-			j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`, id))
+			j, err := scanJob(byID.QueryRowContext(ctx, id))
 			if err != nil {
 				return fmt.Errorf("job %d: %w", id, err)
 			}
@@ -23,19 +33,21 @@ func (d *DB) UpdateJobs(ctx context.Context, ids []int64, from []string, mutate 
 				return fmt.Errorf("job %d is %s, not %s: %w", id, j.Status, strings.Join(from, "/"), ErrConflict)
 			}
 			before := j.Status
-			if err := mutate(j); err != nil {
+			a, err := change(j)
+			if err != nil {
 				return err
 			}
-			if err := writeJob(ctx, tx, j, now); err != nil {
+			if err := d.writeJob(ctx, tx, j, now); err != nil {
 				return err
 			}
-			a := audit
-			a.JobID, a.WebsiteID, a.FromStatus, a.ToStatus = j.ID, j.WebsiteID, before, j.Status
-			if a.SessionReference == "" {
-				a.SessionReference = j.SessionReference
-			}
-			if err := appendAudit(ctx, tx, now, a); err != nil {
-				return err
+			if a.Event != "" {
+				a.JobID, a.WebsiteID, a.FromStatus, a.ToStatus = j.ID, j.WebsiteID, before, j.Status
+				if a.SessionReference == "" {
+					a.SessionReference = j.SessionReference
+				}
+				if err := d.appendAudit(ctx, tx, now, a); err != nil {
+					return err
+				}
 			}
 			out = append(out, j)
 		}

@@ -258,7 +258,7 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 			return err
 		}
 		now := d.now()
-		if err := writeJob(ctx, tx, j, now); err != nil {
+		if err := d.writeJob(ctx, tx, j, now); err != nil {
 			return err
 		}
 		if audit.Event != "" {
@@ -267,7 +267,7 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 			if audit.SessionReference == "" {
 				audit.SessionReference = j.SessionReference
 			}
-			if err := appendAudit(ctx, tx, now, audit); err != nil {
+			if err := d.appendAudit(ctx, tx, now, audit); err != nil {
 				return err
 			}
 		}
@@ -278,14 +278,18 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 }
 
 // writeJob writes a job's mutable columns.
-func writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
+func (d *DB) writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
 	frozen := ""
 	if !j.FrozenAt.IsZero() {
 		frozen = timestamp(j.FrozenAt)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET status = ?, reason = ?, reason_detail = ?, attempts = ?,
+	st, err := d.prepared(ctx, tx, `UPDATE ksefpl_queue SET status = ?, reason = ?, reason_detail = ?, attempts = ?,
 		issue_date = ?, xml = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = ?, session_reference = ?,
-		ksef_number = ?, acquisition_date = ?, invoicing_mode = ?, updated_at = ? WHERE job_id = ?`,
+		ksef_number = ?, acquisition_date = ?, invoicing_mode = ?, updated_at = ? WHERE job_id = ?`)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(ctx,
 		j.Status, j.Reason, j.ReasonDetail, j.Attempts, j.IssueDate, j.XML, j.InvoiceHash, frozen,
 		j.InvoiceReference, j.SessionReference, j.KSeFNumber, j.AcquisitionDate, j.InvoicingMode, timestamp(now), j.ID); err != nil {
 		return fmt.Errorf("update job %d: %w", j.ID, err)

@@ -93,7 +93,7 @@ func (d *DB) CreateSession(ctx context.Context, s Session, audit AuditEntry) err
 			return fmt.Errorf("record session %s: %w", s.Reference, err)
 		}
 		audit.SessionReference, audit.WebsiteID, audit.ToStatus = s.Reference, s.WebsiteID, s.Status
-		return appendAudit(ctx, tx, now, audit)
+		return d.appendAudit(ctx, tx, now, audit)
 	})
 }
 
@@ -172,7 +172,7 @@ func (d *DB) UpdateSession(ctx context.Context, ref string, from []string, mutat
 		if audit.Event != "" && (before != s.Status || audit.Event != EventSession) {
 			audit.SessionReference, audit.WebsiteID = s.Reference, s.WebsiteID
 			audit.FromStatus, audit.ToStatus = before, s.Status
-			if err := appendAudit(ctx, tx, now, audit); err != nil {
+			if err := d.appendAudit(ctx, tx, now, audit); err != nil {
 				return err
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -28,6 +29,9 @@ type DB struct {
 	sql  *sql.DB
 	path string
 	now  func() time.Time
+	// stmts caches prepared statements by query text, so that hot statements are parsed
+	// once per connection rather than once per use.
+	stmts sync.Map
 }
 
 // Options tunes Open. The zero value is fine.
@@ -81,7 +85,29 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.sql.Close() }
+func (d *DB) Close() error {
+	d.stmts.Range(func(_, v any) bool {
+		v.(*sql.Stmt).Close()
+		return true
+	})
+	return d.sql.Close()
+}
+
+// prepared returns query prepared once for the database, bound to tx.
+func (d *DB) prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	v, ok := d.stmts.Load(query)
+	if !ok {
+		st, err := d.sql.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, fmt.Errorf("prepare: %w", err)
+		}
+		var loaded bool
+		if v, loaded = d.stmts.LoadOrStore(query, st); loaded {
+			st.Close()
+		}
+	}
+	return tx.StmtContext(ctx, v.(*sql.Stmt)), nil
+}
 
 // Path returns the database file's path.
 func (d *DB) Path() string { return d.path }

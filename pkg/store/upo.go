@@ -31,26 +31,43 @@ type UPO struct {
 // SaveUPO stores u (once per kind, session and reference) with an audit entry in the same
 // transaction; a second save of the same UPO changes nothing and reports false.
 func (d *DB) SaveUPO(ctx context.Context, u UPO, audit AuditEntry) (bool, error) {
-	saved := false
+	n, err := d.SaveUPOs(ctx, []UPO{u}, []AuditEntry{audit})
+	return n == 1, err
+}
+
+// SaveUPOs is SaveUPO for many UPOs (audits[i] goes with upos[i]) in one transaction; it
+// returns how many were new.
+func (d *DB) SaveUPOs(ctx context.Context, upos []UPO, audits []AuditEntry) (int, error) {
+	saved := 0
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		saved = 0
 		now := d.now()
-		r, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_upo (kind, session_reference, upo_reference, job_id, ksef_number,
-			xml, sha256, hash_verified, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)
-			ON CONFLICT (kind, session_reference, upo_reference) DO NOTHING`,
-			u.Kind, u.SessionReference, u.UPOReference, u.JobID, u.KSeFNumber, u.XML, u.SHA256, u.HashVerified, timestamp(now))
-		if err != nil {
-			return fmt.Errorf("store UPO %s: %w", u.UPOReference, err)
+		for i, u := range upos {
+			r, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_upo (kind, session_reference, upo_reference, job_id, ksef_number,
+				xml, sha256, hash_verified, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)
+				ON CONFLICT (kind, session_reference, upo_reference) DO NOTHING`,
+				u.Kind, u.SessionReference, u.UPOReference, u.JobID, u.KSeFNumber, u.XML, u.SHA256, u.HashVerified, timestamp(now))
+			if err != nil {
+				return fmt.Errorf("store UPO %s: %w", u.UPOReference, err)
+			}
+			n, err := r.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			saved++
+			if i >= len(audits) || audits[i].Event == "" {
+				continue
+			}
+			a := audits[i]
+			a.SessionReference, a.JobID = u.SessionReference, u.JobID
+			if err := d.appendAudit(ctx, tx, now, a); err != nil {
+				return err
+			}
 		}
-		n, err := r.RowsAffected()
-		if err != nil || n == 0 {
-			return err
-		}
-		saved = true
-		if audit.Event == "" {
-			return nil
-		}
-		audit.SessionReference, audit.JobID = u.SessionReference, u.JobID
-		return appendAudit(ctx, tx, now, audit)
+		return nil
 	})
 	return saved, err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/ksef"
@@ -219,16 +220,32 @@ func (w *websiteRun) pollJobs(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for _, id := range bySession[ref] {
-			j, err := w.env.DB.JobByID(ctx, id)
-			if err != nil {
-				return err
-			}
-			if j.Status != store.JobSubmitted {
-				continue
-			}
+		if err := w.settleSession(ctx, l, bySession[ref]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// settleSession records the final statuses of a finished session's jobs: the accepted
+// ones in bulk (one transaction per chunk, their UPOs likewise), the others one by one.
+func (w *websiteRun) settleSession(ctx context.Context, l *listing, ids []int64) error {
+	const chunk = 250
+	for start := 0; start < len(ids); start += chunk {
+		jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{IDs: ids[start:min(len(ids), start+chunk)], Statuses: []string{store.JobSubmitted}})
+		if err != nil {
+			return err
+		}
+		accepted := map[int64]*ksef.SessionInvoice{}
+		var acceptedIDs []int64
+		for _, j := range jobs {
 			inv := l.find(j)
 			if inv == nil || inv.Status.Pending() {
+				continue
+			}
+			if inv.Status.Succeeded() {
+				accepted[j.ID] = inv
+				acceptedIDs = append(acceptedIDs, j.ID)
 				continue
 			}
 			if j.InvoiceReference == "" {
@@ -244,8 +261,69 @@ func (w *websiteRun) pollJobs(ctx context.Context) error {
 				return err
 			}
 		}
+		if err := w.acceptMany(ctx, acceptedIDs, accepted); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// acceptMany marks jobs ACCEPTED with their KSeF numbers in one transaction, then stores
+// their UPOs (downloaded from the pre-signed links, which no rate limit applies to).
+func (w *websiteRun) acceptMany(ctx context.Context, ids []int64, invs map[int64]*ksef.SessionInvoice) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	done, err := w.env.DB.UpdateJobsEach(ctx, ids, []string{store.JobSubmitted}, func(x *store.Job) (store.AuditEntry, error) {
+		inv := invs[x.ID]
+		x.Status, x.Reason, x.ReasonDetail, x.KSeFNumber = store.JobAccepted, "", "", inv.KSeFNumber
+		if x.InvoiceReference == "" {
+			x.InvoiceReference = inv.ReferenceNumber // batch: the reference comes with the results
+		}
+		if inv.AcquisitionDate != nil {
+			x.AcquisitionDate = inv.AcquisitionDate.UTC().Format(time.RFC3339)
+		}
+		x.InvoicingMode = inv.InvoicingMode
+		a := w.audit(ReasonAccepted, "KSeF number "+inv.KSeFNumber)
+		a.KSeFCode = int(ksef.InvoiceSucceeded)
+		return a, nil
+	})
+	if err != nil {
+		return err
+	}
+	// Download the UPOs a few at a time.
+	got := make([]*ksef.UPO, len(done))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, j := range done {
+		w.res.Accepted++
+		w.progress(j.ID, store.JobAccepted)
+		if link := invs[j.ID].UPODownloadURL; link != "" {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if upo, err := w.client.DownloadUPO(ctx, link); err == nil {
+					got[i] = upo // a failure is retried later by fetchMissingUPOs
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	var upos []store.UPO
+	var audits []store.AuditEntry
+	for i, j := range done {
+		upo := got[i]
+		if upo == nil {
+			continue
+		}
+		upos = append(upos, store.UPO{Kind: store.UPOInvoice, SessionReference: j.SessionReference, UPOReference: j.InvoiceReference,
+			JobID: j.ID, KSeFNumber: j.KSeFNumber, XML: upo.XML, SHA256: upo.Hash, HashVerified: upo.HashVerified})
+		audits = append(audits, store.AuditEntry{WebsiteID: j.WebsiteID, Event: store.EventUPO, Actor: w.env.Actor, Reason: "INVOICE_UPO",
+			Message: fmt.Sprintf("UPO of %s stored (SHA-256 %s, hash verified: %v)", j.KSeFNumber, upo.Hash, upo.HashVerified)})
+	}
+	_, err = w.env.DB.SaveUPOs(ctx, upos, audits)
+	return err
 }
 
 // sessionStatus asks KSeF for a session's status, once per pass.

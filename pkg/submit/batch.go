@@ -47,19 +47,27 @@ type frozenRef struct {
 func (w *websiteRun) sendBatch(ctx context.Context, ids []int64) error {
 	groups := map[string][]frozenRef{}
 	var order []string
-	for _, id := range ids {
-		j, err := w.nextFrozen(ctx, id)
+	// Freeze in chunks: one transaction per chunk, and only a chunk's XML in memory.
+	const chunk = 250
+	for start := 0; start < len(ids); start += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{IDs: ids[start:min(len(ids), start+chunk)], Statuses: []string{store.JobPending}})
 		if err != nil {
 			return err
 		}
-		if j == nil {
-			continue
+		ready, err := w.freezeMany(ctx, jobs)
+		if err != nil {
+			return err
 		}
-		form := formCodeOf(j.XML)
-		if _, ok := groups[form.SystemCode]; !ok {
-			order = append(order, form.SystemCode)
+		for _, j := range ready {
+			form := formCodeOf(j.XML)
+			if _, ok := groups[form.SystemCode]; !ok {
+				order = append(order, form.SystemCode)
+			}
+			groups[form.SystemCode] = append(groups[form.SystemCode], frozenRef{id: j.ID, size: int64(len(j.XML)), form: form})
 		}
-		groups[form.SystemCode] = append(groups[form.SystemCode], frozenRef{id: j.ID, size: int64(len(j.XML)), form: form})
 	}
 	for _, code := range order {
 		refs := groups[code]

@@ -28,41 +28,96 @@ const (
 	failed                        // invalid: the job is FAILED
 )
 
-// freeze fixes the job's XML bytes and hash, once: a frozen job is never rebuilt, so a
-// resend carries exactly the bytes of the first send.
+// freeze fixes one job's XML bytes and hash (see freezeMany).
 func (w *websiteRun) freeze(ctx context.Context, j *store.Job) (*store.Job, freezeOutcome, error) {
-	if j.Frozen() {
-		return j, frozen, nil
-	}
-	xml, deferErr, invalid := w.build(ctx, j)
+	ready, err := w.freezeMany(ctx, []*store.Job{j})
 	switch {
-	case deferErr != nil:
-		w.res.Warnings = append(w.res.Warnings, fmt.Sprintf("job %d (%s) deferred: %v", j.ID, j.IncrementID, deferErr))
-		return j, deferred, nil
-	case invalid != nil:
-		nj, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobPending}, func(x *store.Job) error {
-			x.Status, x.Reason, x.ReasonDetail = store.JobFailed, ReasonInvalid, invalid.Error()
-			return nil
-		}, w.audit(ReasonInvalid, invalid.Error()))
-		if err == nil {
-			w.res.Failed++
-			w.res.FailedJobs = append(w.res.FailedJobs, j.ID)
-		}
-		return nj, failed, err
+	case err != nil:
+		return nil, failed, err
+	case len(ready) == 1:
+		return ready[0], frozen, nil
 	}
-	hash := ksef.SHA256Base64(xml)
-	nj, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobPending}, func(x *store.Job) error {
-		x.XML, x.InvoiceHash, x.FrozenAt = xml, hash, w.env.Now()
-		if x.IssueDate == "" {
-			x.IssueDate = issueDateOf(xml)
-		}
-		return nil
-	}, w.audit(ReasonFrozen, fmt.Sprintf("%d bytes frozen, SHA-256 %s", len(xml), hash)))
+	nj, err := w.env.DB.JobByID(ctx, j.ID)
 	if err != nil {
 		return nil, failed, err
 	}
-	w.warnOffline(ctx, nj)
-	return nj, frozen, nil
+	if nj.Status == store.JobFailed {
+		return nj, failed, nil
+	}
+	return nj, deferred, nil
+}
+
+// freezeMany fixes the jobs' XML bytes and hashes, once, in one transaction: a frozen job
+// is never rebuilt, so a resend carries exactly the bytes of the first send. Invalid jobs
+// FAIL in the same transaction; deferred ones (original not yet numbered, NBP down) stay
+// PENDING. It returns the jobs ready to send, in order.
+func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*store.Job, error) {
+	type plan struct {
+		xml     []byte
+		hash    string
+		invalid error
+	}
+	plans := map[int64]plan{}
+	var ids []int64
+	for _, j := range jobs {
+		if j.Frozen() {
+			continue
+		}
+		xml, deferErr, invalid := w.build(ctx, j)
+		if deferErr != nil {
+			w.warnOnce(fmt.Sprintf("defer:%d", j.ID), fmt.Sprintf("job %d (%s) deferred: %v", j.ID, j.IncrementID, deferErr))
+			continue
+		}
+		p := plan{xml: xml, invalid: invalid}
+		if invalid == nil {
+			p.hash = ksef.SHA256Base64(xml)
+		}
+		plans[j.ID] = p
+		ids = append(ids, j.ID)
+	}
+	changed := map[int64]*store.Job{}
+	if len(ids) > 0 {
+		now := w.env.Now()
+		out, err := w.env.DB.UpdateJobsEach(ctx, ids, []string{store.JobPending}, func(x *store.Job) (store.AuditEntry, error) {
+			p := plans[x.ID]
+			if p.invalid != nil {
+				x.Status, x.Reason, x.ReasonDetail = store.JobFailed, ReasonInvalid, p.invalid.Error()
+				return w.audit(ReasonInvalid, p.invalid.Error()), nil
+			}
+			x.XML, x.InvoiceHash, x.FrozenAt = p.xml, p.hash, now
+			if x.IssueDate == "" {
+				x.IssueDate = issueDateOf(p.xml)
+			}
+			return w.audit(ReasonFrozen, fmt.Sprintf("%d bytes frozen, SHA-256 %s", len(p.xml), p.hash)), nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		var offline []*store.Job
+		for _, j := range out {
+			changed[j.ID] = j
+			if j.Status == store.JobFailed {
+				w.res.Failed++
+				w.res.FailedJobs = append(w.res.FailedJobs, j.ID)
+				w.progress(j.ID, store.JobFailed)
+			} else {
+				offline = append(offline, j)
+			}
+		}
+		if err := w.warnOffline(ctx, offline); err != nil {
+			return nil, err
+		}
+	}
+	var ready []*store.Job
+	for _, j := range jobs {
+		switch {
+		case j.Frozen():
+			ready = append(ready, j)
+		case changed[j.ID] != nil && changed[j.ID].Status == store.JobPending:
+			ready = append(ready, changed[j.ID])
+		}
+	}
+	return ready, nil
 }
 
 // build turns the job's input into the bytes to send. It returns either the bytes, a
@@ -135,16 +190,25 @@ func (w *websiteRun) lookupOriginal(ctx context.Context, incrementID string) (st
 	return "", time.Time{}, false, nil
 }
 
-// warnOffline records that KSeF will classify an invoice issued before today as offline.
-func (w *websiteRun) warnOffline(ctx context.Context, j *store.Job) {
-	today := w.env.Now().In(warsaw()).Format(time.DateOnly)
-	if j.IssueDate == "" || j.IssueDate >= today {
-		return
+// warnOffline records, for each job issued before today, that KSeF will classify it as
+// issued offline (one audit row each, in one transaction; one warning line per run).
+func (w *websiteRun) warnOffline(ctx context.Context, jobs []*store.Job) error {
+	today := w.env.Now().In(fa.Warsaw()).Format(time.DateOnly)
+	var rows []store.AuditEntry
+	for _, j := range jobs {
+		if j.IssueDate == "" || j.IssueDate >= today {
+			continue
+		}
+		rows = append(rows, store.AuditEntry{WebsiteID: j.WebsiteID, JobID: j.ID, Event: store.EventWarning, Actor: w.env.Actor,
+			Reason: ReasonOffline, Message: fmt.Sprintf("invoice %s was issued on %s, before today (%s): KSeF classifies it as issued offline", j.IncrementID, j.IssueDate, today)})
 	}
-	msg := fmt.Sprintf("invoice %s was issued on %s, before today (%s): KSeF classifies it as issued offline", j.IncrementID, j.IssueDate, today)
-	w.res.Warnings = append(w.res.Warnings, msg)
-	_ = w.env.DB.AppendAudit(ctx, store.AuditEntry{WebsiteID: j.WebsiteID, JobID: j.ID, Event: store.EventWarning,
-		Actor: w.env.Actor, Reason: ReasonOffline, Message: msg})
+	switch {
+	case len(rows) == 1:
+		w.res.Warnings = append(w.res.Warnings, rows[0].Message)
+	case len(rows) > 1:
+		w.res.Warnings = append(w.res.Warnings, fmt.Sprintf("%d invoices were issued before today (%s): KSeF classifies them as issued offline (see the audit log)", len(rows), today))
+	}
+	return w.env.DB.AppendAudits(ctx, rows)
 }
 
 // issueDateOf reads P_1 from an FA document.
@@ -175,11 +239,3 @@ func (p problemsErr) Error() string {
 }
 
 func problemsError(p []fa.Problem) error { return problemsErr(p) }
-
-func warsaw() *time.Location {
-	loc, err := time.LoadLocation("Europe/Warsaw")
-	if err != nil {
-		return time.FixedZone("CET", 3600)
-	}
-	return loc
-}
