@@ -17,5 +17,6 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], systemIO(), os.Getenv)
 	stop()
+	writeHeapProfile(os.Getenv)
 	os.Exit(code)
 }

@@ -238,12 +238,13 @@ func enqueue(ctx context.Context, path string, n int) error {
 	}
 	defer db.Close()
 	issued := time.Now().Format(time.RFC3339)
+	today := time.Now().Format(time.DateOnly) // queue admission records P_1 like this
 	for start := 0; start < n; start += 1000 {
 		var items []store.EnqueueItem
 		for i := start; i < min(n, start+1000); i++ {
 			inc := fmt.Sprintf("BENCH-%07d", i+1)
 			items = append(items, store.EnqueueItem{
-				Job:   store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: inc, InputFormat: "json", Input: invoiceJSON(inc, issued), Status: store.JobPending},
+				Job:   store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: inc, InputFormat: "json", Input: invoiceJSON(inc, issued), Status: store.JobPending, IssueDate: today},
 				Audit: store.AuditEntry{Event: store.EventTransition, Actor: "bench", Reason: "QUEUED"},
 			})
 		}

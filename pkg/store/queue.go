@@ -118,7 +118,9 @@ type JobFilter struct {
 	KSeFNumber       string
 	SessionReference string
 	IDs              []int64
-	Limit            int
+	// AfterID selects jobs with a greater id (walking a backlog in windows).
+	AfterID int64
+	Limit   int
 	// Newest makes Limit keep the newest jobs instead of the oldest (still returned
 	// oldest first).
 	Newest bool
@@ -171,6 +173,9 @@ func (f JobFilter) where() (string, []any) {
 	}
 	if f.IncrementID != "" {
 		where, args = append(where, "increment_id = ?"), append(args, f.IncrementID)
+	}
+	if f.AfterID != 0 {
+		where, args = append(where, "job_id > ?"), append(args, f.AfterID)
 	}
 	if f.KSeFNumber != "" {
 		where, args = append(where, "ksef_number = ?"), append(args, f.KSeFNumber)

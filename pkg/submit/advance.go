@@ -73,7 +73,6 @@ func (w *websiteRun) recoverSending(ctx context.Context) error {
 	batches := map[string][]*store.Job{}
 	var order []string
 	for _, j := range jobs {
-		w.touched[j.ID] = true
 		if j.SessionReference != "" {
 			if w.own[j.SessionReference] {
 				continue // this run is sending it right now
@@ -197,7 +196,6 @@ func (w *websiteRun) pollJobs(ctx context.Context) error {
 	bySession := map[string][]int64{}
 	var order []string
 	for _, k := range keys {
-		w.touched[k.ID] = true
 		if _, ok := bySession[k.SessionReference]; !ok {
 			order = append(order, k.SessionReference)
 		}

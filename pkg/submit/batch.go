@@ -78,6 +78,7 @@ func (w *websiteRun) sendBatch(ctx context.Context, ids []int64) error {
 		for _, rng := range ksef.PlanBatchSessions(sizes, w.o.BatchLimits) {
 			if err := w.sendBatchSession(ctx, refs[rng[0]:rng[1]]); err != nil {
 				if errors.Is(err, errStopSending) {
+					w.stopped = true
 					return nil
 				}
 				return err

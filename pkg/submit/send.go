@@ -24,17 +24,39 @@ type sender struct {
 // sessions when the mode (or, in auto mode, the backlog) says so. Jobs are loaded one at
 // a time, so memory does not grow with the backlog.
 func (w *websiteRun) send(ctx context.Context) error {
-	ids, err := w.env.DB.JobIDs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobPending}, Limit: w.o.Limit})
-	if err != nil || len(ids) == 0 {
+	counts, err := w.env.DB.JobCounts(ctx, w.s.WebsiteID)
+	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		w.touched[id] = true
+	backlog := counts[store.JobPending]
+	if w.o.Limit > 0 {
+		backlog = min(backlog, w.o.Limit)
 	}
-	if w.useBatch(len(ids)) {
-		return w.sendBatch(ctx, ids)
+	if backlog == 0 {
+		return nil
 	}
-	return w.sendOnline(ctx, ids)
+	w.sending = backlog
+	batch := w.useBatch(backlog)
+	// Walk the backlog in windows of one batch session's worth, oldest first, so that
+	// memory does not grow with it; jobs left PENDING (deferred) are passed by.
+	var after int64
+	for left := backlog; left > 0; {
+		ids, err := w.env.DB.JobIDs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobPending},
+			AfterID: after, Limit: min(left, ksef.MaxInvoicesPerSession)})
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		after, left = ids[len(ids)-1], left-len(ids)
+		if batch {
+			err = w.sendBatch(ctx, ids)
+		} else {
+			err = w.sendOnline(ctx, ids)
+		}
+		if err != nil || w.stopped {
+			return err
+		}
+	}
+	return nil
 }
 
 // useBatch decides the path for a backlog of n jobs.
@@ -67,10 +89,12 @@ func (w *websiteRun) sendOnline(ctx context.Context, ids []int64) error {
 				err = w.sendJob(ctx, sd, j)
 			}
 			if errors.Is(err, errSessionGone) {
+				w.stopped = true
 				return nil
 			}
 		}
 		if errors.Is(err, errStopSending) {
+			w.stopped = true
 			return nil
 		}
 		if err != nil {

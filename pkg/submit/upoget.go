@@ -122,5 +122,5 @@ func websiteFor(ctx context.Context, env Env, websiteID int64) (*websiteRun, err
 	if err != nil {
 		return nil, err
 	}
-	return &websiteRun{env: env, s: s, client: client, res: &WebsiteResult{Website: wb.Code}, own: map[string]bool{}, touched: map[int64]bool{}}, nil
+	return &websiteRun{env: env, s: s, client: client, res: &WebsiteResult{Website: wb.Code}, own: map[string]bool{}}, nil
 }

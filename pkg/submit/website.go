@@ -21,8 +21,10 @@ type websiteRun struct {
 	res    *WebsiteResult
 	// own marks sessions opened by this run (still being sent into).
 	own map[string]bool
-	// touched are the jobs this run worked on, for the waiting count.
-	touched map[int64]bool
+	// sending is how many jobs this run took up to send (the progress total).
+	sending int
+	// stopped ends the sending phase early (KSeF unstable, rate limited, session lost).
+	stopped bool
 	// listed caches session invoice listings within one pass.
 	listed map[string]*listing
 	// statuses caches session statuses within one pass.
@@ -73,7 +75,7 @@ func runWebsite(ctx context.Context, env Env, o Options, sc config.Scope, explic
 		res.fail(err)
 		return res
 	}
-	w := &websiteRun{env: env, o: o, s: s, client: client, res: &res, own: map[string]bool{}, touched: map[int64]bool{}}
+	w := &websiteRun{env: env, o: o, s: s, client: client, res: &res, own: map[string]bool{}}
 	if err := w.process(ctx); err != nil {
 		res.fail(err)
 	}
@@ -152,7 +154,7 @@ func (w *websiteRun) renewLease(ctx context.Context) error {
 	return w.env.DB.AcquireLease(ctx, leaseName(w.s.WebsiteID), w.env.Holder, w.o.LeaseTTL)
 }
 
-// anythingInFlight reports whether jobs this run touched still wait for KSeF, or
+// anythingInFlight reports whether jobs of the website still wait for KSeF, or
 // sessions still close.
 func (w *websiteRun) anythingInFlight(ctx context.Context) bool {
 	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSubmitted, store.JobSending}, Limit: 1})
@@ -189,7 +191,7 @@ func (w *websiteRun) warnOnce(key, msg string) {
 
 func (w *websiteRun) progress(jobID int64, status string) {
 	if w.env.Progress != nil {
-		w.env.Progress(Progress{Website: w.s.WebsiteCode, JobID: jobID, Status: status, Total: len(w.touched)})
+		w.env.Progress(Progress{Website: w.s.WebsiteCode, JobID: jobID, Status: status, Total: w.sending})
 	}
 }
 

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+)
+
+// writeHeapProfile writes a heap profile to the file named by KSEFPL_HEAPPROFILE, if set,
+// with %p replaced by the process id (for diagnosing the memory use of a long submit).
+func writeHeapProfile(getenv func(string) string) {
+	path := getenv("KSEFPL_HEAPPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(strings.ReplaceAll(path, "%p", strconv.Itoa(os.Getpid())))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "heap profile:", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "heap profile:", err)
+	}
+}
