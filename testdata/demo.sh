@@ -62,8 +62,8 @@ k audit --job 1
 CM=$("$BIN" --home "$WORK/home" queue show CM-000011 -o json | sed -n 's/^ *"id": \([0-9]*\),*$/\1/p' | head -1)
 k audit --job "$CM"
 
-step "The credit memo references its original's KSeF number"
-k queue show CM-000011 | grep -i -E 'ksef|status' | head -8 || true
+step "The credit memo's queue record (it was sent once its original had a KSeF number, which its XML cites)"
+k queue show CM-000011 | grep -E 'Status|KSeF number|Session|Invoice ref' | head -6 || true
 
 step "Write the first invoice's UPO (official receipt) to a file"
 k upo:download --job 1 --out "$WORK/upo.xml"
