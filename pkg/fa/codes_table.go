@@ -1,4 +1,4 @@
-// Code generated from the FA(3)/FA(2) XSD enumerations (TKodWaluty, TKodKraju, TKodyKrajowUE); DO NOT EDIT.
+// The FA(3)/FA(2) XSD enumerations (TKodWaluty, TKodKraju, TKodyKrajowUE) as lookup tables.
 
 package fa
 
@@ -29,32 +29,9 @@ var currencyCodesFA3 = map[string]bool{
 	"XUA": true, "XXX": true, "YER": true, "ZAR": true, "ZMW": true, "ZWL": true,
 }
 
-// currencyCodesFA2 holds the ISO 4217 codes FA(2) accepts in KodWaluty (read-only).
-var currencyCodesFA2 = map[string]bool{
-	"AED": true, "AFN": true, "ALL": true, "AMD": true, "ANG": true, "AOA": true, "ARS": true, "AUD": true,
-	"AWG": true, "AZN": true, "BAM": true, "BBD": true, "BDT": true, "BGN": true, "BHD": true, "BIF": true,
-	"BMD": true, "BND": true, "BOB": true, "BOV": true, "BRL": true, "BSD": true, "BTN": true, "BWP": true,
-	"BYN": true, "BZD": true, "CAD": true, "CDF": true, "CHE": true, "CHF": true, "CHW": true, "CLF": true,
-	"CLP": true, "CNY": true, "COP": true, "COU": true, "CRC": true, "CUC": true, "CUP": true, "CVE": true,
-	"CZK": true, "DJF": true, "DKK": true, "DOP": true, "DZD": true, "EGP": true, "ERN": true, "ETB": true,
-	"EUR": true, "FJD": true, "FKP": true, "GBP": true, "GEL": true, "GGP": true, "GHS": true, "GIP": true,
-	"GMD": true, "GNF": true, "GTQ": true, "GYD": true, "HKD": true, "HNL": true, "HRK": true, "HTG": true,
-	"HUF": true, "IDR": true, "ILS": true, "IMP": true, "INR": true, "IQD": true, "IRR": true, "ISK": true,
-	"JEP": true, "JMD": true, "JOD": true, "JPY": true, "KES": true, "KGS": true, "KHR": true, "KMF": true,
-	"KPW": true, "KRW": true, "KWD": true, "KYD": true, "KZT": true, "LAK": true, "LBP": true, "LKR": true,
-	"LRD": true, "LSL": true, "LYD": true, "MAD": true, "MDL": true, "MGA": true, "MKD": true, "MMK": true,
-	"MNT": true, "MOP": true, "MRU": true, "MUR": true, "MVR": true, "MWK": true, "MXN": true, "MXV": true,
-	"MYR": true, "MZN": true, "NAD": true, "NGN": true, "NIO": true, "NOK": true, "NPR": true, "NZD": true,
-	"OMR": true, "PAB": true, "PEN": true, "PGK": true, "PHP": true, "PKR": true, "PLN": true, "PYG": true,
-	"QAR": true, "RON": true, "RSD": true, "RUB": true, "RWF": true, "SAR": true, "SBD": true, "SCR": true,
-	"SDG": true, "SEK": true, "SGD": true, "SHP": true, "SLL": true, "SOS": true, "SRD": true, "SSP": true,
-	"STN": true, "SVC": true, "SYP": true, "SZL": true, "THB": true, "TJS": true, "TMT": true, "TND": true,
-	"TOP": true, "TRY": true, "TTD": true, "TWD": true, "TZS": true, "UAH": true, "UGX": true, "USD": true,
-	"USN": true, "UYI": true, "UYU": true, "UYW": true, "UZS": true, "VES": true, "VND": true, "VUV": true,
-	"WST": true, "XAF": true, "XAG": true, "XAU": true, "XBA": true, "XBB": true, "XBC": true, "XBD": true,
-	"XCD": true, "XDR": true, "XOF": true, "XPD": true, "XPF": true, "XPT": true, "XSU": true, "XUA": true,
-	"XXX": true, "YER": true, "ZAR": true, "ZMW": true, "ZWL": true,
-}
+// currencyCodesFA2 holds the ISO 4217 codes FA(2) accepts in KodWaluty (read-only): the
+// FA(3) list without XCG, which FA(3) added.
+var currencyCodesFA2 = without(currencyCodesFA3, "XCG")
 
 // countryCodes holds the country codes accepted in KodKraju (etd:TKodKraju, read-only).
 var countryCodes = map[string]bool{
@@ -95,4 +72,16 @@ var euCodes = map[string]bool{
 	"DE": true, "EL": true, "HR": true, "HU": true, "IE": true, "IT": true, "LV": true, "LT": true, "LU": true,
 	"MT": true, "NL": true, "PL": true, "PT": true, "RO": true, "SK": true, "SI": true, "ES": true, "SE": true,
 	"XI": true,
+}
+
+// without returns a copy of set without the given keys.
+func without(set map[string]bool, keys ...string) map[string]bool {
+	out := make(map[string]bool, len(set))
+	for k, v := range set {
+		out[k] = v
+	}
+	for _, k := range keys {
+		delete(out, k)
+	}
+	return out
 }
