@@ -1,7 +1,6 @@
 package ksefsim
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -225,15 +224,8 @@ func validateKsefTokenRequest(req *ksefTokenRequest) []string {
 // answered synchronously (400); token problems surface later as the operation status,
 // as on the real service.
 func (s *Server) handleKsefToken(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r)
-	if err != nil {
-		s.writeBadRequest(w, r, validationError("Nie udało się odczytać treści żądania."))
-		return
-	}
 	var req ksefTokenRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&req); err != nil {
-		s.writeBadRequest(w, r, validationError("Treść żądania nie jest poprawnym dokumentem JSON zgodnym z modelem InitTokenAuthenticationRequest: "+jsonErrorText(err)))
+	if !s.decodeRequest(w, r, &req, "InitTokenAuthenticationRequest") {
 		return
 	}
 	if d := validateKsefTokenRequest(&req); len(d) > 0 {

@@ -1,10 +1,8 @@
 package ksefsim
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -120,14 +118,8 @@ func (s *Server) handleOpenBatch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := readBody(r)
-	if err != nil {
-		s.writeBadRequest(w, r, validationError("Nie udało się odczytać treści żądania."))
-		return
-	}
 	var req openBatchRequest
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil {
-		s.writeBadRequest(w, r, validationError("Treść żądania nie jest poprawnym dokumentem JSON zgodnym z modelem OpenBatchSessionRequest: "+jsonErrorText(err)))
+	if !s.decodeRequest(w, r, &req, "OpenBatchSessionRequest") {
 		return
 	}
 	iv, wrapped, d := s.validateOpenSession(&openSessionRequest{FormCode: req.FormCode, Encryption: req.Encryption})

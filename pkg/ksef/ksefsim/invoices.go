@@ -1,12 +1,10 @@
 package ksefsim
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -130,14 +128,8 @@ func (s *Server) handleSendInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ref := r.PathValue("referenceNumber")
-	body, err := readBody(r)
-	if err != nil {
-		s.writeBadRequest(w, r, validationError("Nie udało się odczytać treści żądania: "+err.Error()+"."))
-		return
-	}
 	var req sendInvoiceRequest
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil {
-		s.writeBadRequest(w, r, validationError("Treść żądania nie jest poprawnym dokumentem JSON zgodnym z modelem SendInvoiceRequest: "+jsonErrorText(err)))
+	if !s.decodeRequest(w, r, &req, "SendInvoiceRequest") {
 		return
 	}
 	ct, d := validateSendInvoice(&req)

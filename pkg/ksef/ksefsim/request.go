@@ -1,6 +1,7 @@
 package ksefsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,4 +38,19 @@ func jsonErrorText(err error) string {
 	default:
 		return err.Error()
 	}
+}
+
+// decodeRequest reads a JSON request body into v, answering 400 (21405) with the
+// contract's model name when it cannot; it reports whether the handler may go on.
+func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request, v any, model string) bool {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeBadRequest(w, r, validationError("Nie udało się odczytać treści żądania: "+err.Error()+"."))
+		return false
+	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(v); err != nil {
+		s.writeBadRequest(w, r, validationError("Treść żądania nie jest poprawnym dokumentem JSON zgodnym z modelem "+model+": "+jsonErrorText(err)))
+		return false
+	}
+	return true
 }

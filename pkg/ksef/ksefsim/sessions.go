@@ -1,11 +1,9 @@
 package ksefsim
 
 import (
-	"bytes"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -115,14 +113,8 @@ func (s *Server) handleOpenSession(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, err := readBody(r)
-	if err != nil {
-		s.writeBadRequest(w, r, validationError("Nie udało się odczytać treści żądania."))
-		return
-	}
 	var req openSessionRequest
-	if err := json.NewDecoder(bytes.NewReader(body)).Decode(&req); err != nil {
-		s.writeBadRequest(w, r, validationError("Treść żądania nie jest poprawnym dokumentem JSON zgodnym z modelem OpenOnlineSessionRequest: "+jsonErrorText(err)))
+	if !s.decodeRequest(w, r, &req, "OpenOnlineSessionRequest") {
 		return
 	}
 	iv, wrapped, d := s.validateOpenSession(&req)
