@@ -6,7 +6,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 
 	"github.com/rogpeppe/go-internal/testscript"
 )

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/spf13/cobra"
 )
 

@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/ksef"
-	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 

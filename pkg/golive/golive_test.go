@@ -13,7 +13,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
 	"github.com/ksefpl/ksefpl/pkg/fa"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
-	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/testenv"

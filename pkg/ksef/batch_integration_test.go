@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/ksef"
-	"github.com/ksefpl/ksefpl/pkg/ksef/internal/oapicheck"
-	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/internal/oapicheck"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 )
 
 // Integration tests of batch sessions and pacing against the real simulator

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/ksef"
-	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 )
 
 // Integration tests: the client against the real simulator over loopback HTTP.

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/ksef/internal/oapicheck"
+	"github.com/ksefpl/ksefpl/internal/oapicheck"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/home"
-	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/website"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
-	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/ksefpl/ksefpl/pkg/ksef"
-	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 

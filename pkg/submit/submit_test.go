@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/ksef/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
