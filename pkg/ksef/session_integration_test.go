@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/internal/oapicheck"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
