@@ -238,15 +238,12 @@ func (s *Server) handleKsefToken(w http.ResponseWriter, r *http.Request) {
 	s.st.mu.Lock()
 	ch := s.st.auth.challenges[*req.Challenge]
 	if ch == nil || ch.used || now.Sub(ch.at) > challengeTTL {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, apiError{Code: codeInvalidChallenge, Description: descInvalidChallenge})
+		s.unlockBadRequest(w, r, apiError{Code: codeInvalidChallenge, Description: descInvalidChallenge})
 		return
 	}
 	key := s.st.keys.current[usageTokenEncryption]
 	if req.PublicKeyID != nil && *req.PublicKeyID != key.keyID {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, apiError{Code: codeUnknownPublicKey, Description: descUnknownPublicKey,
-			Details: []string{"Klucz o identyfikatorze " + *req.PublicKeyID + " nie jest wspierany."}})
+		s.unlockBadRequest(w, r, unknownPublicKey(*req.PublicKeyID))
 		return
 	}
 	ch.used = true
@@ -355,8 +352,7 @@ func (s *Server) handleAuthStatus(w http.ResponseWriter, r *http.Request) {
 	s.st.mu.Lock()
 	op := s.st.auth.ops[ref]
 	if op == nil || c.OperationRef != ref {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, authNotFound(ref))
+		s.unlockBadRequest(w, r, authNotFound(ref))
 		return
 	}
 	if now.Sub(op.started) > authRetention {
@@ -417,8 +413,7 @@ func (s *Server) handleRedeem(w http.ResponseWriter, r *http.Request) {
 		fail = &apiError{Code: codeNotAuthorized, Description: descNotAuthorized, Details: []string{"Token KSeF został unieważniony."}}
 	}
 	if fail != nil {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, *fail)
+		s.unlockBadRequest(w, r, *fail)
 		return
 	}
 	access := s.issueAccess(op, now)
@@ -444,16 +439,14 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 	op := s.st.auth.ops[c.OperationRef]
 	switch {
 	case op == nil:
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, authNotFound(c.OperationRef))
+		s.unlockBadRequest(w, r, authNotFound(c.OperationRef))
 		return
 	case op.revoked || op.refreshJTI != c.ID:
 		s.st.mu.Unlock()
 		s.writeUnauthorized(w, r, detailTokenRevoked)
 		return
 	case s.tokenRevokedLocked(op):
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, apiError{Code: codeNotAuthorized, Description: descNotAuthorized, Details: []string{"Token KSeF został unieważniony."}})
+		s.unlockBadRequest(w, r, apiError{Code: codeNotAuthorized, Description: descNotAuthorized, Details: []string{"Token KSeF został unieważniony."}})
 		return
 	}
 	access := s.issueAccess(op, now)

@@ -1,11 +1,8 @@
 package ksefsim
 
 import (
-	"crypto/rsa"
-	"crypto/sha256"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 )
@@ -132,15 +129,9 @@ func (s *Server) handleOpenBatch(w http.ResponseWriter, r *http.Request) {
 		s.writeBadRequest(w, r, *perr)
 		return
 	}
-	key := s.currentKey(usageSymmetricEncryption)
-	if id := req.Encryption.PublicKeyID; id != nil && *id != key.keyID {
-		s.writeBadRequest(w, r, apiError{Code: codeUnknownPublicKey, Description: descUnknownPublicKey,
-			Details: []string{"Klucz o identyfikatorze " + *id + " nie jest wspierany."}})
+	sym, ok := s.unwrapSessionKey(w, r, req.Encryption, wrapped) // nil: processing ends with 415 after close
+	if !ok {
 		return
-	}
-	sym, decErr := rsa.DecryptOAEP(sha256.New(), nil, key.priv, wrapped, nil)
-	if decErr != nil || len(sym) != 32 {
-		sym = nil // processing ends with 415 after close
 	}
 	compression := compressionZip
 	if ct := req.BatchFile.CompressionType; ct != nil {
@@ -166,9 +157,7 @@ func (s *Server) handleOpenBatch(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	s.st.mu.Lock()
-	ss.tokenRef = s.tokenRefOf(c)
-	s.st.sessions.byRef[ss.ref] = ss
-	s.st.sessions.order = append(s.st.sessions.order, ss)
+	s.addSessionLocked(c, ss)
 	s.st.mu.Unlock()
 	writeOK(w, http.StatusCreated, out)
 }
@@ -176,16 +165,8 @@ func (s *Server) handleOpenBatch(w http.ResponseWriter, r *http.Request) {
 // presignUpload builds the pre-signed PUT link of one part, in the style of the
 // official example (…/storage/00/{ref}/batch-parts/{n}?…&sp=w&sig=…).
 func (s *Server) presignUpload(base, sessionRef string, ordinal int, now, until time.Time) string {
-	exp := until.UTC().Truncate(time.Second)
 	path := fmt.Sprintf(partUploadPathFormat, storageShard, strings.ToLower(sessionRef), ordinal)
-	q := url.Values{}
-	q.Set("sv", "2025-01-05")
-	q.Set("st", now.UTC().Add(-5*time.Minute).Format(time.RFC3339))
-	q.Set("se", exp.Format(time.RFC3339))
-	q.Set("sr", "b")
-	q.Set("sp", "w")
-	q.Set("sig", s.storageSig(http.MethodPut, path, exp.Format(time.RFC3339)))
-	return base + path + "?" + q.Encode()
+	return s.signedURL(base, path, http.MethodPut, "w", now, until.UTC().Truncate(time.Second))
 }
 
 // handleCloseBatch serves POST /sessions/batch/{ref}/close. The declared parts must all
@@ -198,19 +179,13 @@ func (s *Server) handleCloseBatch(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ref := r.PathValue("referenceNumber")
 	now := s.now()
-	s.st.mu.Lock()
-	ss := s.sessionFor(c, ref)
-	if ss == nil || ss.batch == nil {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, sessionNotFound(ref))
+	ss, ok := s.lockSettledSession(w, r, c, r.PathValue("referenceNumber"), batchOnly, now)
+	if !ok {
 		return
 	}
-	s.settleSession(ss, now)
 	if e := closeBatchError(ss); e != nil {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, *e)
+		s.unlockBadRequest(w, r, *e)
 		return
 	}
 	ss.status = statusInfo{Code: batchProcessing, Description: descBatchProc}
@@ -247,8 +222,8 @@ func closeBatchError(ss *onlineSession) *apiError {
 		return &apiError{Code: codeUploadTimeout, Description: descUploadTimeout, Details: []string{detUploadTimeoutExc}}
 	}
 	if ss.status.Code != batchStarted {
-		return &apiError{Code: codeSessionStatus, Description: descSessionStatus,
-			Details: []string{fmt.Sprintf("Status sesji %d uniemożliwia jej zamknięcie.", ss.status.Code)}}
+		e := sessionStatusError(ss.status.Code, "jej zamknięcie")
+		return &e
 	}
 	for i, p := range ss.batch.parts {
 		if !p.uploaded {

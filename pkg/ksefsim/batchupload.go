@@ -1,14 +1,12 @@
 package ksefsim
 
 import (
-	"crypto/hmac"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // handlePartUpload serves the pre-signed part uploads (PUT, no Authorization): it
@@ -17,16 +15,10 @@ import (
 // 201. Like blob storage, it does not compare the bytes with the declaration: a wrong
 // size shows at close (21157), a wrong hash when the package is processed (405).
 func (s *Server) handlePartUpload(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	se, sig := q.Get("se"), q.Get("sig")
-	exp, err := time.Parse(time.RFC3339, se)
-	if err != nil || sig == "" || q.Get("sp") != "w" || !hmac.Equal([]byte(sig), []byte(s.storageSig(http.MethodPut, r.URL.Path, se))) {
-		storageError(w, http.StatusForbidden, "AuthenticationFailed", "Signature did not match. Use the url from partUploadRequests exactly as given.")
-		return
-	}
-	now := s.now()
-	if !now.Before(exp) {
-		storageError(w, http.StatusForbidden, "AuthenticationFailed", "Signed expiry time has passed: the upload window (parts x 20 minutes) is over. Open a new batch session.")
+	now, ok := s.checkSignedLink(w, r, http.MethodPut, "w",
+		"Signature did not match. Use the url from partUploadRequests exactly as given.",
+		"Signed expiry time has passed: the upload window (parts x 20 minutes) is over. Open a new batch session.")
+	if !ok {
 		return
 	}
 	switch bt := r.Header.Get(headerBlobType); {

@@ -51,6 +51,20 @@ func writeSimError(w http.ResponseWriter, status int, msg string) {
 	writeOK(w, status, simError{Error: msg})
 }
 
+// writeSimOutcome answers a control action: 204 when err is nil, else the error with
+// 404 when it is notFound and 400 otherwise.
+func writeSimOutcome(w http.ResponseWriter, err, notFound error) {
+	if err == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	status := http.StatusBadRequest
+	if errors.Is(err, notFound) {
+		status = http.StatusNotFound
+	}
+	writeSimError(w, status, err.Error())
+}
+
 // decodeSim decodes a control request body, answering 400 on failure.
 func decodeSim(w http.ResponseWriter, r *http.Request, v any) bool {
 	body, err := readBody(r)
@@ -93,15 +107,7 @@ func (s *Server) handleSimRevokeToken(w http.ResponseWriter, r *http.Request) {
 	if !decodeSim(w, r, &req) {
 		return
 	}
-	if err := s.RevokeToken(req.Token); err != nil {
-		status := http.StatusBadRequest
-		if errors.Is(err, ErrUnknownToken) {
-			status = http.StatusNotFound
-		}
-		writeSimError(w, status, err.Error())
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	writeSimOutcome(w, s.RevokeToken(req.Token), ErrUnknownToken)
 }
 
 func (s *Server) handleSimGetFaults(w http.ResponseWriter, _ *http.Request) {

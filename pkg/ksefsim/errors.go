@@ -163,6 +163,12 @@ func (s *Server) writeBadRequest(w http.ResponseWriter, r *http.Request, errs ..
 	writeJSON(w, http.StatusBadRequest, contentTypeProblem, p)
 }
 
+// unknownPublicKey is 21470 for a publicKeyId that is not the current key.
+func unknownPublicKey(id string) apiError {
+	return apiError{Code: codeUnknownPublicKey, Description: descUnknownPublicKey,
+		Details: []string{"Klucz o identyfikatorze " + id + " nie jest wspierany."}}
+}
+
 // validationError is a 21405 error with the validator's messages as details.
 func validationError(details ...string) apiError {
 	return apiError{Code: codeValidation, Description: descValidation, Details: details}

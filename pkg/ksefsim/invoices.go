@@ -138,48 +138,33 @@ func (s *Server) handleSendInvoice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	s.st.mu.Lock()
-	ss := s.sessionFor(c, ref)
-	if ss == nil || ss.batch != nil { // invoices go to online sessions only
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, sessionNotFound(ref))
-		return
-	}
-	s.settleSession(ss, now)
-	if ss.status.Code != sessionOpen {
-		code := ss.status.Code
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, apiError{Code: codeSessionStatus, Description: descSessionStatus,
-			Details: []string{fmt.Sprintf("Status sesji %d uniemożliwia wysyłkę faktur.", code)}})
+	// Invoices go to online sessions only.
+	ss, ok := s.lockOpenSession(w, r, c, ref, now, "wysyłkę faktur")
+	if !ok {
 		return
 	}
 	if len(ss.invoices) >= maxInvoicesPerSession {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, apiError{Code: codeInvoiceLimit, Description: descInvoiceLimit,
+		s.unlockBadRequest(w, r, apiError{Code: codeInvoiceLimit, Description: descInvoiceLimit,
 			Details: []string{fmt.Sprintf("Sesja o numerze referencyjnym %s osiągnęła dozwolony limit liczby faktur %d.", ref, maxInvoicesPerSession)}})
 		return
 	}
 	sizeErr := apiError{Code: codeBadSize, Description: descBadSize, Details: []string{"Długość treści nie zgadza się z rozmiarem pliku."}}
 	hashErr := apiError{Code: codeBadHash, Description: descBadHash, Details: []string{"Skrót treści nie zgadza się ze skrótem pliku."}}
 	if int64(len(ct)) != *req.EncryptedInvoiceSize {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, sizeErr)
+		s.unlockBadRequest(w, r, sizeErr)
 		return
 	}
 	if sha256B64(ct) != *req.EncryptedInvoiceHash {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, hashErr)
+		s.unlockBadRequest(w, r, hashErr)
 		return
 	}
 	plain, decErr := decryptCBC(ss.key, ss.iv, ct)
 	if decErr == nil && int64(len(plain)) != *req.InvoiceSize {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, sizeErr)
+		s.unlockBadRequest(w, r, sizeErr)
 		return
 	}
 	if decErr == nil && sha256B64(plain) != *req.InvoiceHash {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, hashErr)
+		s.unlockBadRequest(w, r, hashErr)
 		return
 	}
 	inv := s.acceptInvoice(ss, &req, plain, decErr, now)
@@ -282,18 +267,13 @@ func (s *Server) handleInvoiceStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	ref, invRef := r.PathValue("referenceNumber"), r.PathValue("invoiceReferenceNumber")
 	now := s.now()
-	s.st.mu.Lock()
-	ss := s.sessionFor(c, ref)
-	if ss == nil {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, sessionNotFound(ref))
+	ss, ok := s.lockSettledSession(w, r, c, ref, anySession, now)
+	if !ok {
 		return
 	}
-	s.settleSession(ss, now)
 	inv := findInvoice(ss, invRef)
 	if inv == nil {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, validationError("Faktura o numerze referencyjnym "+invRef+" nie została znaleziona w sesji "+ref+"."))
+		s.unlockBadRequest(w, r, validationError("Faktura o numerze referencyjnym "+invRef+" nie została znaleziona w sesji "+ref+"."))
 		return
 	}
 	s.observeInvoice(inv, now)
@@ -328,14 +308,10 @@ func (s *Server) listInvoices(w http.ResponseWriter, r *http.Request, failedOnly
 		return
 	}
 	now := s.now()
-	s.st.mu.Lock()
-	ss := s.sessionFor(c, ref)
-	if ss == nil {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, sessionNotFound(ref))
+	ss, ok := s.lockSettledSession(w, r, c, ref, anySession, now)
+	if !ok {
 		return
 	}
-	s.settleSession(ss, now)
 	var sel []*invoiceRec
 	for _, inv := range ss.invoices {
 		if !failedOnly || inv.final() && inv.status.Code != invSucceeded {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // Exception codes of the session, invoice and UPO endpoints (open-api.json 400
@@ -101,4 +102,73 @@ func (s *Server) sessionFor(c claims, ref string) *onlineSession {
 		return nil
 	}
 	return ss
+}
+
+// sessionKind is the kind of session an endpoint serves: to an endpoint of one kind a
+// session of the other kind does not exist (21173).
+type sessionKind int
+
+const (
+	anySession sessionKind = iota
+	onlineOnly
+	batchOnly
+)
+
+func (k sessionKind) fits(ss *onlineSession) bool {
+	switch k {
+	case onlineOnly:
+		return ss.batch == nil
+	case batchOnly:
+		return ss.batch != nil
+	default:
+		return true
+	}
+}
+
+// lockSession locks the state and finds the caller's session ref of the given kind.
+// When there is none it unlocks and answers 400 (21173) and reports false; otherwise
+// the caller holds the lock and must unlock it.
+func (s *Server) lockSession(w http.ResponseWriter, r *http.Request, c claims, ref string, kind sessionKind) (*onlineSession, bool) {
+	s.st.mu.Lock()
+	ss := s.sessionFor(c, ref)
+	if ss == nil || !kind.fits(ss) {
+		s.unlockBadRequest(w, r, sessionNotFound(ref))
+		return nil, false
+	}
+	return ss, true
+}
+
+// lockSettledSession is lockSession followed by settleSession at now: the session
+// as the endpoints that act on its current state see it.
+func (s *Server) lockSettledSession(w http.ResponseWriter, r *http.Request, c claims, ref string, kind sessionKind, now time.Time) (*onlineSession, bool) {
+	ss, ok := s.lockSession(w, r, c, ref, kind)
+	if ok {
+		s.settleSession(ss, now)
+	}
+	return ss, ok
+}
+
+// lockOpenSession is lockSettledSession for an online session that must still be
+// open (100): when it is not, it unlocks and answers 400 (21180) saying that the
+// status forbids the operation (e.g. "wysyłkę faktur").
+func (s *Server) lockOpenSession(w http.ResponseWriter, r *http.Request, c claims, ref string, now time.Time, operation string) (*onlineSession, bool) {
+	ss, ok := s.lockSettledSession(w, r, c, ref, onlineOnly, now)
+	if ok && ss.status.Code != sessionOpen {
+		s.unlockBadRequest(w, r, sessionStatusError(ss.status.Code, operation))
+		return nil, false
+	}
+	return ss, ok
+}
+
+// sessionStatusError is 21180: the session's status code forbids the operation.
+func sessionStatusError(code int, operation string) apiError {
+	return apiError{Code: codeSessionStatus, Description: descSessionStatus,
+		Details: []string{fmt.Sprintf("Status sesji %d uniemożliwia %s.", code, operation)}}
+}
+
+// unlockBadRequest unlocks the state, then answers 400 with errs (built by the
+// caller while it still held the lock): no answer is written under the lock.
+func (s *Server) unlockBadRequest(w http.ResponseWriter, r *http.Request, errs ...apiError) {
+	s.st.mu.Unlock()
+	s.writeBadRequest(w, r, errs...)
 }

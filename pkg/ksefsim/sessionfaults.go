@@ -59,13 +59,5 @@ func (s *Server) handleSimRelease(w http.ResponseWriter, _ *http.Request) {
 
 // handleSimTerminate serves POST /sim/sessions/{referenceNumber}/terminate -> 204.
 func (s *Server) handleSimTerminate(w http.ResponseWriter, r *http.Request) {
-	if err := s.TerminateSession(r.PathValue("referenceNumber")); err != nil {
-		status := http.StatusBadRequest
-		if errors.Is(err, ErrUnknownSession) {
-			status = http.StatusNotFound
-		}
-		writeSimError(w, status, err.Error())
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	writeSimOutcome(w, s.TerminateSession(r.PathValue("referenceNumber")), ErrUnknownSession)
 }

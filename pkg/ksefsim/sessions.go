@@ -122,34 +122,51 @@ func (s *Server) handleOpenSession(w http.ResponseWriter, r *http.Request) {
 		s.writeBadRequest(w, r, validationError(d...))
 		return
 	}
-	key := s.currentKey(usageSymmetricEncryption)
-	if id := req.Encryption.PublicKeyID; id != nil && *id != key.keyID {
-		s.writeBadRequest(w, r, apiError{Code: codeUnknownPublicKey, Description: descUnknownPublicKey,
-			Details: []string{"Klucz o identyfikatorze " + *id + " nie jest wspierany."}})
+	sym, ok := s.unwrapSessionKey(w, r, req.Encryption, wrapped)
+	if !ok {
 		return
 	}
-	sym, decErr := rsa.DecryptOAEP(sha256.New(), nil, key.priv, wrapped, nil)
 	now := s.now()
 	ss := &onlineSession{
 		ref: newRefNumber(now, infixOnline), ctxType: c.ContextType, ctxValue: c.ContextValue,
-		form: *req.FormCode, iv: iv, created: now, updated: now, validUntil: now.Add(onlineSessionTTL),
+		form: *req.FormCode, key: sym, iv: iv, created: now, updated: now, validUntil: now.Add(onlineSessionTTL),
 		status: statusInfo{Code: sessionOpen, Description: descSessionOpen},
 	}
-	if decErr != nil || len(sym) != 32 {
+	if sym == nil {
 		ss.status = statusInfo{Code: sessionKeyError, Description: descSessionKeyError}
-	} else {
-		ss.key = sym
 	}
 	s.st.mu.Lock()
-	ss.tokenRef = s.tokenRefOf(c)
 	if n := s.st.faults.sessions.TerminateAfterInvoices; n > 0 && ss.key != nil {
 		ss.terminateAfter = n
 		s.st.faults.sessions.TerminateAfterInvoices = 0
 	}
-	s.st.sessions.byRef[ss.ref] = ss
-	s.st.sessions.order = append(s.st.sessions.order, ss)
+	s.addSessionLocked(c, ss)
 	s.st.mu.Unlock()
 	writeOK(w, http.StatusCreated, openSessionResponse{ReferenceNumber: ss.ref, ValidUntil: formatTime(ss.validUntil)})
+}
+
+// unwrapSessionKey checks the publicKeyId of an open request against the current
+// symmetric-key encryption key, answering 400 (21470) and reporting false when it
+// names another, and unwraps the session's AES key. A key that cannot be unwrapped
+// is nil: the session still opens and its processing fails with a key error status.
+func (s *Server) unwrapSessionKey(w http.ResponseWriter, r *http.Request, enc *encryptionInfo, wrapped []byte) ([]byte, bool) {
+	key := s.currentKey(usageSymmetricEncryption)
+	if id := enc.PublicKeyID; id != nil && *id != key.keyID {
+		s.writeBadRequest(w, r, unknownPublicKey(*id))
+		return nil, false
+	}
+	sym, err := rsa.DecryptOAEP(sha256.New(), nil, key.priv, wrapped, nil)
+	if err != nil || len(sym) != 32 {
+		return nil, true
+	}
+	return sym, true
+}
+
+// addSessionLocked registers a new session opened by the caller. Caller holds the lock.
+func (s *Server) addSessionLocked(c claims, ss *onlineSession) {
+	ss.tokenRef = s.tokenRefOf(c)
+	s.st.sessions.byRef[ss.ref] = ss
+	s.st.sessions.order = append(s.st.sessions.order, ss)
 }
 
 // handleCloseSession serves POST /sessions/online/{ref}/close: 204, then 170 and,
@@ -159,21 +176,10 @@ func (s *Server) handleCloseSession(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ref := r.PathValue("referenceNumber")
 	now := s.now()
-	s.st.mu.Lock()
-	ss := s.sessionFor(c, ref)
-	if ss == nil || ss.batch != nil { // batch sessions have their own close
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, sessionNotFound(ref))
-		return
-	}
-	s.settleSession(ss, now)
-	if ss.status.Code != sessionOpen {
-		code := ss.status.Code
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, apiError{Code: codeSessionStatus, Description: descSessionStatus,
-			Details: []string{fmt.Sprintf("Status sesji %d uniemożliwia jej zamknięcie.", code)}})
+	// Batch sessions have their own close.
+	ss, ok := s.lockOpenSession(w, r, c, r.PathValue("referenceNumber"), now, "jej zamknięcie")
+	if !ok {
 		return
 	}
 	ss.status = statusInfo{Code: sessionClosed, Description: descSessionClosed}
@@ -198,13 +204,9 @@ func (s *Server) handleSessionStatus(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ref := r.PathValue("referenceNumber")
 	now := s.now()
-	s.st.mu.Lock()
-	ss := s.sessionFor(c, ref)
-	if ss == nil {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, sessionNotFound(ref))
+	ss, ok := s.lockSession(w, r, c, r.PathValue("referenceNumber"), anySession)
+	if !ok {
 		return
 	}
 	s.observeSession(ss, now)

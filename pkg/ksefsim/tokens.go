@@ -179,44 +179,41 @@ func (s *Server) tokenInContext(c claims, ref string) *ksefToken {
 	return t
 }
 
-func (s *Server) handleGetToken(w http.ResponseWriter, r *http.Request) {
+// withContextToken checks the access token and runs do, under the lock, on the token
+// {referenceNumber} of the caller's context. When there is no such token it answers
+// 400 (21405) and reports false.
+func (s *Server) withContextToken(w http.ResponseWriter, r *http.Request, do func(t *ksefToken)) bool {
 	c, ok := s.requireBearer(w, r, tokenTypeContext)
 	if !ok {
-		return
+		return false
 	}
 	ref := r.PathValue("referenceNumber")
 	s.st.mu.Lock()
 	t := s.tokenInContext(c, ref)
-	var it tokenItem
 	if t != nil {
-		it = t.item()
+		do(t)
 	}
 	s.st.mu.Unlock()
 	if t == nil {
 		s.writeBadRequest(w, r, validationError("Token o numerze referencyjnym "+ref+" nie istnieje."))
-		return
+		return false
 	}
-	writeOK(w, http.StatusOK, it)
+	return true
+}
+
+// handleGetToken serves GET /tokens/{ref}: a token of the caller's context.
+func (s *Server) handleGetToken(w http.ResponseWriter, r *http.Request) {
+	var it tokenItem
+	if s.withContextToken(w, r, func(t *ksefToken) { it = t.item() }) {
+		writeOK(w, http.StatusOK, it)
+	}
 }
 
 // handleDeleteToken serves DELETE /tokens/{ref}: revokes a token of the caller's context.
 func (s *Server) handleDeleteToken(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.requireBearer(w, r, tokenTypeContext)
-	if !ok {
-		return
+	if s.withContextToken(w, r, func(t *ksefToken) { t.status = tokenRevoked }) {
+		w.WriteHeader(http.StatusNoContent)
 	}
-	ref := r.PathValue("referenceNumber")
-	s.st.mu.Lock()
-	t := s.tokenInContext(c, ref)
-	if t != nil {
-		t.status = tokenRevoked
-	}
-	s.st.mu.Unlock()
-	if t == nil {
-		s.writeBadRequest(w, r, validationError("Token o numerze referencyjnym "+ref+" nie istnieje."))
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 // checkPageSize validates the optional pageSize query parameter against [lo, hi].

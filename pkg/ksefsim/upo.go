@@ -162,19 +162,45 @@ func writeUPO(w http.ResponseWriter, d *upoDoc) {
 	_, _ = w.Write(d.body)
 }
 
-// presign builds an expiring pre-signed download link on this server, in the style of
-// the Azure blob SAS links KSeF hands out (sv, st, se, sr, sp, sig).
+// presign builds an expiring pre-signed download link on this server.
 func (s *Server) presign(base, sessionRef, kind, file string, now time.Time) (string, time.Time) {
 	exp := now.Add(storageURLTTL).UTC().Truncate(time.Second)
 	path := "/storage/" + sessionRef + "/" + kind + "/" + file
+	return s.signedURL(base, path, http.MethodGet, "r", now, exp), exp
+}
+
+// signedURL builds a pre-signed link to path on base, in the style of the Azure blob
+// SAS links KSeF hands out (sv, st, se, sr, sp, sig): it allows method, with the
+// permission sp ("r" or "w"), until exp (UTC, whole seconds).
+func (s *Server) signedURL(base, path, method, sp string, now, exp time.Time) string {
 	q := url.Values{}
 	q.Set("sv", "2025-01-05")
 	q.Set("st", now.UTC().Add(-5*time.Minute).Format(time.RFC3339))
 	q.Set("se", exp.Format(time.RFC3339))
 	q.Set("sr", "b")
-	q.Set("sp", "r")
-	q.Set("sig", s.storageSig(http.MethodGet, path, exp.Format(time.RFC3339)))
-	return base + path + "?" + q.Encode(), exp
+	q.Set("sp", sp)
+	q.Set("sig", s.storageSig(method, path, exp.Format(time.RFC3339)))
+	return base + path + "?" + q.Encode()
+}
+
+// checkSignedLink verifies the signature of the pre-signed link r came by (made for
+// method; when sp is not empty the link must also carry that permission) and its
+// expiry. It answers 403 in the blob storage error format, with the message badSig
+// or expired, and reports false when either fails; else it returns the current time.
+func (s *Server) checkSignedLink(w http.ResponseWriter, r *http.Request, method, sp, badSig, expired string) (time.Time, bool) {
+	q := r.URL.Query()
+	se, sig := q.Get("se"), q.Get("sig")
+	exp, err := time.Parse(time.RFC3339, se)
+	if err != nil || sig == "" || (sp != "" && q.Get("sp") != sp) || !hmac.Equal([]byte(sig), []byte(s.storageSig(method, r.URL.Path, se))) {
+		storageError(w, http.StatusForbidden, "AuthenticationFailed", badSig)
+		return time.Time{}, false
+	}
+	now := s.now()
+	if !now.Before(exp) {
+		storageError(w, http.StatusForbidden, "AuthenticationFailed", expired)
+		return time.Time{}, false
+	}
+	return now, true
 }
 
 // storageSig signs a pre-signed link: the method it allows, the path and the expiry.
@@ -194,16 +220,9 @@ func storageError(w http.ResponseWriter, status int, code, msg string) {
 // handleStorage serves the pre-signed links: no Authorization, the signature and the
 // expiry are checked instead.
 func (s *Server) handleStorage(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	se, sig := q.Get("se"), q.Get("sig")
-	exp, err := time.Parse(time.RFC3339, se)
-	if err != nil || sig == "" || !hmac.Equal([]byte(sig), []byte(s.storageSig(http.MethodGet, r.URL.Path, se))) {
-		storageError(w, http.StatusForbidden, "AuthenticationFailed", "Signature did not match. Ask GET /v2/sessions/... for a fresh link.")
-		return
-	}
-	now := s.now()
-	if !now.Before(exp) {
-		storageError(w, http.StatusForbidden, "AuthenticationFailed", "Signed expiry time has passed. Ask GET /v2/sessions/... for a fresh link.")
+	if _, ok := s.checkSignedLink(w, r, http.MethodGet, "",
+		"Signature did not match. Ask GET /v2/sessions/... for a fresh link.",
+		"Signed expiry time has passed. Ask GET /v2/sessions/... for a fresh link."); !ok {
 		return
 	}
 	sessionRef, kind, file := r.PathValue("sessionRef"), r.PathValue("kind"), r.PathValue("file")
@@ -242,15 +261,10 @@ func (s *Server) handleSessionUPO(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ref, upoRef := r.PathValue("referenceNumber"), r.PathValue("upoReferenceNumber")
-	now := s.now()
-	s.st.mu.Lock()
-	ss := s.sessionFor(c, ref)
-	if ss == nil {
-		s.st.mu.Unlock()
-		s.writeBadRequest(w, r, sessionNotFound(ref))
+	ss, ok := s.lockSettledSession(w, r, c, ref, anySession, s.now())
+	if !ok {
 		return
 	}
-	s.settleSession(ss, now)
 	doc := sessionUPOPage(ss, upoRef)
 	s.st.mu.Unlock()
 	if doc == nil {
@@ -262,48 +276,42 @@ func (s *Server) handleSessionUPO(w http.ResponseWriter, r *http.Request) {
 
 // handleInvoiceUPO serves GET /sessions/{ref}/invoices/{invoiceRef}/upo.
 func (s *Server) handleInvoiceUPO(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.requireAccess(w, r, permsStatus)
-	if !ok {
-		return
-	}
 	ref, invRef := r.PathValue("referenceNumber"), r.PathValue("invoiceReferenceNumber")
-	now := s.now()
-	s.st.mu.Lock()
-	var doc *upoDoc
-	ss := s.sessionFor(c, ref)
-	if ss != nil {
-		s.settleSession(ss, now)
-		if inv := findInvoice(ss, invRef); inv != nil {
-			doc = s.invoiceUPO(inv)
-		}
-	}
-	s.st.mu.Unlock()
-	if doc == nil {
-		s.writeBadRequest(w, r, upoNotFound("UPO dla faktury o numerze referencyjnym "+invRef+" w sesji "+ref+" nie zostało znalezione."))
-		return
-	}
-	writeUPO(w, doc)
+	s.serveInvoiceUPO(w, r, ref, func(ss *onlineSession) *invoiceRec { return findInvoice(ss, invRef) },
+		"UPO dla faktury o numerze referencyjnym "+invRef+" w sesji "+ref+" nie zostało znalezione.")
 }
 
 // handleInvoiceUPOByKSeF serves GET /sessions/{ref}/invoices/ksef/{ksefNumber}/upo.
 func (s *Server) handleInvoiceUPOByKSeF(w http.ResponseWriter, r *http.Request) {
+	ref, kn := r.PathValue("referenceNumber"), r.PathValue("ksefNumber")
+	s.serveInvoiceUPO(w, r, ref, func(ss *onlineSession) *invoiceRec {
+		if inv := s.st.sessions.byKSeF[kn]; inv != nil && inv.sess == ss {
+			return inv
+		}
+		return nil
+	}, "UPO o numerze KSeF "+kn+" i numerze referencyjnym sesji "+ref+" nie zostało znalezione.")
+}
+
+// serveInvoiceUPO answers the UPO of the invoice find picks (under the lock) in the
+// caller's session ref. Unlike the other session endpoints, an unknown session is
+// reported like a missing UPO: 400 (21178) with the detail notFound.
+func (s *Server) serveInvoiceUPO(w http.ResponseWriter, r *http.Request, ref string, find func(*onlineSession) *invoiceRec, notFound string) {
 	c, ok := s.requireAccess(w, r, permsStatus)
 	if !ok {
 		return
 	}
-	ref, kn := r.PathValue("referenceNumber"), r.PathValue("ksefNumber")
 	now := s.now()
 	s.st.mu.Lock()
 	var doc *upoDoc
 	if ss := s.sessionFor(c, ref); ss != nil {
 		s.settleSession(ss, now)
-		if inv := s.st.sessions.byKSeF[kn]; inv != nil && inv.sess == ss {
+		if inv := find(ss); inv != nil {
 			doc = s.invoiceUPO(inv)
 		}
 	}
 	s.st.mu.Unlock()
 	if doc == nil {
-		s.writeBadRequest(w, r, upoNotFound("UPO o numerze KSeF "+kn+" i numerze referencyjnym sesji "+ref+" nie zostało znalezione."))
+		s.writeBadRequest(w, r, upoNotFound(notFound))
 		return
 	}
 	writeUPO(w, doc)
