@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/home"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
@@ -24,6 +25,7 @@ type app struct {
 	noColor  bool
 
 	h *home.Home
+	d *deps.Deps
 }
 
 // home opens the data directory on first use, initialising it when missing (and saying so
@@ -47,21 +49,32 @@ func (a *app) home(ctx context.Context) (*home.Home, error) {
 	return h, nil
 }
 
-// config returns the configuration service over the home's store and keys.
-func (a *app) config(ctx context.Context) (*config.Service, *home.Home, error) {
+// deps returns the dependencies of the workflows, built once over the home (opened on
+// first use) and this process's environment, clock and version.
+func (a *app) deps(ctx context.Context) (*deps.Deps, error) {
+	if a.d != nil {
+		return a.d, nil
+	}
 	h, err := a.home(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return config.New(h.DB, h.Keys, a.getenv), h, nil
+	a.d = deps.FromHome(h, a.getenv, a.version, a.now)
+	return a.d, nil
 }
 
-// websiteScope resolves --website CODE (default: the default website).
-func (a *app) websiteScope(ctx context.Context, svc *config.Service, code string) (config.Scope, error) {
+// websiteScope opens the dependencies and resolves --website CODE (default: the default
+// website).
+func (a *app) websiteScope(ctx context.Context, code string) (*deps.Deps, config.Scope, error) {
+	d, err := a.deps(ctx)
+	if err != nil {
+		return nil, config.Scope{}, err
+	}
 	if code == "" {
 		code = "base"
 	}
-	return svc.WebsiteScope(ctx, code)
+	sc, err := d.Config.WebsiteScope(ctx, code)
+	return d, sc, err
 }
 
 func (a *app) close() {

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/store"
-	"github.com/spf13/cobra"
 )
 
 // auditFlags are the filters shared by audit and audit:export.
@@ -30,7 +32,7 @@ func (f *auditFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.limit, "limit", 0, "only the newest N rows (0: all)")
 }
 
-// query resolves the flags into a queue.AuditQuery.
+// query resolves the flags into a queue.AuditQuery over the store.
 func (f *auditFlags) query(ctx context.Context, a *app) (queue.AuditQuery, *store.DB, error) {
 	q := queue.AuditQuery{JobID: f.job, SessionReference: f.session, Limit: f.limit}
 	if f.limit < 0 {
@@ -46,12 +48,12 @@ func (f *auditFlags) query(ctx context.Context, a *app) (queue.AuditQuery, *stor
 		}
 		q.Since = t
 	}
-	wid, db, err := a.websiteFilter(ctx, f.website)
+	wid, d, err := a.websiteFilter(ctx, f.website)
 	if err != nil {
 		return q, nil, err
 	}
 	q.WebsiteID = wid
-	return q, db, nil
+	return q, d.DB, nil
 }
 
 // auditHeader and auditRows render audit entries as a table (audit, queue show).
@@ -82,8 +84,13 @@ func auditRows(rows []queue.AuditView) [][]string {
 	return out
 }
 
+type auditOptions struct {
+	*app
+	auditFlags
+}
+
 func newAuditCmd(a *app) *cobra.Command {
-	f := &auditFlags{}
+	o := &auditOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "audit",
 		Short: "Show the append-only audit log (job and session transitions, KSeF codes, who did what)",
@@ -93,33 +100,41 @@ transition, reason, KSeF code and description, actor and message. Filters combin
 event, from_status, to_status, reason, ksef_code, ksef_description, actor, message}.`,
 		Example: "  ksefpl audit --job 12\n  ksefpl audit --since 24h --website shop2 -o json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			q, db, err := f.query(ctx, a)
-			if err != nil {
-				return err
-			}
-			rows, err := queue.Audit(ctx, db, q)
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return writeJSON(a.io.Out, rows)
-			}
-			if len(rows) == 0 {
-				fmt.Fprintln(a.io.Out, "No audit entries.")
-				return nil
-			}
-			return writeTable(a.io.Out, auditHeader, auditRows(rows))
-		},
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runAudit(cmd.Context(), o) },
 	}
-	f.register(cmd)
+	o.register(cmd)
 	return cmd
 }
 
+func runAudit(ctx context.Context, o *auditOptions) error {
+	a := o.app
+	q, db, err := o.query(ctx, a)
+	if err != nil {
+		return err
+	}
+	rows, err := queue.Audit(ctx, db, q)
+	if err != nil {
+		return err
+	}
+	if a.json() {
+		return writeJSON(a.io.Out, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(a.io.Out, "No audit entries.")
+		return nil
+	}
+	return writeTable(a.io.Out, auditHeader, auditRows(rows))
+}
+
+type auditExportOptions struct {
+	*app
+	auditFlags
+	format string
+	out    string
+}
+
 func newAuditExportCmd(a *app) *cobra.Command {
-	f := &auditFlags{}
-	var format, out string
+	o := &auditExportOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "audit:export --format csv|json [--out FILE]",
 		Short: "Export the audit log as CSV (with a header row) or a JSON array",
@@ -128,36 +143,38 @@ FILE is written atomically (a temporary file renamed into place) with mode 0600,
 existing file. CSV columns: ` + "id, occurred_at, website, website_id, job_id, session_reference, event, from_status, to_status, reason, ksef_code, ksef_description, actor, message" + `.`,
 		Example: "  ksefpl audit:export --format csv --out audit-2026-11.csv --since 2026-11-01\n  ksefpl audit:export --format json | jq length",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if format == "" {
-				return &usageErr{errors.New("--format is required: csv or json")}
-			}
-			if format != queue.FormatCSV && format != queue.FormatJSON {
-				return &usageErr{fmt.Errorf("invalid --format %q: use csv or json", format)}
-			}
-			ctx := cmd.Context()
-			q, db, err := f.query(ctx, a)
-			if err != nil {
-				return err
-			}
-			rows, err := queue.Audit(ctx, db, q)
-			if err != nil {
-				return err
-			}
-			if out == "" || out == "-" {
-				return queue.ExportAudit(a.io.Out, format, rows)
-			}
-			if err := writeFileAtomic(out, func(w *os.File) error { return queue.ExportAudit(w, format, rows) }); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.io.ErrOut, "Exported %d audit row(s) to %s.\n", len(rows), out)
-			return nil
-		},
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runAuditExport(cmd.Context(), o) },
 	}
-	f.register(cmd)
-	cmd.Flags().StringVar(&format, "format", "", "csv or json (required)")
-	cmd.Flags().StringVar(&out, "out", "", "write to FILE (mode 0600, atomically) instead of stdout")
+	o.register(cmd)
+	cmd.Flags().StringVar(&o.format, "format", "", "csv or json (required)")
+	cmd.Flags().StringVar(&o.out, "out", "", "write to FILE (mode 0600, atomically) instead of stdout")
 	return cmd
+}
+
+func runAuditExport(ctx context.Context, o *auditExportOptions) error {
+	a := o.app
+	if o.format == "" {
+		return &usageErr{errors.New("--format is required: csv or json")}
+	}
+	if o.format != queue.FormatCSV && o.format != queue.FormatJSON {
+		return &usageErr{fmt.Errorf("invalid --format %q: use csv or json", o.format)}
+	}
+	q, db, err := o.query(ctx, a)
+	if err != nil {
+		return err
+	}
+	rows, err := queue.Audit(ctx, db, q)
+	if err != nil {
+		return err
+	}
+	if o.out == "" || o.out == "-" {
+		return queue.ExportAudit(a.io.Out, o.format, rows)
+	}
+	if err := writeFileAtomic(o.out, func(w *os.File) error { return queue.ExportAudit(w, o.format, rows) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.io.ErrOut, "Exported %d audit row(s) to %s.\n", len(rows), o.out)
+	return nil
 }
 
 // writeFileAtomic writes path through a temporary file in the same directory (mode
@@ -166,7 +183,7 @@ func writeFileAtomic(path string, write func(*os.File) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
-		return withCode(exitInvalid, fmt.Errorf("write %s: %w; check that the directory exists and is writable", path, err))
+		return withClass(failure.Invalid, fmt.Errorf("write %s: %w; check that the directory exists and is writable", path, err))
 	}
 	name := tmp.Name()
 	fail := func(err error) error {

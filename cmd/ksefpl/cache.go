@@ -2,16 +2,22 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
-	"github.com/ksefpl/ksefpl/pkg/ops"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/ops"
 )
 
+type cacheCleanOptions struct {
+	*app
+	types   []string
+	website string
+}
+
 func newCacheCleanCmd(a *app) *cobra.Command {
-	var website string
+	o := &cacheCleanOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "cache:clean [TYPE...]",
 		Short: "Clean caches: config, ksefpl_session_token, ksefpl_auth_pending, nbp_rates (all without TYPE)",
@@ -20,42 +26,34 @@ KSeF access and refresh tokens), ksefpl_auth_pending (authentications in progres
 (NBP exchange rates) and config (nothing persistent is cached for configuration: count 0).
 Without TYPE every type is cleaned, like cache:flush. --website limits the token types to
 one website.`,
-		RunE: func(cmd *cobra.Command, args []string) error { return runCacheClean(cmd.Context(), a, args, website) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.types = args
+			return runCacheClean(cmd.Context(), o)
+		},
 	}
-	cmd.Flags().StringVar(&website, "website", "", "clean only this website's cached tokens")
+	cmd.Flags().StringVar(&o.website, "website", "", "clean only this website's cached tokens")
 	return cmd
 }
 
 func newCacheFlushCmd(a *app) *cobra.Command {
-	var website string
+	o := &cacheCleanOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "cache:flush",
 		Short: "Clean every cache type",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runCacheClean(cmd.Context(), a, nil, website) },
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runCacheClean(cmd.Context(), o) },
 	}
-	cmd.Flags().StringVar(&website, "website", "", "clean only this website's cached tokens")
+	cmd.Flags().StringVar(&o.website, "website", "", "clean only this website's cached tokens")
 	return cmd
 }
 
-func runCacheClean(ctx context.Context, a *app, types []string, website string) error {
-	svc, h, err := a.config(ctx)
+func runCacheClean(ctx context.Context, o *cacheCleanOptions) error {
+	a := o.app
+	websiteID, d, err := a.websiteFilter(ctx, o.website)
 	if err != nil {
 		return err
 	}
-	var websiteID int64
-	if website != "" {
-		sc, err := svc.WebsiteScope(ctx, website)
-		if err != nil {
-			return err
-		}
-		websiteID = sc.WebsiteID
-	}
-	cleaned, err := ops.CleanCache(ctx, h.DB, types, websiteID)
-	var ue *ops.UnknownCacheTypeError
-	if errors.As(err, &ue) {
-		return &usageErr{err}
-	}
+	cleaned, err := ops.CleanCache(ctx, d.DB, o.types, websiteID)
 	if err != nil {
 		return err
 	}

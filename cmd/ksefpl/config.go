@@ -8,8 +8,9 @@ import (
 	"io"
 	"strings"
 
-	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/config"
 )
 
 // scopeFlags are --scope and --scope-code, shared by the config commands.
@@ -25,21 +26,22 @@ func (f *scopeFlags) register(cmd *cobra.Command) {
 
 // open returns the configuration service and the scope the flags name.
 func (f *scopeFlags) open(ctx context.Context, a *app) (*config.Service, config.Scope, error) {
-	svc, _, err := a.config(ctx)
+	d, err := a.deps(ctx)
 	if err != nil {
 		return nil, config.Scope{}, err
 	}
-	sc, err := svc.ResolveScope(ctx, f.scope, f.code)
-	return svc, sc, err
+	sc, err := d.Config.ResolveScope(ctx, f.scope, f.code)
+	return d.Config, sc, err
 }
 
 type configSetOptions struct {
+	*app
 	scopeFlags
 	path, value string
 }
 
 func newConfigSetCmd(a *app) *cobra.Command {
-	o := &configSetOptions{}
+	o := &configSetOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "config:set PATH VALUE",
 		Short: "Save a configuration value (VALUE - reads it from stdin)",
@@ -52,14 +54,15 @@ stdin, which keeps tokens out of shell history and the process list.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.path, o.value = args[0], args[1]
-			return runConfigSet(cmd.Context(), a, o)
+			return runConfigSet(cmd.Context(), o)
 		},
 	}
 	o.register(cmd)
 	return cmd
 }
 
-func runConfigSet(ctx context.Context, a *app, o *configSetOptions) error {
+func runConfigSet(ctx context.Context, o *configSetOptions) error {
+	a := o.app
 	svc, sc, err := o.open(ctx, a)
 	if err != nil {
 		return err
@@ -98,12 +101,13 @@ func readLine(r io.Reader) (string, error) {
 }
 
 type configShowOptions struct {
+	*app
 	scopeFlags
 	path string
 }
 
 func newConfigShowCmd(a *app) *cobra.Command {
-	o := &configShowOptions{}
+	o := &configShowOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "config:show [PATH]",
 		Short: "Show effective configuration values (secrets as ******)",
@@ -115,19 +119,20 @@ prints sorted "path - value" lines.`,
 			if len(args) == 1 {
 				o.path = strings.TrimSuffix(args[0], "/")
 			}
-			return runConfigShow(cmd.Context(), a, o)
+			return runConfigShow(cmd.Context(), o)
 		},
 	}
 	o.register(cmd)
 	return cmd
 }
 
-func runConfigShow(ctx context.Context, a *app, o *configShowOptions) error {
+func runConfigShow(ctx context.Context, o *configShowOptions) error {
+	a := o.app
 	svc, sc, err := o.open(ctx, a)
 	if err != nil {
 		return err
 	}
-	notFound := withCode(exitError, &config.NotFoundError{Path: o.path})
+	notFound := &config.NotFoundError{Path: o.path}
 	if _, leaf := config.Lookup(o.path); leaf {
 		v, err := svc.Get(ctx, o.path, sc)
 		var nf *config.NotFoundError
@@ -167,36 +172,38 @@ func runConfigShow(ctx context.Context, a *app, o *configShowOptions) error {
 }
 
 type configDeleteOptions struct {
+	*app
 	scopeFlags
 	path string
 }
 
 func newConfigDeleteCmd(a *app) *cobra.Command {
-	o := &configDeleteOptions{}
+	o := &configDeleteOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "config:delete PATH",
 		Short: "Delete the value stored at exactly this scope (inheritance then applies)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.path = args[0]
-			svc, sc, err := o.open(cmd.Context(), a)
-			if err != nil {
-				return err
-			}
-			if err := svc.Delete(cmd.Context(), o.path, sc); err != nil {
-				var nf *config.NotFoundError
-				if errors.As(err, &nf) {
-					return withCode(exitError, err)
-				}
-				return err
-			}
-			if a.json() {
-				return writeJSON(a.io.Out, map[string]any{"path": o.path, "scope": sc.String(), "deleted": true})
-			}
-			fmt.Fprintln(a.io.Out, "Value was deleted.")
-			return nil
+			return runConfigDelete(cmd.Context(), o)
 		},
 	}
 	o.register(cmd)
 	return cmd
+}
+
+func runConfigDelete(ctx context.Context, o *configDeleteOptions) error {
+	a := o.app
+	svc, sc, err := o.open(ctx, a)
+	if err != nil {
+		return err
+	}
+	if err := svc.Delete(ctx, o.path, sc); err != nil {
+		return err
+	}
+	if a.json() {
+		return writeJSON(a.io.Out, map[string]any{"path": o.path, "scope": sc.String(), "deleted": true})
+	}
+	fmt.Fprintln(a.io.Out, "Value was deleted.")
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,11 +9,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/home"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/home"
 )
 
 type cronOptions struct {
+	*app
 	print   bool
 	every   time.Duration
 	binary  string
@@ -31,7 +35,7 @@ type cronOut struct {
 }
 
 func newCronInstallCmd(a *app) *cobra.Command {
-	o := &cronOptions{}
+	o := &cronOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "cron:install --print [--every 1m] [--binary PATH] [--home DIR] [--website CODE]",
 		Short: "Print the crontab line and the systemd service + timer that run submit on a schedule",
@@ -50,7 +54,7 @@ pile up processes, and systemd never starts a timer's service again while it is 
 			if !o.print {
 				return &usageErr{errors.New("ksefpl only prints the schedule (installing system files is the operator's call): run ksefpl cron:install --print, then add the line with crontab -e or copy the units to /etc/systemd/system")}
 			}
-			return runCronInstall(a, o)
+			return runCronInstall(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
@@ -62,7 +66,8 @@ pile up processes, and systemd never starts a timer's service again while it is 
 	return cmd
 }
 
-func runCronInstall(a *app, o *cronOptions) error {
+func runCronInstall(_ context.Context, o *cronOptions) error {
+	a := o.app
 	sched, err := cronSchedule(o.every)
 	if err != nil {
 		return &usageErr{err}
@@ -70,25 +75,25 @@ func runCronInstall(a *app, o *cronOptions) error {
 	bin := o.binary
 	if bin == "" {
 		if bin, err = os.Executable(); err != nil {
-			return withCode(exitInvalid, fmt.Errorf("find this binary's path: %w; give --binary PATH", err))
+			return withClass(failure.Invalid, fmt.Errorf("find this binary's path: %w; give --binary PATH", err))
 		}
 	}
 	if bin, err = filepath.Abs(bin); err != nil {
-		return withCode(exitInvalid, fmt.Errorf("binary path: %w", err))
+		return withClass(failure.Invalid, fmt.Errorf("binary path: %w", err))
 	}
 	dir, err := home.Dir(a.homeFlag, a.getenv)
 	if err != nil {
 		return err
 	}
 	if dir, err = filepath.Abs(dir); err != nil {
-		return withCode(exitInvalid, fmt.Errorf("home path: %w", err))
+		return withClass(failure.Invalid, fmt.Errorf("home path: %w", err))
 	}
 	logFile := o.log
 	if logFile == "" {
 		logFile = filepath.Join(dir, "submit.log")
 	}
 	if logFile, err = filepath.Abs(logFile); err != nil {
-		return withCode(exitInvalid, fmt.Errorf("log path: %w", err))
+		return withClass(failure.Invalid, fmt.Errorf("log path: %w", err))
 	}
 	wait := submitWait(o.every)
 	args := []string{"--home", dir, "--no-color", "submit", "--wait", wait}

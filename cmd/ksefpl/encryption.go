@@ -6,13 +6,18 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/ksefpl/ksefpl/pkg/ops"
-	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/ops"
 )
 
+type keyChangeOptions struct {
+	*app
+	key string
+}
+
 func newEncryptionKeyChangeCmd(a *app) *cobra.Command {
-	var key string
+	o := &keyChangeOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "encryption:key:change [--key KEY]",
 		Short: "Add an encryption key version and re-encrypt every stored secret with it",
@@ -25,14 +30,15 @@ env.json is written first, so an interruption leaves every value readable; runni
 command again finishes the job. Keys from KSEFPL_CRYPT_KEY cannot be changed by ksefpl.
 Back up env.json afterwards: it now holds the new key.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runKeyChange(cmd.Context(), a, key) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runKeyChange(cmd.Context(), o) },
 	}
-	cmd.Flags().StringVarP(&key, "key", "k", "", `the new key: 32 characters or "base64" + base64 of 32 bytes; - reads it from stdin (default: generate one)`)
+	cmd.Flags().StringVarP(&o.key, "key", "k", "", `the new key: 32 characters or "base64" + base64 of 32 bytes; - reads it from stdin (default: generate one)`)
 	return cmd
 }
 
-func runKeyChange(ctx context.Context, a *app, key string) error {
-	h, err := a.home(ctx)
+func runKeyChange(ctx context.Context, o *keyChangeOptions) error {
+	a, key := o.app, o.key
+	d, err := a.deps(ctx)
 	if err != nil {
 		return err
 	}
@@ -41,10 +47,7 @@ func runKeyChange(ctx context.Context, a *app, key string) error {
 			return &usageErr{errors.New("no key on stdin: pipe the key in, e.g. ksefpl encryption:key:change --key - < key.txt")}
 		}
 	}
-	res, err := ops.ChangeKey(ctx, h, key)
-	if errors.Is(err, secret.ErrInvalidKey) {
-		return withCode(exitInvalid, err)
-	}
+	res, err := ops.ChangeKey(ctx, d.Home, key)
 	if err != nil {
 		return err
 	}
@@ -64,43 +67,48 @@ func runKeyChange(ctx context.Context, a *app, key string) error {
 	return nil
 }
 
+type keyListOptions struct{ *app }
+
 func newEncryptionKeyListCmd(a *app) *cobra.Command {
+	o := &keyListOptions{app: a}
 	return &cobra.Command{
 		Use:   "encryption:key:list",
 		Short: "List encryption key versions and how many stored values each encrypts (never the keys)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			h, err := a.home(ctx)
-			if err != nil {
-				return err
-			}
-			list, err := ops.ListKeys(ctx, h.DB, h.Keys, h.KeySource)
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return writeJSON(a.io.Out, list)
-			}
-			fmt.Fprintf(a.io.Out, "Keys from %s.\n", list.Source)
-			rows := make([][]string, 0, len(list.Versions))
-			for _, v := range list.Versions {
-				state := ""
-				switch {
-				case v.Current:
-					state = "current"
-				case !v.Configured:
-					state = a.io.red("missing")
-				}
-				rows = append(rows, []string{strconv.Itoa(v.Version), state, strconv.Itoa(v.ConfigValues), strconv.Itoa(v.CacheRows)})
-			}
-			if err := writeTable(a.io.Out, []string{"Version", "State", "Config values", "Cache rows"}, rows); err != nil {
-				return err
-			}
-			if list.Malformed > 0 {
-				fmt.Fprintf(a.io.Out, "%d stored value(s) are not ciphertext; re-enter them with config:set.\n", list.Malformed)
-			}
-			return nil
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runKeyList(cmd.Context(), o) },
 	}
+}
+
+func runKeyList(ctx context.Context, o *keyListOptions) error {
+	a := o.app
+	d, err := a.deps(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := ops.ListKeys(ctx, d.DB, d.Keys, d.Home.KeySource)
+	if err != nil {
+		return err
+	}
+	if a.json() {
+		return writeJSON(a.io.Out, list)
+	}
+	fmt.Fprintf(a.io.Out, "Keys from %s.\n", list.Source)
+	rows := make([][]string, 0, len(list.Versions))
+	for _, v := range list.Versions {
+		state := ""
+		switch {
+		case v.Current:
+			state = "current"
+		case !v.Configured:
+			state = a.io.red("missing")
+		}
+		rows = append(rows, []string{strconv.Itoa(v.Version), state, strconv.Itoa(v.ConfigValues), strconv.Itoa(v.CacheRows)})
+	}
+	if err := writeTable(a.io.Out, []string{"Version", "State", "Config values", "Cache rows"}, rows); err != nil {
+		return err
+	}
+	if list.Malformed > 0 {
+		fmt.Fprintf(a.io.Out, "%d stored value(s) are not ciphertext; re-enter them with config:set.\n", list.Malformed)
+	}
+	return nil
 }

@@ -4,77 +4,61 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/ksefpl/ksefpl/pkg/config"
-	"github.com/ksefpl/ksefpl/pkg/nip"
-	"github.com/ksefpl/ksefpl/pkg/secret"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
-// Exit codes, one table for every command (README.md documents it).
-const (
-	exitOK          = 0
-	exitError       = 1
-	exitUsage       = 2
-	exitInvalid     = 3
-	exitAuth        = 4
-	exitRejected    = 5
-	exitUnavailable = 6
-	exitPartial     = 7
-)
-
-// exitErr carries an explicit exit code. A nil err means the message was already shown.
-type exitErr struct {
-	code int
-	err  error
+// exitCodes is the exit-code table of every command (README.md documents it): the one
+// place where a failure class becomes a process exit code.
+var exitCodes = map[failure.Class]int{
+	failure.None:        0,
+	failure.Unknown:     1,
+	failure.Usage:       2,
+	failure.Invalid:     3,
+	failure.Auth:        4,
+	failure.Rejected:    5,
+	failure.Unavailable: 6,
+	failure.Partial:     7,
 }
 
-func (e *exitErr) Error() string {
-	if e.err == nil {
-		return ""
+// exitCode maps an error to the exit-code table through its failure class.
+func exitCode(err error) int {
+	if err == nil {
+		return exitCodes[failure.None]
 	}
-	return e.err.Error()
+	if code, ok := exitCodes[classOf(err)]; ok {
+		return code
+	}
+	return exitCodes[failure.Unknown]
 }
 
-func (e *exitErr) Unwrap() error { return e.err }
+// classOf is failure.Of, plus cobra's own unknown-command error, which carries no class.
+func classOf(err error) failure.Class {
+	if c := failure.Of(err); c != failure.Unknown {
+		return c
+	}
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		return failure.Usage
+	}
+	return failure.Unknown
+}
 
-// withCode attaches an exit code to err.
-func withCode(code int, err error) error { return &exitErr{code: code, err: err} }
+// withClass gives err the failure class c.
+func withClass(c failure.Class, err error) error { return failure.New(c, err) }
 
-// silentExit ends the command with code, the output having said everything already.
-func silentExit(code int) error { return &exitErr{code: code} }
+// silentExit ends the command with class c, the output having said everything already.
+func silentExit(c failure.Class) error { return failure.New(c, nil) }
 
-// usageErr marks bad flags and arguments.
+// usageErr marks bad flags and arguments (class usage).
 type usageErr struct{ err error }
 
 func (e *usageErr) Error() string { return e.err.Error() }
 func (e *usageErr) Unwrap() error { return e.err }
 
-// exitCode maps an error to the exit-code table.
-func exitCode(err error) int {
-	if err == nil {
-		return exitOK
-	}
-	var ee *exitErr
-	if errors.As(err, &ee) {
-		return ee.code
-	}
-	var ue *usageErr
-	var se *config.ScopeError
-	if errors.As(err, &ue) || errors.As(err, &se) || strings.HasPrefix(err.Error(), "unknown command") {
-		return exitUsage
-	}
-	var de *config.DecryptError
-	var sd *secret.DecryptError
-	if errors.As(err, &de) || errors.As(err, &sd) {
-		return exitAuth
-	}
-	var up *config.UnknownPathError
-	var iv *config.InvalidValueError
-	var ne *nip.Error
-	if errors.As(err, &up) || errors.As(err, &iv) || errors.As(err, &ne) {
-		return exitInvalid
-	}
-	if c, ok := classCode(err); ok {
-		return c
-	}
-	return exitError
+// Class is failure.Usage.
+func (e *usageErr) Class() failure.Class { return failure.Usage }
+
+// errSilent reports whether err has nothing left to say.
+func errSilent(err error) bool {
+	var fe *failure.Error
+	return errors.As(err, &fe) && fe.Err == nil
 }

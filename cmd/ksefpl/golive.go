@@ -6,11 +6,13 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/golive"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/golive"
 )
 
 type goliveOptions struct {
+	*app
 	website string
 	file    string
 	xsd     string
@@ -19,7 +21,7 @@ type goliveOptions struct {
 }
 
 func newGoliveCheckCmd(a *app) *cobra.Command {
-	o := &goliveOptions{}
+	o := &goliveOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "golive:check [--website CODE] [--file F.json]",
 		Short: "Pre-production checklist: send a real test invoice through KSeF's test environment, end to end",
@@ -45,7 +47,7 @@ cron would. Exit 0 only when everything passed, else the class of the first fail
 		Example: `  ksefpl golive:check
   ksefpl golive:check --website shop2 --file test-invoice.json --xsd ./schemas -o json`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runGoliveCheck(cmd.Context(), a, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runGoliveCheck(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.website, "website", "", "website code (default: base)")
@@ -56,7 +58,8 @@ cron would. Exit 0 only when everything passed, else the class of the first fail
 	return cmd
 }
 
-func runGoliveCheck(ctx context.Context, a *app, o *goliveOptions) error {
+func runGoliveCheck(ctx context.Context, o *goliveOptions) error {
+	a := o.app
 	var input []byte
 	if o.file != "" {
 		var err error
@@ -64,17 +67,13 @@ func runGoliveCheck(ctx context.Context, a *app, o *goliveOptions) error {
 			return err
 		}
 	}
-	svc, h, err := a.config(ctx)
-	if err != nil {
-		return err
-	}
-	sc, err := a.websiteScope(ctx, svc, o.website)
+	d, sc, err := a.websiteScope(ctx, o.website)
 	if err != nil {
 		return err
 	}
 	dir, explicit := a.schemaDir(o.xsd)
-	rep, err := golive.Run(ctx, golive.Env{Config: svc, DB: h.DB, Keys: h.Keys, Version: a.version, Now: a.now, Actor: "golive:check"}, sc,
-		golive.Options{Input: input, InputName: o.file, SchemaDir: dir, SchemaDirExplicit: explicit, Wait: o.wait, PollInterval: o.poll})
+	rep, err := golive.Run(ctx, d, sc, golive.Options{Input: input, InputName: o.file, SchemaDir: dir, SchemaDirExplicit: explicit,
+		Wait: o.wait, PollInterval: o.poll, Actor: "golive:check"})
 	if err != nil {
 		return err
 	}
@@ -86,7 +85,7 @@ func runGoliveCheck(ctx context.Context, a *app, o *goliveOptions) error {
 		return err
 	}
 	if c, failed := rep.FirstFailure(); failed {
-		return silentExit(connClassExit(c.Class))
+		return silentExit(c.Class)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/ksefpl/ksefpl/pkg/invoice"
 	"github.com/ksefpl/ksefpl/pkg/nip"
 )
 
@@ -75,7 +76,7 @@ type summaryOut struct {
 	VAT          string         `json:"vat"`
 	Gross        string         `json:"gross"`
 	Lines        int            `json:"lines"`
-	ExchangeRate *rateUsed      `json:"exchange_rate"`
+	ExchangeRate *invoice.Rate  `json:"exchange_rate"`
 }
 
 func partyOf(p fa.Party) partyOut {
@@ -86,13 +87,13 @@ func partyOf(p fa.Party) partyOut {
 	return out
 }
 
-func summaryOf(b *builtInvoice) summaryOut {
-	s := fa.Summarize(b.doc)
+func summaryOf(b *invoice.Built) summaryOut {
+	s := fa.Summarize(b.Doc)
 	out := summaryOut{
 		Schema: string(s.Schema), Kind: s.Kind, Number: s.Number, IssueDate: s.IssueDate, SaleDate: s.SaleDate,
 		Currency: s.Currency, Seller: partyOf(s.Seller), Buyer: partyOf(s.Buyer), Rates: []rateTotalOut{},
 		Net: s.Net.StringFixed(2), VAT: s.VAT.StringFixed(2), Gross: s.Gross.StringFixed(2), Lines: s.Lines,
-		ExchangeRate: b.rate,
+		ExchangeRate: b.Rate,
 	}
 	for _, r := range s.Rates {
 		out.Rates = append(out.Rates, rateTotalOut{Bucket: r.Bucket, Label: r.Label, Net: r.Net.StringFixed(2),

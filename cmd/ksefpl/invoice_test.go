@@ -122,10 +122,10 @@ func TestNBPErrorsExitCodes(t *testing.T) {
 		err  error
 		want int
 	}{
-		{&nbp.NetworkError{URL: "http://127.0.0.1:1/api", Err: errors.New("connection refused")}, exitUnavailable},
-		{&nbp.NetworkError{URL: "http://127.0.0.1:1/api", Status: 503, Err: errors.New("down")}, exitUnavailable},
-		{&nbp.UnknownCurrencyError{Currency: "XYZ"}, exitInvalid},
-		{&nbp.NoTableError{Currency: "AFN"}, exitInvalid},
+		{&nbp.NetworkError{URL: "http://127.0.0.1:1/api", Err: errors.New("connection refused")}, 6},
+		{&nbp.NetworkError{URL: "http://127.0.0.1:1/api", Status: 503, Err: errors.New("down")}, 6},
+		{&nbp.UnknownCurrencyError{Currency: "XYZ"}, 3},
+		{&nbp.NoTableError{Currency: "AFN"}, 3},
 	} {
 		wrapped := fmt.Errorf("exchange rate for invoice INV-1: %w", c.err)
 		if got := exitCode(wrapped); got != c.want {

@@ -9,8 +9,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ksefpl/ksefpl/pkg/fa"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/invoice"
 )
 
 // envXSDDir names the schema directory when --xsd is not given.
@@ -25,6 +28,7 @@ const xsdHowTo = "pass --xsd DIR or set " + envXSDDir + " to a folder holding FA
 	"(the official KSeF schemas, github.com/CIRFMF/ksef-docs faktury/schemy/FA), and install xmllint (libxml2-utils)"
 
 type invoiceValidateOptions struct {
+	*app
 	invoiceBuildFlags
 	file string
 	xsd  string
@@ -40,7 +44,7 @@ type validateOut struct {
 }
 
 func newInvoiceValidateCmd(a *app) *cobra.Command {
-	o := &invoiceValidateOptions{}
+	o := &invoiceValidateOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "invoice:validate FILE.xml|FILE.json",
 		Short: "Validate an invoice XML (or the XML built from a shop JSON): structural checks and XSD",
@@ -65,7 +69,7 @@ Problems are listed as "line N: element path: message". Exit 0 valid, 3 invalid.
 			if err := o.check(); err != nil {
 				return err
 			}
-			return runInvoiceValidate(cmd.Context(), a, o)
+			return runInvoiceValidate(cmd.Context(), o)
 		},
 	}
 	o.register(cmd)
@@ -97,30 +101,33 @@ func (a *app) schemaDir(flag string) (dir string, explicit bool) {
 	return "", false
 }
 
-func runInvoiceValidate(ctx context.Context, a *app, o *invoiceValidateOptions) error {
+func runInvoiceValidate(ctx context.Context, o *invoiceValidateOptions) error {
+	a := o.app
 	raw, err := os.ReadFile(o.file)
 	if err != nil {
-		return withCode(exitInvalid, fmt.Errorf("read invoice: %w; check the path", err))
+		return withClass(failure.Invalid, fmt.Errorf("read invoice: %w; check the path", err))
 	}
 	res := validateOut{File: o.file, Problems: []problemOut{}}
-	xml := raw
+	xml, checks := raw, []fa.Problem(nil)
 	if isJSONInput(o.file, raw) {
 		b, err := a.buildInvoice(ctx, o.file, &o.invoiceBuildFlags)
-		var ie *invoiceInputError
+		var ie *invoice.InvalidError
 		switch {
 		case errors.As(err, &ie):
-			res.Problems = ie.problems
+			res.Problems = inputProblems(ie)
 			res.XSD = "skipped: the input JSON could not be built into XML"
 			return a.reportValidation(res)
 		case err != nil:
 			return err
 		}
-		xml = b.xml
+		xml, checks = b.XML, b.Problems
+	} else {
+		checks = fa.Check(xml)
 	}
 	if d, perr := fa.ParseXML(xml); perr == nil {
 		res.Schema = string(d.Schema())
 	}
-	res.Problems = append(res.Problems, checkProblems(fa.Check(xml))...)
+	res.Problems = append(res.Problems, checkProblems(checks)...)
 
 	dir, explicit := a.schemaDir(o.xsd)
 	switch {
@@ -140,7 +147,7 @@ func runInvoiceValidate(ctx context.Context, a *app, o *invoiceValidateOptions) 
 		default:
 			var sd *fa.SchemaDirError
 			if errors.As(err, &sd) || errors.As(err, &te) {
-				return withCode(exitInvalid, fmt.Errorf("XSD validation: %w", err))
+				return withClass(failure.Invalid, fmt.Errorf("XSD validation: %w", err))
 			}
 			return fmt.Errorf("XSD validation: %w", err)
 		}
@@ -177,7 +184,7 @@ func (a *app) reportValidation(res validateOut) error {
 		fmt.Fprintln(a.io.ErrOut, a.io.yellow("XSD validation "+res.XSD))
 	}
 	if !res.Valid {
-		return silentExit(exitInvalid)
+		return silentExit(failure.Invalid)
 	}
 	return nil
 }

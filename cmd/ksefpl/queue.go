@@ -10,9 +10,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/deps"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/store"
-	"github.com/spf13/cobra"
 )
 
 // maxInputSize bounds a queued input file (KSeF's own limit on an invoice is 1 MB of XML;
@@ -52,14 +55,6 @@ func (a *app) actor() string {
 	return "cli"
 }
 
-// queueErr gives the queue's refusals exit code 3.
-func queueErr(err error) error {
-	if err != nil && queue.IsInvalid(err) {
-		return withCode(exitInvalid, err)
-	}
-	return err
-}
-
 // readInput reads --file (- for stdin).
 func (a *app) readInput(file string) ([]byte, error) {
 	var r io.Reader
@@ -68,20 +63,20 @@ func (a *app) readInput(file string) ([]byte, error) {
 	} else {
 		f, err := os.Open(file)
 		if err != nil {
-			return nil, withCode(exitInvalid, fmt.Errorf("read %s: %w; check the path", file, err))
+			return nil, withClass(failure.Invalid, fmt.Errorf("read %s: %w; check the path", file, err))
 		}
 		defer f.Close()
 		r = f
 	}
 	b, err := io.ReadAll(io.LimitReader(r, maxInputSize+1))
 	if err != nil {
-		return nil, withCode(exitInvalid, fmt.Errorf("read %s: %w", file, err))
+		return nil, withClass(failure.Invalid, fmt.Errorf("read %s: %w", file, err))
 	}
 	if len(b) > maxInputSize {
-		return nil, withCode(exitInvalid, fmt.Errorf("%s is larger than %d bytes: one document per file", file, maxInputSize))
+		return nil, withClass(failure.Invalid, fmt.Errorf("%s is larger than %d bytes: one document per file", file, maxInputSize))
 	}
 	if len(strings.TrimSpace(string(b))) == 0 {
-		return nil, withCode(exitInvalid, fmt.Errorf("%s is empty: give one document", file))
+		return nil, withClass(failure.Invalid, fmt.Errorf("%s is empty: give one document", file))
 	}
 	return b, nil
 }
@@ -99,9 +94,16 @@ type queueRefusedOut struct {
 	Problems []string `json:"problems"`
 }
 
+type queueAddOptions struct {
+	*app
+	kind    string
+	file    string
+	website string
+	replace bool
+}
+
 func newQueueAddCmd(a *app, kind, what, example string) *cobra.Command {
-	var file, site string
-	var replace bool
+	o := &queueAddOptions{app: a, kind: kind}
 	cmd := &cobra.Command{
 		Use:   kind + " --file FILE",
 		Short: "Queue " + what,
@@ -115,33 +117,29 @@ Invalid input or configuration: every problem is listed, nothing is stored, exit
 		Example: "  ksefpl queue " + kind + " --file " + example + "\n  cat " + example + " | ksefpl queue " + kind + " --file - --website shop2",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if file == "" {
+			if o.file == "" {
 				return &usageErr{fmt.Errorf("--file is required: the document to queue (- for stdin)")}
 			}
-			return runQueueAdd(cmd.Context(), a, kind, file, site, replace)
+			return runQueueAdd(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().StringVarP(&file, "file", "f", "", "the document ("+what+"); - reads stdin")
-	cmd.Flags().StringVar(&site, "website", "", "website code (default: base)")
-	cmd.Flags().BoolVar(&replace, "replace", false, "replace the input of an unsent job for the same document")
+	cmd.Flags().StringVarP(&o.file, "file", "f", "", "the document ("+what+"); - reads stdin")
+	cmd.Flags().StringVar(&o.website, "website", "", "website code (default: base)")
+	cmd.Flags().BoolVar(&o.replace, "replace", false, "replace the input of an unsent job for the same document")
 	return cmd
 }
 
-func runQueueAdd(ctx context.Context, a *app, kind, file, site string, replace bool) error {
-	data, err := a.readInput(file)
+func runQueueAdd(ctx context.Context, o *queueAddOptions) error {
+	a := o.app
+	data, err := a.readInput(o.file)
 	if err != nil {
 		return err
 	}
-	svc, h, err := a.config(ctx)
+	d, sc, err := a.websiteScope(ctx, o.website)
 	if err != nil {
 		return err
 	}
-	sc, err := a.websiteScope(ctx, svc, site)
-	if err != nil {
-		return err
-	}
-	res, err := queue.Enqueue(ctx, queue.Env{Config: svc, DB: h.DB, Now: a.now},
-		queue.Request{Scope: sc, Kind: kind, Data: data, Replace: replace, Actor: a.actor()})
+	res, err := queue.Enqueue(ctx, d, queue.Request{Scope: sc, Kind: o.kind, Data: data, Replace: o.replace, Actor: a.actor()})
 	if err != nil {
 		var ie *queue.InvalidError
 		if a.json() && errors.As(err, &ie) {
@@ -149,12 +147,12 @@ func runQueueAdd(ctx context.Context, a *app, kind, file, site string, replace b
 				return werr
 			}
 		}
-		return queueErr(err)
+		return err
 	}
 	j := res.Job
 	outcome := map[store.EnqueueResult]string{store.Enqueued: "queued", store.Replaced: "replaced", store.Existed: "unchanged"}[res.Outcome]
 	if a.json() {
-		views, err := queue.Views(ctx, h.DB, []*store.Job{j})
+		views, err := queue.Views(ctx, d.DB, []*store.Job{j})
 		if err != nil {
 			return err
 		}
@@ -178,20 +176,21 @@ func runQueueAdd(ctx context.Context, a *app, kind, file, site string, replace b
 	return nil
 }
 
-// websiteFilter resolves an optional --website to its id (0: all websites).
-func (a *app) websiteFilter(ctx context.Context, code string) (int64, *store.DB, error) {
-	svc, h, err := a.config(ctx)
+// websiteFilter opens the dependencies and resolves an optional --website to its id (0:
+// all websites).
+func (a *app) websiteFilter(ctx context.Context, code string) (int64, *deps.Deps, error) {
+	d, err := a.deps(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
 	if code == "" {
-		return 0, h.DB, nil
+		return 0, d, nil
 	}
-	sc, err := svc.WebsiteScope(ctx, code)
+	sc, err := d.Config.WebsiteScope(ctx, code)
 	if err != nil {
 		return 0, nil, err
 	}
-	return sc.WebsiteID, h.DB, nil
+	return sc.WebsiteID, d, nil
 }
 
 // parseStatuses reads --status (comma-separated, any case).
@@ -214,9 +213,15 @@ func parseStatuses(s string) ([]string, error) {
 	return out, nil
 }
 
+type queueListOptions struct {
+	*app
+	status  string
+	website string
+	limit   int
+}
+
 func newQueueListCmd(a *app) *cobra.Command {
-	var status, site string
-	var limit int
+	o := &queueListOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List queued jobs (oldest first; --limit keeps the newest N)",
@@ -226,42 +231,44 @@ reason, reason_detail, attempts, issue_date, ksef_number, invoice_reference, ses
 invoice_hash, acquisition_date, invoicing_mode, frozen_at, created_at, updated_at}.`,
 		Example: "  ksefpl queue list --status FAILED,AUTH_ERROR\n  ksefpl queue list --website shop2 --limit 20 -o json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			sts, err := parseStatuses(status)
-			if err != nil {
-				return err
-			}
-			if limit < 0 {
-				return &usageErr{errors.New("--limit must not be negative")}
-			}
-			ctx := cmd.Context()
-			wid, db, err := a.websiteFilter(ctx, site)
-			if err != nil {
-				return err
-			}
-			rows, err := queue.List(ctx, db, queue.ListFilter{WebsiteID: wid, Statuses: sts, Limit: limit})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return writeJSON(a.io.Out, rows)
-			}
-			if len(rows) == 0 {
-				fmt.Fprintln(a.io.Out, "No jobs.")
-				return nil
-			}
-			t := make([][]string, 0, len(rows))
-			for _, r := range rows {
-				t = append(t, []string{strconv.FormatInt(r.ID, 10), r.Website, r.Type, r.IncrementID, a.statusText(r.Status),
-					r.Reason, r.KSeFNumber, localTime(r.UpdatedAt)})
-			}
-			return writeTable(a.io.Out, []string{"ID", "WEBSITE", "TYPE", "INCREMENT", "STATUS", "REASON", "KSEF NUMBER", "UPDATED"}, t)
-		},
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runQueueList(cmd.Context(), o) },
 	}
-	cmd.Flags().StringVar(&status, "status", "", "only jobs in these statuses: "+strings.Join(queueStatuses, ", "))
-	cmd.Flags().StringVar(&site, "website", "", "only jobs of this website (default: all)")
-	cmd.Flags().IntVar(&limit, "limit", 0, "only the newest N jobs (0: all)")
+	cmd.Flags().StringVar(&o.status, "status", "", "only jobs in these statuses: "+strings.Join(queueStatuses, ", "))
+	cmd.Flags().StringVar(&o.website, "website", "", "only jobs of this website (default: all)")
+	cmd.Flags().IntVar(&o.limit, "limit", 0, "only the newest N jobs (0: all)")
 	return cmd
+}
+
+func runQueueList(ctx context.Context, o *queueListOptions) error {
+	a := o.app
+	sts, err := parseStatuses(o.status)
+	if err != nil {
+		return err
+	}
+	if o.limit < 0 {
+		return &usageErr{errors.New("--limit must not be negative")}
+	}
+	wid, d, err := a.websiteFilter(ctx, o.website)
+	if err != nil {
+		return err
+	}
+	rows, err := queue.List(ctx, d.DB, queue.ListFilter{WebsiteID: wid, Statuses: sts, Limit: o.limit})
+	if err != nil {
+		return err
+	}
+	if a.json() {
+		return writeJSON(a.io.Out, rows)
+	}
+	if len(rows) == 0 {
+		fmt.Fprintln(a.io.Out, "No jobs.")
+		return nil
+	}
+	t := make([][]string, 0, len(rows))
+	for _, r := range rows {
+		t = append(t, []string{strconv.FormatInt(r.ID, 10), r.Website, r.Type, r.IncrementID, a.statusText(r.Status),
+			r.Reason, r.KSeFNumber, localTime(r.UpdatedAt)})
+	}
+	return writeTable(a.io.Out, []string{"ID", "WEBSITE", "TYPE", "INCREMENT", "STATUS", "REASON", "KSEF NUMBER", "UPDATED"}, t)
 }
 
 // statusText colours a job status on a terminal.
@@ -285,7 +292,13 @@ func localTime(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05")
 }
 
+type queueShowOptions struct {
+	*app
+	query string
+}
+
 func newQueueShowCmd(a *app) *cobra.Command {
+	o := &queueShowOptions{app: a}
 	return &cobra.Command{
 		Use:   "show ID|INCREMENT_ID",
 		Short: "Show a job: status, KSeF number, references, hash, attempts, timestamps and its audit trail",
@@ -295,33 +308,38 @@ several websites, may share one). The KSeF number is the one written back to the
 		Example: "  ksefpl queue show 12\n  ksefpl queue show INV-000123 -o json",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			h, err := a.home(ctx)
-			if err != nil {
-				return err
-			}
-			jobs, err := queue.Show(ctx, h.DB, args[0])
-			if err != nil {
-				return queueErr(err)
-			}
-			ds, err := queue.Describe(ctx, h.DB, jobs)
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return writeJSON(a.io.Out, ds)
-			}
-			for i, d := range ds {
-				if i > 0 {
-					fmt.Fprintln(a.io.Out)
-				}
-				if err := a.renderJob(d); err != nil {
-					return err
-				}
-			}
-			return nil
+			o.query = args[0]
+			return runQueueShow(cmd.Context(), o)
 		},
 	}
+}
+
+func runQueueShow(ctx context.Context, o *queueShowOptions) error {
+	a := o.app
+	d, err := a.deps(ctx)
+	if err != nil {
+		return err
+	}
+	jobs, err := queue.Show(ctx, d.DB, o.query)
+	if err != nil {
+		return err
+	}
+	ds, err := queue.Describe(ctx, d.DB, jobs)
+	if err != nil {
+		return err
+	}
+	if a.json() {
+		return writeJSON(a.io.Out, ds)
+	}
+	for i, j := range ds {
+		if i > 0 {
+			fmt.Fprintln(a.io.Out)
+		}
+		if err := a.renderJob(j); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (a *app) renderJob(d queue.JobDetail) error {
@@ -358,9 +376,15 @@ func (a *app) renderJob(d queue.JobDetail) error {
 	return writeTable(w, auditHeader, auditRows(d.Audit))
 }
 
+type queueRetryOptions struct {
+	*app
+	ids     []string
+	failed  bool
+	website string
+}
+
 func newQueueRetryCmd(a *app) *cobra.Command {
-	var failed bool
-	var site string
+	o := &queueRetryOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "retry ID... | --failed [--website CODE]",
 		Short: "Queue FAILED jobs again (their frozen bytes are resent unchanged)",
@@ -374,59 +398,64 @@ KSeF rejected for its content fails again: fix it and queue it with --replace in
 is allowed while the FAILED job has no KSeF number.`,
 		Example: "  ksefpl queue retry 12 15\n  ksefpl queue retry --failed --website shop2",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case failed && len(args) > 0:
-				return &usageErr{errors.New("give job ids or --failed, not both")}
-			case !failed && len(args) == 0:
-				return &usageErr{errors.New("give the ids of the jobs to retry, or --failed for every FAILED job")}
-			case site != "" && !failed:
-				return &usageErr{errors.New("--website selects the FAILED jobs of one website: use it with --failed")}
-			}
-			sel := queue.RetrySelection{Failed: failed}
-			for _, s := range args {
-				id, err := strconv.ParseInt(s, 10, 64)
-				if err != nil || id <= 0 {
-					return &usageErr{fmt.Errorf("invalid job id %q: give the numeric ids shown by ksefpl queue list", s)}
-				}
-				sel.IDs = append(sel.IDs, id)
-			}
-			ctx := cmd.Context()
-			wid, db, err := a.websiteFilter(ctx, site)
-			if err != nil {
-				return err
-			}
-			sel.WebsiteID = wid
-			jobs, err := queue.Retry(ctx, db, sel, a.actor())
-			if err != nil && len(jobs) == 0 {
-				return queueErr(err)
-			}
-			if a.json() {
-				views, verr := queue.Views(ctx, db, jobs)
-				if verr != nil {
-					return verr
-				}
-				if werr := writeJSON(a.io.Out, views); werr != nil {
-					return werr
-				}
-				if err != nil {
-					return withCode(exitPartial, err)
-				}
-				return nil
-			}
-			if len(jobs) == 0 {
-				fmt.Fprintln(a.io.Out, "No FAILED jobs to retry.")
-				return nil
-			}
-			for _, j := range jobs {
-				fmt.Fprintf(a.io.Out, "Job %d (%s %s) is %s again; the next submit sends it.\n", j.ID, j.EntityType, j.IncrementID, j.Status)
-			}
-			if err != nil {
-				return withCode(exitPartial, err)
-			}
-			return nil
+			o.ids = args
+			return runQueueRetry(cmd.Context(), o)
 		},
 	}
-	cmd.Flags().BoolVar(&failed, "failed", false, "retry every FAILED job")
-	cmd.Flags().StringVar(&site, "website", "", "with --failed: only this website's jobs")
+	cmd.Flags().BoolVar(&o.failed, "failed", false, "retry every FAILED job")
+	cmd.Flags().StringVar(&o.website, "website", "", "with --failed: only this website's jobs")
 	return cmd
+}
+
+func runQueueRetry(ctx context.Context, o *queueRetryOptions) error {
+	a := o.app
+	switch {
+	case o.failed && len(o.ids) > 0:
+		return &usageErr{errors.New("give job ids or --failed, not both")}
+	case !o.failed && len(o.ids) == 0:
+		return &usageErr{errors.New("give the ids of the jobs to retry, or --failed for every FAILED job")}
+	case o.website != "" && !o.failed:
+		return &usageErr{errors.New("--website selects the FAILED jobs of one website: use it with --failed")}
+	}
+	sel := queue.RetrySelection{Failed: o.failed}
+	for _, s := range o.ids {
+		id, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || id <= 0 {
+			return &usageErr{fmt.Errorf("invalid job id %q: give the numeric ids shown by ksefpl queue list", s)}
+		}
+		sel.IDs = append(sel.IDs, id)
+	}
+	wid, d, err := a.websiteFilter(ctx, o.website)
+	if err != nil {
+		return err
+	}
+	sel.WebsiteID = wid
+	jobs, err := queue.Retry(ctx, d.DB, sel, a.actor())
+	if err != nil && len(jobs) == 0 {
+		return err
+	}
+	if a.json() {
+		views, verr := queue.Views(ctx, d.DB, jobs)
+		if verr != nil {
+			return verr
+		}
+		if werr := writeJSON(a.io.Out, views); werr != nil {
+			return werr
+		}
+		if err != nil {
+			return withClass(failure.Partial, err)
+		}
+		return nil
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintln(a.io.Out, "No FAILED jobs to retry.")
+		return nil
+	}
+	for _, j := range jobs {
+		fmt.Fprintf(a.io.Out, "Job %d (%s %s) is %s again; the next submit sends it.\n", j.ID, j.EntityType, j.IncrementID, j.Status)
+	}
+	if err != nil {
+		return withClass(failure.Partial, err)
+	}
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // run builds the command tree, executes args and returns the exit code.
@@ -19,9 +21,9 @@ func run(ctx context.Context, args []string, ios *ioStreams, getenv func(string)
 	root.SetErr(ios.ErrOut)
 	err := root.ExecuteContext(ctx)
 	code := exitCode(err)
-	if err != nil && err.Error() != "" {
+	if err != nil && !errSilent(err) {
 		msg := err.Error()
-		if code == exitUsage {
+		if classOf(err) == failure.Usage {
 			msg += "\nRun 'ksefpl --help' for usage."
 		}
 		fmt.Fprintln(ios.ErrOut, ios.red(msg))

@@ -6,12 +6,15 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/config"
-	"github.com/ksefpl/ksefpl/pkg/ops"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/ops"
 )
 
 type rotateOptions struct {
+	*app
 	website   string
 	wait      time.Duration
 	poll      time.Duration
@@ -19,7 +22,7 @@ type rotateOptions struct {
 }
 
 func newRotateTokenCmd(a *app) *cobra.Command {
-	o := &rotateOptions{}
+	o := &rotateOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "rotate-token [--website CODE] [--wait DURATION] [--revoke-old]",
 		Short: "Replace the KSeF token (read from stdin) after a full authentication with it",
@@ -36,7 +39,7 @@ always revoke itself, else as the new one, which needs CredentialsManage).`,
 		Example: `  printf '%s' "$NEW_TOKEN" | ksefpl rotate-token --revoke-old
   ksefpl rotate-token --website shop2 --wait 5m < new-token.txt`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runRotateToken(cmd.Context(), a, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRotateToken(cmd.Context(), o) },
 	}
 	cmd.Flags().StringVar(&o.website, "website", "", "website code (default: the default scope, shared by websites without their own token)")
 	cmd.Flags().DurationVar(&o.wait, "wait", time.Minute, "how long to wait for in-flight sessions before keeping the old token's cache for them")
@@ -46,14 +49,15 @@ always revoke itself, else as the new one, which needs CredentialsManage).`,
 	return cmd
 }
 
-func runRotateToken(ctx context.Context, a *app, o *rotateOptions) error {
-	svc, h, err := a.config(ctx)
+func runRotateToken(ctx context.Context, o *rotateOptions) error {
+	a := o.app
+	d, err := a.deps(ctx)
 	if err != nil {
 		return err
 	}
 	saveAt := config.Default
 	if o.website != "" {
-		if saveAt, err = svc.WebsiteScope(ctx, o.website); err != nil {
+		if saveAt, err = d.Config.WebsiteScope(ctx, o.website); err != nil {
 			return err
 		}
 	}
@@ -64,8 +68,7 @@ func runRotateToken(ctx context.Context, a *app, o *rotateOptions) error {
 	if err != nil {
 		return &usageErr{fmt.Errorf("no token on stdin: pipe the new token in, e.g. printf '%%s' \"$NEW_TOKEN\" | ksefpl rotate-token")}
 	}
-	res, err := ops.RotateToken(ctx, ops.Env{Config: svc, DB: h.DB, Keys: h.Keys, Getenv: a.getenv, Version: a.version, Now: a.now},
-		ops.RotateOptions{SaveAt: saveAt, NewToken: tok, Wait: o.wait, PollInterval: o.poll, RevokeOld: o.revokeOld})
+	res, err := ops.RotateToken(ctx, d, ops.RotateOptions{SaveAt: saveAt, NewToken: tok, Wait: o.wait, PollInterval: o.poll, RevokeOld: o.revokeOld})
 	if err != nil {
 		return err
 	}
@@ -81,7 +84,7 @@ func runRotateToken(ctx context.Context, a *app, o *rotateOptions) error {
 		renderRotate(a, res)
 	}
 	if res.Revoke != nil && !res.Revoke.Revoked {
-		return silentExit(exitPartial)
+		return silentExit(failure.Partial)
 	}
 	return nil
 }

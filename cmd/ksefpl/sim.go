@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 )
 
 func newSimCmd(a *app) *cobra.Command {
@@ -22,6 +25,7 @@ with environment local and base URL http://ADDR/v2.`,
 }
 
 type simServeOptions struct {
+	*app
 	addr       string
 	accessTTL  time.Duration
 	refreshTTL time.Duration
@@ -35,28 +39,12 @@ type simServeOptions struct {
 }
 
 func newSimServeCmd(a *app) *cobra.Command {
-	o := &simServeOptions{}
+	o := &simServeOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the simulator until interrupted",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.timeScale <= 0 {
-				return &usageErr{fmt.Errorf("--time-scale must be positive (1 = real time, 3600 = an hour of rate limits per second)")}
-			}
-			cfg := ksefsim.Config{
-				AccessTokenTTL: o.accessTTL, RefreshTokenTTL: o.refreshTTL, AuthDelay: o.authDelay,
-				RateLimits: o.rateLimits, TimeScale: o.timeScale,
-				InvoiceStepPolls: o.stepPolls, InvoiceStepTime: o.stepTime, StorageDir: o.storageDir,
-			}
-			if o.verbose {
-				cfg.Logger = slog.New(slog.NewTextHandler(a.io.ErrOut, nil))
-			}
-			return ksefsim.Serve(cmd.Context(), o.addr, cfg, func(url string) {
-				fmt.Fprintf(a.io.Out, "listening on %s\n", url)
-				fmt.Fprintf(a.io.Out, "API base URL: %s/v2 (ksefpl config:set ksefpl/connection/base_url %s/v2)\n", url, url)
-			})
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runSimServe(cmd.Context(), o) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8089", "listen address (port 0 picks a free port)")
@@ -72,53 +60,89 @@ func newSimServeCmd(a *app) *cobra.Command {
 	return cmd
 }
 
+func runSimServe(ctx context.Context, o *simServeOptions) error {
+	a := o.app
+	if o.timeScale <= 0 {
+		return &usageErr{fmt.Errorf("--time-scale must be positive (1 = real time, 3600 = an hour of rate limits per second)")}
+	}
+	cfg := ksefsim.Config{
+		AccessTokenTTL: o.accessTTL, RefreshTokenTTL: o.refreshTTL, AuthDelay: o.authDelay,
+		RateLimits: o.rateLimits, TimeScale: o.timeScale,
+		InvoiceStepPolls: o.stepPolls, InvoiceStepTime: o.stepTime, StorageDir: o.storageDir,
+	}
+	if o.verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(a.io.ErrOut, nil))
+	}
+	return ksefsim.Serve(ctx, o.addr, cfg, func(url string) {
+		fmt.Fprintf(a.io.Out, "listening on %s\n", url)
+		fmt.Fprintf(a.io.Out, "API base URL: %s/v2 (ksefpl config:set ksefpl/connection/base_url %s/v2)\n", url, url)
+	})
+}
+
+type simTokenOptions struct {
+	*app
+	url string
+	nip string
+}
+
 func newSimTokenCmd(a *app) *cobra.Command {
-	var url, nipArg string
+	o := &simTokenOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "token --url URL --nip NIP",
 		Short: "Ask a running simulator for a new KSeF token",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if url == "" || nipArg == "" {
-				return &usageErr{fmt.Errorf("both --url and --nip are required")}
-			}
-			tok, err := (&ksefsim.ControlClient{URL: url}).IssueToken(cmd.Context(), nipArg)
-			if err != nil {
-				return withCode(exitUnavailable, err)
-			}
-			if a.json() {
-				return writeJSON(a.io.Out, map[string]string{"token": tok})
-			}
-			fmt.Fprintln(a.io.Out, tok)
-			return nil
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runSimToken(cmd.Context(), o) },
 	}
-	cmd.Flags().StringVar(&url, "url", "", "simulator URL, e.g. http://127.0.0.1:8089")
-	cmd.Flags().StringVar(&nipArg, "nip", "", "context NIP of the token")
+	cmd.Flags().StringVar(&o.url, "url", "", "simulator URL, e.g. http://127.0.0.1:8089")
+	cmd.Flags().StringVar(&o.nip, "nip", "", "context NIP of the token")
 	return cmd
 }
 
+func runSimToken(ctx context.Context, o *simTokenOptions) error {
+	a := o.app
+	if o.url == "" || o.nip == "" {
+		return &usageErr{fmt.Errorf("both --url and --nip are required")}
+	}
+	tok, err := (&ksefsim.ControlClient{URL: o.url}).IssueToken(ctx, o.nip)
+	if err != nil {
+		return withClass(failure.Unavailable, err)
+	}
+	if a.json() {
+		return writeJSON(a.io.Out, map[string]string{"token": tok})
+	}
+	fmt.Fprintln(a.io.Out, tok)
+	return nil
+}
+
+type simRevokeOptions struct {
+	*app
+	url string
+}
+
 func newSimRevokeCmd(a *app) *cobra.Command {
-	var url string
+	o := &simRevokeOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "revoke --url URL",
 		Short: "Revoke a simulator token read from stdin",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if url == "" {
-				return &usageErr{fmt.Errorf("--url is required")}
-			}
-			tok, err := readLine(a.io.In)
-			if err != nil {
-				return err
-			}
-			if err := (&ksefsim.ControlClient{URL: url}).RevokeToken(cmd.Context(), tok); err != nil {
-				return withCode(exitUnavailable, err)
-			}
-			fmt.Fprintln(a.io.Out, "Token revoked.")
-			return nil
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runSimRevoke(cmd.Context(), o) },
 	}
-	cmd.Flags().StringVar(&url, "url", "", "simulator URL, e.g. http://127.0.0.1:8089")
+	cmd.Flags().StringVar(&o.url, "url", "", "simulator URL, e.g. http://127.0.0.1:8089")
 	return cmd
+}
+
+func runSimRevoke(ctx context.Context, o *simRevokeOptions) error {
+	a := o.app
+	if o.url == "" {
+		return &usageErr{fmt.Errorf("--url is required")}
+	}
+	tok, err := readLine(a.io.In)
+	if err != nil {
+		return err
+	}
+	if err := (&ksefsim.ControlClient{URL: o.url}).RevokeToken(ctx, tok); err != nil {
+		return withClass(failure.Unavailable, err)
+	}
+	fmt.Fprintln(a.io.Out, "Token revoked.")
+	return nil
 }

@@ -1,17 +1,24 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/status"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/status"
 )
 
+type statusOptions struct {
+	*app
+	website string
+}
+
 func newStatusCmd(a *app) *cobra.Command {
-	var site string
+	o := &statusOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "status [--website CODE]",
 		Short: "Per-website status: environment, NIP, token, last connection test, queue, sessions, oldest pending job",
@@ -26,24 +33,26 @@ environment, token_fingerprint} | null, queue: {STATUS: n}, sessions_in_flight: 
 oldest_pending_at, oldest_pending_age_seconds}].`,
 		Example: "  ksefpl status\n  ksefpl status --website shop2 -o json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			svc, h, err := a.config(ctx)
-			if err != nil {
-				return err
-			}
-			sites, err := status.Collect(ctx, status.Env{Config: svc, DB: h.DB, Now: a.now}, status.Options{Website: site})
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return writeJSON(a.io.Out, sites)
-			}
-			return renderStatus(a, sites)
-		},
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runStatus(cmd.Context(), o) },
 	}
-	cmd.Flags().StringVar(&site, "website", "", "only this website (default: all)")
+	cmd.Flags().StringVar(&o.website, "website", "", "only this website (default: all)")
 	return cmd
+}
+
+func runStatus(ctx context.Context, o *statusOptions) error {
+	a := o.app
+	d, err := a.deps(ctx)
+	if err != nil {
+		return err
+	}
+	sites, err := status.Collect(ctx, d, status.Options{Website: o.website})
+	if err != nil {
+		return err
+	}
+	if a.json() {
+		return writeJSON(a.io.Out, sites)
+	}
+	return renderStatus(a, sites)
 }
 
 func renderStatus(a *app, sites []status.Website) error {

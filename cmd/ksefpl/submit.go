@@ -7,13 +7,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/ksef"
-	"github.com/ksefpl/ksefpl/pkg/submit"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/submit"
 )
 
 type submitOptions struct {
+	*app
 	website   string
 	limit     int
 	wait      time.Duration
@@ -21,10 +24,11 @@ type submitOptions struct {
 	poll      time.Duration
 	mode      string
 	timeScale float64
+	waitSet   bool
 }
 
 func newSubmitCmd(a *app) *cobra.Command {
-	o := &submitOptions{}
+	o := &submitOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "submit",
 		Short: "Send queued invoices to KSeF and collect KSeF numbers and UPOs (cron-safe)",
@@ -37,7 +41,8 @@ authenticate / reach KSeF.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.wait, _ = cmd.Flags().GetDuration("wait")
-			return runSubmit(cmd.Context(), a, o, cmd.Flags().Changed("wait"))
+			o.waitSet = cmd.Flags().Changed("wait")
+			return runSubmit(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
@@ -51,35 +56,35 @@ authenticate / reach KSeF.`,
 	return cmd
 }
 
-func runSubmit(ctx context.Context, a *app, o *submitOptions, waitSet bool) error {
-	svc, h, err := a.config(ctx)
-	if err != nil {
-		return err
-	}
-	env := submit.Env{Config: svc, DB: h.DB, Keys: h.Keys, Version: a.version, Now: a.now}
+func runSubmit(ctx context.Context, o *submitOptions) error {
+	a := o.app
 	if o.timeScale <= 0 {
 		return &usageErr{fmt.Errorf("--time-scale must be positive")}
 	}
-	if o.timeScale != 1 {
-		env.Pacer = ksef.NewPacer(ksef.PacerOptions{TimeScale: o.timeScale})
-	}
-	if a.io.ErrTTY && !a.json() {
-		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(a.io.ErrOut), progressbar.OptionSetDescription("submitting"),
-			progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())
-		env.Progress = func(p submit.Progress) {
-			bar.Describe(fmt.Sprintf("%s: job %d %s", p.Website, p.JobID, p.Status))
-			_ = bar.Add(1)
-		}
-		defer bar.Finish()
-	}
-	opts := submit.Options{Website: o.website, Limit: o.limit, Wait: o.wait, NoWait: waitSet && o.wait == 0,
-		AutoRetry: o.autoRetry, PollInterval: o.poll, Mode: o.mode}
 	switch o.mode {
 	case submit.ModeAuto, submit.ModeOnline, submit.ModeBatch:
 	default:
 		return &usageErr{fmt.Errorf("invalid --mode %q: use auto, online or batch", o.mode)}
 	}
-	res, err := submit.Run(ctx, env, opts)
+	d, err := a.deps(ctx)
+	if err != nil {
+		return err
+	}
+	opts := submit.Options{Website: o.website, Limit: o.limit, Wait: o.wait, NoWait: o.waitSet && o.wait == 0,
+		AutoRetry: o.autoRetry, PollInterval: o.poll, Mode: o.mode}
+	if o.timeScale != 1 {
+		opts.Pacer = ksef.NewPacer(ksef.PacerOptions{TimeScale: o.timeScale})
+	}
+	if a.io.ErrTTY && !a.json() {
+		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(a.io.ErrOut), progressbar.OptionSetDescription("submitting"),
+			progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())
+		opts.Progress = func(p submit.Progress) {
+			bar.Describe(fmt.Sprintf("%s: job %d %s", p.Website, p.JobID, p.Status))
+			_ = bar.Add(1)
+		}
+		defer bar.Finish()
+	}
+	res, err := submit.Run(ctx, d, opts)
 	if err != nil {
 		return err
 	}
@@ -93,21 +98,11 @@ func runSubmit(ctx context.Context, a *app, o *submitOptions, waitSet bool) erro
 	} else if err := renderSubmit(a, res); err != nil {
 		return err
 	}
-	switch res.FirstErrorClass() {
-	case "":
-	case "auth":
-		return silentExit(exitAuth)
-	case "unavailable":
-		return silentExit(exitUnavailable)
-	case "invalid":
-		return silentExit(exitInvalid)
-	case "rejected":
-		return silentExit(exitRejected)
-	default:
-		return silentExit(exitError)
+	if c := res.FirstErrorClass(); c != failure.None {
+		return silentExit(c)
 	}
 	if res.Failed > 0 {
-		return silentExit(exitPartial)
+		return silentExit(failure.Partial)
 	}
 	return nil
 }

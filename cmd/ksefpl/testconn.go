@@ -5,17 +5,19 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/ksefpl/ksefpl/pkg/conncheck"
 	"github.com/spf13/cobra"
+
+	"github.com/ksefpl/ksefpl/pkg/conncheck"
 )
 
 type testConnOptions struct {
+	*app
 	website string
 	network bool
 }
 
 func newTestConnectionCmd(a *app) *cobra.Command {
-	o := &testConnOptions{}
+	o := &testConnOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "test-connection",
 		Short: "Check configuration, token, network and full KSeF authentication for a website",
@@ -27,24 +29,20 @@ per website: the queue holds new invoices as AUTH_ERROR after a token failure un
 test-connection succeeds. Exit 0 only when everything passed, else the class of the first
 failure (3 configuration, 4 credentials, 5 rejected, 6 unavailable).`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runTestConnection(cmd.Context(), a, o) },
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTestConnection(cmd.Context(), o) },
 	}
 	cmd.Flags().StringVar(&o.website, "website", "", "website code (default: base)")
 	cmd.Flags().BoolVar(&o.network, "network", false, "also report whether the firewall lets KSeF and NBP hosts through on 443")
 	return cmd
 }
 
-func runTestConnection(ctx context.Context, a *app, o *testConnOptions) error {
-	svc, h, err := a.config(ctx)
+func runTestConnection(ctx context.Context, o *testConnOptions) error {
+	a := o.app
+	d, sc, err := a.websiteScope(ctx, o.website)
 	if err != nil {
 		return err
 	}
-	sc, err := a.websiteScope(ctx, svc, o.website)
-	if err != nil {
-		return err
-	}
-	rep, err := conncheck.Run(ctx, conncheck.Env{Config: svc, DB: h.DB, Keys: h.Keys, Version: a.version}, sc,
-		conncheck.Options{Network: o.network, Now: a.now})
+	rep, err := conncheck.Run(ctx, d, sc, conncheck.Options{Network: o.network})
 	if err != nil {
 		return err
 	}
@@ -56,7 +54,7 @@ func runTestConnection(ctx context.Context, a *app, o *testConnOptions) error {
 		return err
 	}
 	if c, failed := rep.FirstFailure(); failed {
-		return silentExit(connClassExit(c.Class))
+		return silentExit(c.Class)
 	}
 	return nil
 }
@@ -94,20 +92,6 @@ func renderConnReport(a *app, rep *conncheck.Report) error {
 		fmt.Fprintln(a.io.Out, a.io.red("Connection test failed."))
 	}
 	return nil
-}
-
-func connClassExit(c conncheck.Class) int {
-	switch c {
-	case conncheck.ClassInvalid:
-		return exitInvalid
-	case conncheck.ClassAuth:
-		return exitAuth
-	case conncheck.ClassRejected:
-		return exitRejected
-	case conncheck.ClassUnavailable:
-		return exitUnavailable
-	}
-	return exitError
 }
 
 // checkRow renders one ✔/✘/– line of a checklist (test-connection, golive:check).

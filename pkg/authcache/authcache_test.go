@@ -20,7 +20,8 @@ func TestRoundTripEncryptedAtRest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, _ := secret.ParseKeys("6wRADHwwCBGgdxbcHhovGB0upmg0mbsN")
+	k, _ := secret.GenerateKey()
+	keys, _ := secret.ParseKeys(k)
 	c := New(db, keys)
 	now := time.Now().UTC().Truncate(time.Second)
 	in := ksef.CachedTokens{AccessToken: "ACCESS-SECRET", AccessValidUntil: now.Add(time.Hour),
@@ -56,7 +57,8 @@ func TestUndecryptableRowIsDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	keysA, _ := secret.ParseKeys("6wRADHwwCBGgdxbcHhovGB0upmg0mbsN")
+	ka, _ := secret.GenerateKey()
+	keysA, _ := secret.ParseKeys(ka)
 	kb, _ := secret.GenerateKey()
 	keysB, _ := secret.ParseKeys(kb)
 	if err := New(db, keysA).Save(ctx, "k", ksef.TagSessionToken, ksef.CachedTokens{AccessToken: "x"}, time.Now().Add(time.Hour)); err != nil {

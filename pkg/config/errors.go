@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // UnknownPathError is returned for a path that is not in the registry.
@@ -63,3 +65,18 @@ func (e *DecryptError) Unwrap() error { return e.Err }
 // ErrNoKey is returned when a secret must be encrypted or decrypted but no deployment key
 // is configured.
 var ErrNoKey = fmt.Errorf("no encryption key configured: run 'ksefpl setup:install' or set KSEFPL_CRYPT_KEY")
+
+// Class is failure.Invalid: the path is not a configuration path.
+func (e *UnknownPathError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid: the value breaks the path's rules.
+func (e *InvalidValueError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Usage: a bad --scope or --scope-code.
+func (e *ScopeError) Class() failure.Class { return failure.Usage }
+
+// Class is failure.Unknown: like Magento's "Configuration for path … doesn't exist" (exit 1).
+func (e *NotFoundError) Class() failure.Class { return failure.Unknown }
+
+// Class is failure.Auth: a stored secret the deployment keys cannot decrypt.
+func (e *DecryptError) Class() failure.Class { return failure.Auth }

@@ -12,8 +12,6 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
-const testKey = "6wRADHwwCBGgdxbcHhovGB0upmg0mbsN"
-
 func newService(t *testing.T, env map[string]string) (*Service, *store.DB, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ksefpl.db")
@@ -22,7 +20,11 @@ func newService(t *testing.T, env map[string]string) (*Service, *store.DB, strin
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	keys, err := secret.ParseKeys(testKey)
+	key, err := secret.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secret.ParseKeys(key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,11 @@
 // what to do; and the recording of the outcome that the queue's pre-flight reads.
 package conncheck
 
-import "time"
+import (
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
+)
 
 // Status of one check.
 type Status string
@@ -14,18 +18,6 @@ const (
 	Pass Status = "pass"
 	Fail Status = "fail"
 	Skip Status = "skip"
-)
-
-// Class says what kind of failure a check found; commands map it to an exit code.
-type Class string
-
-// Failure classes (see the exit-code table in README.md).
-const (
-	ClassInvalid     Class = "invalid"
-	ClassAuth        Class = "auth"
-	ClassRejected    Class = "rejected"
-	ClassUnavailable Class = "unavailable"
-	ClassUnknown     Class = "unknown"
 )
 
 // Outcome reasons recorded in ksefpl_auth_outcome.
@@ -50,7 +42,7 @@ type Check struct {
 	Millis   int64         `json:"duration_ms"`
 	Detail   string        `json:"detail,omitempty"`
 	Hint     string        `json:"hint,omitempty"`
-	Class    Class         `json:"class,omitempty"`
+	Class    failure.Class `json:"class,omitempty"`
 	// Code is KSeF's status or error code when it gave one (450, 20100, 10000 …).
 	Code string `json:"code,omitempty"`
 	// tokenFailure marks failures that mean the token itself was refused.
@@ -102,9 +94,9 @@ func (r *Report) reason() string {
 		return ""
 	case c.tokenFailure:
 		return ReasonTokenRejected
-	case c.Class == ClassInvalid:
+	case c.Class == failure.Invalid:
 		return ReasonConfig
-	case c.Class == ClassUnavailable:
+	case c.Class == failure.Unavailable:
 		return ReasonUnavailable
 	}
 	return ReasonOther

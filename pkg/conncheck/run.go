@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -14,23 +13,14 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/nip"
 	"github.com/ksefpl/ksefpl/pkg/queue"
-	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/website"
 )
-
-// Env is what Run needs from the application.
-type Env struct {
-	Config  *config.Service
-	DB      *store.DB
-	Keys    *secret.Keyring
-	Version string
-	// HTTPClient is used for KSeF calls (optional).
-	HTTPClient *http.Client
-}
 
 // Options tune Run.
 type Options struct {
@@ -42,10 +32,6 @@ type Options struct {
 	MaxSkew time.Duration
 	// DialTimeout bounds each reachability probe (default 5 s).
 	DialTimeout time.Duration
-	// Retry is the KSeF retry policy (zero: the client's defaults).
-	Retry ksef.RetryPolicy
-	// Now is the clock (default time.Now).
-	Now func() time.Time
 }
 
 // DefaultFirewallHosts are the hosts a shop's firewall must let through on 443: the test
@@ -53,27 +39,25 @@ type Options struct {
 var DefaultFirewallHosts = []string{"api-test.ksef.mf.gov.pl", "api.ksef.mf.gov.pl", "api.nbp.pl"}
 
 // Run tests the connection of the website at sc and records the outcome.
-func Run(ctx context.Context, env Env, sc config.Scope, o Options) (*Report, error) {
+func Run(ctx context.Context, d *deps.Deps, sc config.Scope, o Options) (*Report, error) {
+	env := d.WithDefaults()
 	if o.MaxSkew == 0 {
 		o.MaxSkew = 2 * time.Minute
 	}
 	if o.DialTimeout == 0 {
 		o.DialTimeout = 5 * time.Second
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
 	if o.FirewallHosts == nil {
 		o.FirewallHosts = DefaultFirewallHosts
 	}
-	s, err := website.Load(ctx, env.Config, sc)
+	s, err := env.Website(ctx, sc)
 	if err != nil {
 		return nil, err
 	}
 	r := &Report{
 		Website: s.WebsiteCode, Environment: s.EnvironmentName, APIURL: s.Endpoints.API,
 		APIVersion: s.APIVersion, SellerNIP: s.Seller.NIP, TokenFingerprint: s.TokenFingerprint,
-		TokenSource: s.TokenSource, TestedAt: o.Now().UTC(),
+		TokenSource: s.TokenSource, TestedAt: env.Now().UTC(),
 	}
 	rn := &runner{r: r, s: s, o: o, env: env}
 	rn.run(ctx)
@@ -106,7 +90,7 @@ type runner struct {
 	r      *Report
 	s      *website.Settings
 	o      Options
-	env    Env
+	env    *deps.Deps
 	client *ksef.Client
 }
 
@@ -129,11 +113,11 @@ func (rn *runner) run(ctx context.Context) {
 	s := rn.s
 	cfg := rn.step("configuration", func() Check {
 		if m := s.Missing(); len(m) > 0 {
-			return Check{Status: Fail, Class: ClassInvalid, Detail: "missing: " + strings.Join(m, ", "),
+			return Check{Status: Fail, Class: failure.Invalid, Detail: "missing: " + strings.Join(m, ", "),
 				Hint: "set them with ksefpl config:set PATH VALUE" + scopeHint(s) + " (the token: printf '%s' \"$TOKEN\" | ksefpl config:set " + config.PathAPIToken + " -" + scopeHint(s) + ")"}
 		}
 		if s.EndpointsErr != nil {
-			return Check{Status: Fail, Class: ClassInvalid, Detail: s.EndpointsErr.Error(),
+			return Check{Status: Fail, Class: failure.Invalid, Detail: s.EndpointsErr.Error(),
 				Hint: "check " + config.PathEnvironment + " and, for local, " + config.PathBaseURL}
 		}
 		return Check{Status: Pass, Detail: fmt.Sprintf("environment %s, API %s, NIP %s", s.EnvironmentName, s.Endpoints.API, s.Seller.NIP)}
@@ -142,7 +126,7 @@ func (rn *runner) run(ctx context.Context) {
 	switch {
 	case s.TokenErr != nil:
 		rn.step("token decryptable", func() Check {
-			return Check{Status: Fail, Class: ClassAuth, Detail: config.DecryptMessage, tokenFailure: true,
+			return Check{Status: Fail, Class: failure.Auth, Detail: config.DecryptMessage, tokenFailure: true,
 				Hint: "the deployment key (env.json or KSEFPL_CRYPT_KEY) is not the one the token was saved with"}
 		})
 	case s.Token == "":
@@ -159,7 +143,7 @@ func (rn *runner) run(ctx context.Context) {
 	} else {
 		c := rn.step("NIP checksum", func() Check {
 			if err := nip.Validate(s.Seller.NIP); err != nil {
-				return Check{Status: Fail, Class: ClassInvalid, Detail: err.Error(), Hint: "correct " + config.PathSellerNIP}
+				return Check{Status: Fail, Class: failure.Invalid, Detail: err.Error(), Hint: "correct " + config.PathSellerNIP}
 			}
 			return Check{Status: Pass, Detail: nip.Format(s.Seller.NIP)}
 		})
@@ -181,10 +165,13 @@ func (rn *runner) run(ctx context.Context) {
 		rn.network(ctx)
 		return
 	}
-	client, err := s.Client(website.ClientOptions{Version: rn.env.Version, HTTPClient: rn.env.HTTPClient, Retry: rn.o.Retry, Clock: rn.o.Now})
+	// No persistent token cache: the check authenticates in full every time.
+	copts := rn.env.ClientOptions()
+	copts.DB, copts.Keys = nil, nil
+	client, err := s.Client(copts)
 	if err != nil {
 		rn.step("network reach", func() Check {
-			return Check{Status: Fail, Class: ClassInvalid, Detail: err.Error()}
+			return Check{Status: Fail, Class: failure.Invalid, Detail: err.Error()}
 		})
 		rn.network(ctx)
 		return
@@ -241,11 +228,11 @@ func (rn *runner) run(ctx context.Context) {
 func tokenContext(s *website.Settings) Check {
 	info, err := ksef.ParseToken(s.Token)
 	if err != nil {
-		return Check{Status: Fail, Class: ClassInvalid, Detail: err.Error(), tokenFailure: true,
+		return Check{Status: Fail, Class: failure.Invalid, Detail: err.Error(), tokenFailure: true,
 			Hint: "re-enter the whole KSeF 2.0 token: printf '%s' \"$TOKEN\" | ksefpl config:set " + config.PathAPIToken + " -" + scopeHint(s)}
 	}
 	if info.ContextType != "Nip" || info.ContextValue != s.Seller.NIP {
-		return Check{Status: Fail, Class: ClassAuth, Code: "20100", tokenFailure: true,
+		return Check{Status: Fail, Class: failure.Auth, Code: "20100", tokenFailure: true,
 			Detail: fmt.Sprintf("NIP differs from the token's context (20100): the token was generated for %s-%s, the configured seller NIP is %s",
 				strings.ToLower(info.ContextType), info.ContextValue, s.Seller.NIP),
 			Hint: "use a token generated for NIP " + s.Seller.NIP + ", or correct " + config.PathSellerNIP + scopeHint(s)}
@@ -258,10 +245,10 @@ func tokenContext(s *website.Settings) Check {
 func (rn *runner) reach(ctx context.Context, api string) Check {
 	host, port, useTLS, err := hostPort(api)
 	if err != nil {
-		return Check{Status: Fail, Class: ClassInvalid, Detail: err.Error()}
+		return Check{Status: Fail, Class: failure.Invalid, Detail: err.Error()}
 	}
 	if err := dial(ctx, host, port, useTLS, rn.o.DialTimeout); err != nil {
-		return Check{Status: Fail, Class: ClassUnavailable, Detail: err.Error(),
+		return Check{Status: Fail, Class: failure.Unavailable, Detail: err.Error(),
 			Hint: fmt.Sprintf("allow outbound HTTPS to %s:%d in the firewall (run with --network for the full list) and check DNS", host, port)}
 	}
 	kind := "TCP"
@@ -281,17 +268,18 @@ func (rn *runner) latarnia(ctx context.Context) Check {
 		for _, m := range st.Messages {
 			titles = append(titles, m.Title)
 		}
-		return Check{Status: Fail, Class: ClassUnavailable, Detail: "KSeF status: " + st.Status + " " + strings.Join(titles, "; "),
+		return Check{Status: Fail, Class: failure.Unavailable, Detail: "KSeF status: " + st.Status + " " + strings.Join(titles, "; "),
 			Hint: "KSeF announces maintenance or a failure: wait and run test-connection again (invoices stay queued)"}
 	}
 	return Check{Status: Pass, Detail: st.Status}
 }
 
-// auth runs the full token authentication: challenge, ksef-token, poll, redeem.
+// auth runs the full authentication with the website's credential: challenge, the
+// authenticator's start (ksef-token), poll, redeem.
 func (rn *runner) auth(ctx context.Context) (*ksef.Challenge, time.Time, Check) {
 	s, c := rn.s, rn.client
-	init, ch, err := c.AuthenticateKSeFToken(ctx, ksef.KSeFTokenAuth{Token: s.Token, Context: ksef.ContextIdentifier{Type: "Nip", Value: s.Seller.NIP}})
-	received := rn.o.Now()
+	init, ch, err := s.Auth.Start(ctx, c, ksef.ContextIdentifier{Type: "Nip", Value: s.Seller.NIP}, nil)
+	received := rn.env.Now()
 	if err != nil {
 		return ch, received, authFailure(err, s)
 	}
@@ -302,8 +290,8 @@ func (rn *runner) auth(ctx context.Context) (*ksef.Challenge, time.Time, Check) 
 	if err != nil {
 		return ch, received, authFailure(err, s)
 	}
-	return ch, received, Check{Status: Pass, Detail: "challenge → token → redeem; access token valid until " +
-		pair.AccessToken.ValidUntil.UTC().Format(time.RFC3339)}
+	return ch, received, Check{Status: Pass, Detail: s.Auth.Describe() + ": challenge → " + s.Auth.Method() +
+		" → redeem; access token valid until " + pair.AccessToken.ValidUntil.UTC().Format(time.RFC3339)}
 }
 
 func (rn *runner) legacyAuth(ctx context.Context) Check {
@@ -322,7 +310,7 @@ func authFailure(err error, s *website.Settings) Check {
 	switch {
 	case errors.As(err, &ase):
 		c.Code = strconv.Itoa(ase.Code)
-		c.tokenFailure = c.Class == ClassAuth
+		c.tokenFailure = c.Class == failure.Auth
 		switch {
 		case ase.WrongContext():
 			c.Hint = "the token belongs to another NIP: use a token generated for NIP " + s.Seller.NIP
@@ -344,7 +332,7 @@ func authFailure(err error, s *website.Settings) Check {
 			c.Hint = "the token was generated for another NIP (20100): use a token for NIP " + s.Seller.NIP
 		}
 	default:
-		c.tokenFailure = c.Class == ClassAuth
+		c.tokenFailure = c.Class == failure.Auth
 	}
 	return c
 }
@@ -363,7 +351,7 @@ func (rn *runner) skew(ch *ksef.Challenge, received time.Time) Check {
 	}
 	detail := fmt.Sprintf("local clock %s KSeF by %s", map[bool]string{true: "ahead of", false: "behind"}[d >= 0], abs.Round(time.Millisecond))
 	if abs > rn.o.MaxSkew {
-		return Check{Status: Fail, Class: ClassUnknown, Detail: detail,
+		return Check{Status: Fail, Class: failure.Unknown, Detail: detail,
 			Hint: "synchronise the clock (NTP): invoice dates and token expiry depend on it"}
 	}
 	return Check{Status: Pass, Detail: detail}
@@ -391,26 +379,12 @@ func fromErr(err error, prefix string) Check {
 	if prefix != "" {
 		detail = prefix + ": " + detail
 	}
-	c := Check{Status: Fail, Class: classOf(ksef.Classify(err)), Detail: detail}
+	c := Check{Status: Fail, Class: failure.Of(err), Detail: detail}
 	var ae *ksef.APIError
 	if errors.As(err, &ae) && len(ae.Exceptions) > 0 {
 		c.Code = strconv.Itoa(ae.Exceptions[0].Code)
 	}
 	return c
-}
-
-func classOf(c ksef.Class) Class {
-	switch c {
-	case ksef.ClassInvalid:
-		return ClassInvalid
-	case ksef.ClassAuth:
-		return ClassAuth
-	case ksef.ClassRejected:
-		return ClassRejected
-	case ksef.ClassUnavailable:
-		return ClassUnavailable
-	}
-	return ClassUnknown
 }
 
 // dial connects to host:port (TLS-verified when useTLS) and closes the connection.

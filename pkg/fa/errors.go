@@ -1,9 +1,10 @@
 package fa
 
 import (
-	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // InputError is one problem with the shop's invoice JSON (or the seller
@@ -112,18 +113,26 @@ func (e *SchemaDirError) Error() string {
 	return fmt.Sprintf("schema file %s not found in %q: point the schema directory at a folder holding FA3.xsd, FA2.xsd and bazowe/*.xsd (the official KSeF schemas from CIRFMF/ksef-docs faktury/schemy/FA, with the StrukturyDanych import rewritten to bazowe/)", e.File, e.Dir)
 }
 
-// IsInvalid reports whether err means the input or configuration is invalid
-// (commands exit with code 3): input errors, totals mismatch, missing rate,
-// unreadable or oversized XML.
-func IsInvalid(err error) bool {
-	var (
-		l  InputErrors
-		ie *InputError
-		te *TotalsMismatchError
-		re *RateError
-		pe *ParseError
-		se *TooLargeError
-	)
-	return errors.As(err, &l) || errors.As(err, &ie) || errors.As(err, &te) || errors.As(err, &re) ||
-		errors.As(err, &pe) || errors.As(err, &se)
-}
+// Class is failure.Invalid.
+func (e *InputError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid.
+func (l InputErrors) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid.
+func (e *TotalsMismatchError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid.
+func (e *RateError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid.
+func (e *ParseError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid.
+func (e *TooLargeError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid: the XSD tool is missing or failed (a setup problem).
+func (e *ToolError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid: the schema directory lacks the schemas.
+func (e *SchemaDirError) Class() failure.Class { return failure.Invalid }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
 
@@ -42,7 +43,7 @@ func TestBadInputIsTyped(t *testing.T) {
 			}
 			_, err := ParseInput(strings.NewReader(src))
 			var list InputErrors
-			if !errors.As(err, &list) || !IsInvalid(err) {
+			if !errors.As(err, &list) || !failure.Is(err, failure.Invalid) {
 				t.Fatalf("got %v, want InputErrors", err)
 			}
 			var ie *InputError
@@ -81,7 +82,7 @@ func TestBuildErrors(t *testing.T) {
 	// Totals mismatch names both figures.
 	_, err := Build(ctx, parse(strings.Replace(validInput, `"246.00"`, `"246.50"`, 1)), BuildOptions{Seller: testSeller, Now: fixedNow})
 	var tm *TotalsMismatchError
-	if !errors.As(err, &tm) || !IsInvalid(err) || !strings.Contains(err.Error(), "246.00") || !strings.Contains(err.Error(), "246.50") {
+	if !errors.As(err, &tm) || !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), "246.00") || !strings.Contains(err.Error(), "246.50") {
 		t.Errorf("totals: got %v, want *TotalsMismatchError naming 246.00 and 246.50", err)
 	}
 	// Within 0.01 per rate bucket is accepted.
@@ -93,7 +94,7 @@ func TestBuildErrors(t *testing.T) {
 	bad.NIP = "1234567890"
 	_, err = Build(ctx, parse(validInput), BuildOptions{Seller: bad, Now: fixedNow})
 	var ie *InputError
-	if !errors.As(err, &ie) || !IsInvalid(err) || !strings.Contains(err.Error(), "seller.nip") {
+	if !errors.As(err, &ie) || !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), "seller.nip") {
 		t.Errorf("seller NIP: got %v, want an InputError on seller.nip", err)
 	}
 	// Foreign currency without a rate.
@@ -103,7 +104,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 	_, err = Build(ctx, eur, BuildOptions{Seller: testSeller, Now: fixedNow})
 	var re *RateError
-	if !errors.As(err, &re) || !IsInvalid(err) {
+	if !errors.As(err, &re) || !failure.Is(err, failure.Invalid) {
 		t.Errorf("missing rate: got %v, want *RateError", err)
 	}
 	// A lookup failure is passed through, not classified as invalid input.
@@ -112,7 +113,7 @@ func TestBuildErrors(t *testing.T) {
 	_, err = Build(ctx, memo, BuildOptions{Seller: testSeller, Now: fixedNow, LookupOriginal: func(context.Context, string) (string, time.Time, bool, error) {
 		return "", time.Time{}, false, boom
 	}})
-	if !errors.Is(err, boom) || IsInvalid(err) {
+	if !errors.Is(err, boom) || failure.Is(err, failure.Invalid) {
 		t.Errorf("lookup failure: got %v", err)
 	}
 	// Credit memo whose original is unknown and has no issue date.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 )
 
@@ -16,7 +17,7 @@ type EnvironmentError struct {
 }
 
 // Class is invalid configuration (exit 3).
-func (e *EnvironmentError) Class() ksef.Class { return ksef.ClassInvalid }
+func (e *EnvironmentError) Class() failure.Class { return failure.Invalid }
 
 // Error says why the environment is refused and how to point the website at test.
 func (e *EnvironmentError) Error() string {

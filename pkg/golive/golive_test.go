@@ -3,86 +3,47 @@ package golive
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/internal/ksefpltest"
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
 	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
-	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
 
-const sellerNIP = "5261040828"
+const sellerNIP = ksefpltest.NIP
 
-// harness is a real store in a temp dir configured against a real simulator over HTTP.
+// harness is the shared fixture (a real home configured against a real simulator over
+// HTTP) with the seller name the checks look for.
 type harness struct {
+	*ksefpltest.Fixture
 	t     *testing.T
 	sim   *ksefsim.Server
-	url   string
 	db    *store.DB
-	keys  *secret.Keyring
 	cfg   *config.Service
 	token string
 }
 
+const sellerName = "Sklep Przykładowy sp. z o.o."
+
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	sim, err := ksefsim.New(ksefsim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	keys, err := secret.ParseKeys("6wRADHwwCBGgdxbcHhovGB0upmg0mbsN")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ksefpl.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	h := &harness{t: t, sim: sim, url: srv.URL, db: db, keys: keys, cfg: config.New(db, keys, func(string) string { return "" })}
-	if h.token, err = sim.IssueToken(sellerNIP); err != nil {
-		t.Fatal(err)
-	}
-	for _, kv := range [][2]string{
-		{config.PathEnvironment, "local"}, {config.PathBaseURL, srv.URL + "/v2"}, {config.PathSellerNIP, sellerNIP},
-		{config.PathSellerName, "Sklep Przykładowy sp. z o.o."}, {config.PathSellerAddress1, "ul. Prosta 1"},
-		{config.PathSellerAddress2, "00-001 Warszawa"}, {config.PathAPIToken, h.token},
-	} {
-		h.set(kv[0], kv[1])
-	}
+	f := ksefpltest.NewFixture(t)
+	h := &harness{Fixture: f, t: t, sim: f.Sim, db: f.DB(), cfg: f.Config(), token: f.Token}
+	h.set(config.PathSellerName, sellerName)
 	return h
 }
 
-func (h *harness) set(path, value string) {
-	h.t.Helper()
-	if _, err := h.cfg.Set(context.Background(), path, value, config.Default); err != nil {
-		h.t.Fatal(err)
-	}
-}
+func (h *harness) set(path, value string) { h.Set(path, value, config.Default) }
 
-func (h *harness) env() Env {
-	return Env{Config: h.cfg, DB: h.db, Keys: h.keys, Version: "test",
-		Retry: ksef.RetryPolicy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, RateLimitCeiling: 2 * time.Second}}
-}
-
-func (h *harness) scope() config.Scope {
-	h.t.Helper()
-	sc, err := h.cfg.WebsiteScope(context.Background(), "base")
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return sc
-}
+func (h *harness) scope() config.Scope { return h.Scope("base") }
 
 func (h *harness) run(o Options) *Report {
 	h.t.Helper()
@@ -90,7 +51,7 @@ func (h *harness) run(o Options) *Report {
 		o.Wait = 20 * time.Second
 	}
 	o.PollInterval = 20 * time.Millisecond
-	r, err := Run(context.Background(), h.env(), h.scope(), o)
+	r, err := Run(context.Background(), h.Deps, h.scope(), o)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -132,7 +93,7 @@ func TestRunPassesEveryCheckAgainstTheSimulator(t *testing.T) {
 	}
 	// The preview line names the configured seller and the tax codes.
 	prev := check(t, r, CheckPreview).Detail
-	for _, s := range []string{"526-104-08-28", "Sklep Przykładowy sp. z o.o.", "ul. Prosta 1, 00-001 Warszawa", "23, 8", SampleGross + " PLN", "XSD skipped"} {
+	for _, s := range []string{"526-104-08-28", sellerName, "ul. Prosta 1, 00-001 Warszawa", "23, 8", SampleGross + " PLN", "XSD skipped"} {
 		if !strings.Contains(prev, s) {
 			t.Errorf("preview detail %q lacks %q", prev, s)
 		}
@@ -184,13 +145,13 @@ func TestRunRefusesDemoAndProductionWithoutContactingAnything(t *testing.T) {
 			if err := h.cfg.Delete(context.Background(), config.PathBaseURL, config.Default); err != nil {
 				t.Fatal(err)
 			}
-			r, err := Run(context.Background(), h.env(), h.scope(), Options{})
+			r, err := Run(context.Background(), h.Deps, h.scope(), Options{})
 			var ee *EnvironmentError
 			if !errors.As(err, &ee) || r != nil {
 				t.Fatalf("Run = %v, %v; want *EnvironmentError", r, err)
 			}
-			if ee.Environment != env || ksef.Classify(err) != ksef.ClassInvalid || !strings.Contains(err.Error(), "config:set ksefpl/connection/environment test") {
-				t.Errorf("error %q (class %v)", err, ksef.Classify(err))
+			if ee.Environment != env || failure.Of(err) != failure.Invalid || !strings.Contains(err.Error(), "config:set ksefpl/connection/environment test") {
+				t.Errorf("error %q (class %v)", err, failure.Of(err))
 			}
 			if n, _ := h.db.JobCounts(context.Background(), 0); len(n) != 0 {
 				t.Errorf("jobs were queued: %v", n)
@@ -213,7 +174,7 @@ func TestRunWithARevokedTokenFailsTheConnectionAndSendsNothing(t *testing.T) {
 		t.Fatalf("checks %s (success %v), want %s", got, r.Success, want)
 	}
 	c, _ := r.FirstFailure()
-	if c.Name != CheckConnection || c.Class != conncheck.ClassAuth || !strings.Contains(c.Detail, "450") {
+	if c.Name != CheckConnection || c.Class != failure.Auth || !strings.Contains(c.Detail, "450") {
 		t.Errorf("first failure %+v: want test-connection, auth, KSeF 450", c)
 	}
 	if n, _ := h.db.JobCounts(context.Background(), 0); len(n) != 0 {
@@ -231,7 +192,7 @@ func TestRunReportsAnInvoiceKSeFHasNotFinished(t *testing.T) {
 	h.sim.SetFaults(f)
 	r := h.run(Options{Wait: 200 * time.Millisecond})
 	c, failed := r.FirstFailure()
-	if !failed || c.Name != CheckLifecycle || c.Class != conncheck.ClassUnavailable || !strings.Contains(c.Detail, "still SUBMITTED") {
+	if !failed || c.Name != CheckLifecycle || c.Class != failure.Unavailable || !strings.Contains(c.Detail, "still SUBMITTED") {
 		t.Fatalf("first failure %+v (%s)", c, statuses(r))
 	}
 	if got := check(t, r, CheckUPO).Status; got != conncheck.Skip {
@@ -257,14 +218,14 @@ func TestRunWithAFile(t *testing.T) {
 	// The same file again: already queued, the check refuses to pass on an old invoice.
 	r = h.run(Options{Input: inv, InputName: "inv.json"})
 	c, _ := r.FirstFailure()
-	if c.Name != CheckLifecycle || c.Class != conncheck.ClassInvalid || !strings.Contains(c.Detail, "already queued") {
+	if c.Name != CheckLifecycle || c.Class != failure.Invalid || !strings.Contains(c.Detail, "already queued") {
 		t.Errorf("second run first failure %+v", c)
 	}
 	// A credit memo is not a test invoice.
 	memo := []byte(strings.Replace(string(inv), `"type": "invoice"`, `"type": "creditmemo"`, 1))
 	r = h.run(Options{Input: memo})
 	c, _ = r.FirstFailure()
-	if c.Name != CheckPreview || c.Class != conncheck.ClassInvalid || check(t, r, CheckLifecycle).Status != conncheck.Skip {
+	if c.Name != CheckPreview || c.Class != failure.Invalid || check(t, r, CheckLifecycle).Status != conncheck.Skip {
 		t.Errorf("credit memo: first failure %+v (%s)", c, statuses(r))
 	}
 }

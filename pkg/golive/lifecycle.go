@@ -9,33 +9,27 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/submit"
 )
 
-// submitEnv is the submit environment of this check.
-func (g *runner) submitEnv() submit.Env {
-	return submit.Env{Config: g.env.Config, DB: g.env.DB, Keys: g.env.Keys, Version: g.env.Version,
-		HTTPClient: g.env.HTTPClient, Retry: g.env.Retry, Now: g.env.Now, Actor: g.env.Actor}
-}
-
 // lifecycle queues the test invoice, runs submit for the website with a bounded wait and
 // reads the job's audit trail: it must show PENDING, SUBMITTED and ACCEPTED in that order.
 func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job, error) {
-	fail := func(class conncheck.Class, detail, hint string) (Check, *store.Job, error) {
+	fail := func(class failure.Class, detail, hint string) (Check, *store.Job, error) {
 		return Check{Status: conncheck.Fail, Class: class, Detail: detail, Hint: hint}, nil, nil
 	}
 	others, err := g.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: g.s.WebsiteID, Statuses: []string{store.JobPending}})
 	if err != nil {
 		return Check{}, nil, err
 	}
-	res, err := queue.Enqueue(ctx, queue.Env{Config: g.env.Config, DB: g.env.DB, Now: g.env.Now},
-		queue.Request{Scope: g.sc, Kind: queue.KindInvoice, Data: data, Actor: g.env.Actor})
+	res, err := queue.Enqueue(ctx, g.env, queue.Request{Scope: g.sc, Kind: queue.KindInvoice, Data: data, Actor: g.o.Actor})
 	if err != nil {
-		if queue.IsInvalid(err) {
-			return fail(conncheck.ClassInvalid, "the queue refused the test invoice: "+err.Error(), "correct the invoice or the seller configuration")
+		if failure.Is(err, failure.Invalid) {
+			return fail(failure.Invalid, "the queue refused the test invoice: "+err.Error(), "correct the invoice or the seller configuration")
 		}
 		return Check{}, nil, fmt.Errorf("queue the test invoice: %w", err)
 	}
@@ -43,27 +37,27 @@ func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job,
 	g.r.JobID = j.ID
 	switch {
 	case res.Outcome == store.Existed:
-		return fail(conncheck.ClassInvalid, fmt.Sprintf("%s is already queued as job %d (%s): the check needs a new invoice", j.IncrementID, j.ID, j.Status),
+		return fail(failure.Invalid, fmt.Sprintf("%s is already queued as job %d (%s): the check needs a new invoice", j.IncrementID, j.ID, j.Status),
 			"give the test invoice a new increment_id, or omit --file to use the built-in sample (always a new number)")
 	case res.Held():
-		return fail(conncheck.ClassAuth, fmt.Sprintf("job %d was held as AUTH_ERROR: %s", j.ID, j.ReasonDetail),
+		return fail(failure.Auth, fmt.Sprintf("job %d was held as AUTH_ERROR: %s", j.ID, j.ReasonDetail),
 			"fix the token, then run ksefpl test-connection"+scopeFlag(g.s.WebsiteCode))
 	}
 	if len(others) > 0 {
 		g.r.Warnings = append(g.r.Warnings, fmt.Sprintf("%d other PENDING job(s) of website %s were sent by the same submit run", len(others), g.s.WebsiteCode))
 	}
 
-	sres, err := submit.Run(ctx, g.submitEnv(), submit.Options{Website: g.s.WebsiteCode, Wait: g.o.Wait, PollInterval: g.o.PollInterval})
+	sres, err := submit.Run(ctx, g.env, submit.Options{Website: g.s.WebsiteCode, Wait: g.o.Wait, PollInterval: g.o.PollInterval, Actor: g.o.Actor})
 	if err != nil {
 		return Check{}, nil, fmt.Errorf("submit the test invoice (job %d): %w", j.ID, err)
 	}
 	g.r.Warnings = append(g.r.Warnings, sres.Warnings...)
 	for _, w := range sres.Websites {
 		if w.Error != "" {
-			class := classOf(w.Class)
+			class := w.Class
 			hint := "run ksefpl submit --website " + g.s.WebsiteCode + " and ksefpl queue show " + fmt.Sprint(j.ID)
 			if strings.Contains(w.Error, submit.ErrLeaseHeld.Error()) {
-				class = conncheck.ClassUnavailable
+				class = failure.Unavailable
 				hint = "another submit (cron?) is sending for this website; wait for it and run golive:check again"
 			}
 			return fail(class, fmt.Sprintf("submit for website %s failed: %s (job %d left %s)", w.Website, w.Error, j.ID, j.Status), hint)
@@ -81,13 +75,13 @@ func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job,
 	case store.JobAccepted:
 	case store.JobFailed:
 		detail := fmt.Sprintf("job %d %s FAILED (%s): %s; trail %s", j.ID, j.IncrementID, j.Reason, j.ReasonDetail, strings.Join(path, " → "))
-		return fail(conncheck.ClassRejected, detail, "ksefpl queue show "+fmt.Sprint(j.ID)+" has KSeF's codes; fix the cause and run golive:check again")
+		return fail(failure.Rejected, detail, "ksefpl queue show "+fmt.Sprint(j.ID)+" has KSeF's codes; fix the cause and run golive:check again")
 	default:
 		detail := fmt.Sprintf("job %d %s is still %s after waiting %s; trail %s", j.ID, j.IncrementID, j.Status, g.o.Wait, strings.Join(path, " → "))
-		return fail(conncheck.ClassUnavailable, detail, "KSeF is slow: run ksefpl submit"+scopeFlag(g.s.WebsiteCode)+" later and ksefpl queue show "+fmt.Sprint(j.ID)+", or rerun with a longer --wait")
+		return fail(failure.Unavailable, detail, "KSeF is slow: run ksefpl submit"+scopeFlag(g.s.WebsiteCode)+" later and ksefpl queue show "+fmt.Sprint(j.ID)+", or rerun with a longer --wait")
 	}
 	if !inOrder(path, store.JobPending, store.JobSubmitted, store.JobAccepted) {
-		return fail(conncheck.ClassUnknown, fmt.Sprintf("job %d is ACCEPTED but its audit trail is %s, not PENDING → SUBMITTED → ACCEPTED", j.ID, strings.Join(path, " → ")),
+		return fail(failure.Unknown, fmt.Sprintf("job %d is ACCEPTED but its audit trail is %s, not PENDING → SUBMITTED → ACCEPTED", j.ID, strings.Join(path, " → ")),
 			"report this as a bug with the output of ksefpl audit --job "+fmt.Sprint(j.ID))
 	}
 	var first, accepted time.Time
@@ -131,21 +125,6 @@ func inOrder(path []string, want ...string) bool {
 	return i == len(want)
 }
 
-// classOf maps submit's error class names to conncheck classes.
-func classOf(s string) conncheck.Class {
-	switch s {
-	case "invalid":
-		return conncheck.ClassInvalid
-	case "auth":
-		return conncheck.ClassAuth
-	case "rejected":
-		return conncheck.ClassRejected
-	case "unavailable":
-		return conncheck.ClassUnavailable
-	}
-	return conncheck.ClassUnknown
-}
-
 // ksefNumber reads the job's queue record again: it must carry a well-formed KSeF number
 // issued for the configured seller.
 func (g *runner) ksefNumber(ctx context.Context, jobID int64) (Check, error) {
@@ -155,14 +134,14 @@ func (g *runner) ksefNumber(ctx context.Context, jobID int64) (Check, error) {
 	}
 	hint := "ksefpl queue show " + fmt.Sprint(j.ID) + " and ksefpl audit --job " + fmt.Sprint(j.ID) + " show what happened"
 	if j.KSeFNumber == "" {
-		return Check{Status: conncheck.Fail, Class: conncheck.ClassUnknown, Detail: fmt.Sprintf("job %d is ACCEPTED but its record has no KSeF number", j.ID), Hint: hint}, nil
+		return Check{Status: conncheck.Fail, Class: failure.Unknown, Detail: fmt.Sprintf("job %d is ACCEPTED but its record has no KSeF number", j.ID), Hint: hint}, nil
 	}
 	g.r.KSeFNumber = j.KSeFNumber
 	if err := ksef.ValidateKSeFNumber(j.KSeFNumber); err != nil {
-		return Check{Status: conncheck.Fail, Class: conncheck.ClassRejected, Detail: err.Error(), Hint: hint}, nil
+		return Check{Status: conncheck.Fail, Class: failure.Rejected, Detail: err.Error(), Hint: hint}, nil
 	}
 	if !strings.HasPrefix(j.KSeFNumber, g.s.Seller.NIP) {
-		return Check{Status: conncheck.Fail, Class: conncheck.ClassRejected,
+		return Check{Status: conncheck.Fail, Class: failure.Rejected,
 			Detail: fmt.Sprintf("KSeF number %s was not issued for the configured seller NIP %s", j.KSeFNumber, g.s.Seller.NIP), Hint: hint}, nil
 	}
 	return Check{Detail: fmt.Sprintf("job %d has KSeF number %s (checksum valid, seller NIP %s)", j.ID, j.KSeFNumber, g.s.Seller.NIP)}, nil
@@ -173,29 +152,29 @@ func (g *runner) ksefNumber(ctx context.Context, jobID int64) (Check, error) {
 // bytes must still be the recorded one.
 func (g *runner) upo(ctx context.Context, jobID int64) (Check, error) {
 	hint := "download it again with ksefpl upo:download --job " + fmt.Sprint(jobID) + " --out upo.xml"
-	upos, err := submit.GetUPO(ctx, g.submitEnv(), submit.UPOSelector{JobID: jobID})
+	upos, err := submit.GetUPO(ctx, g.env, submit.UPOSelector{JobID: jobID, Actor: g.o.Actor})
 	switch {
 	case errors.Is(err, submit.ErrNoUPO) || (err == nil && len(upos) == 0):
-		return Check{Status: conncheck.Fail, Class: conncheck.ClassUnavailable, Detail: fmt.Sprintf("no UPO for job %d yet", jobID), Hint: hint}, nil
+		return Check{Status: conncheck.Fail, Class: failure.Unavailable, Detail: fmt.Sprintf("no UPO for job %d yet", jobID), Hint: hint}, nil
 	case err != nil:
-		c := ksef.Classify(err)
-		if c == ksef.ClassUnknown {
+		c := failure.Of(err)
+		if c == failure.Unknown {
 			return Check{}, fmt.Errorf("get the UPO of job %d: %w", jobID, err)
 		}
-		return Check{Status: conncheck.Fail, Class: conncheck.Class(c.String()), Detail: "UPO download: " + err.Error(), Hint: hint}, nil
+		return Check{Status: conncheck.Fail, Class: c, Detail: "UPO download: " + err.Error(), Hint: hint}, nil
 	}
 	u := upos[0]
 	got := ksef.SHA256Base64(u.XML)
 	g.r.UPOSHA256 = got
 	switch {
 	case got != u.SHA256:
-		return Check{Status: conncheck.Fail, Class: conncheck.ClassUnknown,
+		return Check{Status: conncheck.Fail, Class: failure.Unknown,
 			Detail: fmt.Sprintf("the stored UPO's SHA-256 is %s, recorded %s: the stored copy changed", got, u.SHA256), Hint: hint}, nil
 	case !u.HashVerified:
-		return Check{Status: conncheck.Fail, Class: conncheck.ClassUnavailable,
+		return Check{Status: conncheck.Fail, Class: failure.Unavailable,
 			Detail: fmt.Sprintf("UPO %s was stored without KSeF's x-ms-meta-hash to verify it against", u.UPOReference), Hint: hint}, nil
 	case !bytes.Contains(u.XML, []byte(g.r.KSeFNumber)):
-		return Check{Status: conncheck.Fail, Class: conncheck.ClassRejected,
+		return Check{Status: conncheck.Fail, Class: failure.Rejected,
 			Detail: fmt.Sprintf("UPO %s does not mention KSeF number %s", u.UPOReference, g.r.KSeFNumber), Hint: hint}, nil
 	}
 	return Check{Detail: fmt.Sprintf("UPO %s, %d bytes, SHA-256 %s matches KSeF's x-ms-meta-hash and the stored bytes; names %s",

@@ -1,7 +1,6 @@
 package golive
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,9 +11,9 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
 	"github.com/ksefpl/ksefpl/pkg/fa"
-	"github.com/ksefpl/ksefpl/pkg/nbp"
+	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/invoice"
 	"github.com/ksefpl/ksefpl/pkg/nip"
-	"github.com/ksefpl/ksefpl/pkg/ratecache"
 	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
@@ -33,68 +32,56 @@ func (g *runner) preview(ctx context.Context) (Check, []byte, error) {
 			return Check{}, nil, err
 		}
 	}
-	fail := func(class conncheck.Class, detail, hint string) (Check, []byte, error) {
+	fail := func(class failure.Class, detail, hint string) (Check, []byte, error) {
 		return Check{Status: conncheck.Fail, Class: class, Detail: detail, Hint: hint}, nil, nil
 	}
-	in, err := fa.ParseInput(bytes.NewReader(data))
+	in, err := invoice.Parse(g.s, "the test invoice", data)
 	if err != nil {
-		if fa.IsInvalid(err) {
-			return fail(conncheck.ClassInvalid, "the invoice JSON is invalid: "+err.Error(), "correct the file (docs/invoice-json.md) or omit --file to use the built-in sample")
+		var ie *invoice.InvalidError
+		if errors.As(err, &ie) {
+			return fail(failure.Invalid, "the test invoice cannot be built: "+ie.Summary(), fixHint(ie, g.s.WebsiteCode))
 		}
 		return Check{}, nil, fmt.Errorf("read the test invoice: %w", err)
 	}
 	g.r.IncrementID = in.IncrementID
 	if in.Type != fa.TypeInvoice {
-		return fail(conncheck.ClassInvalid, fmt.Sprintf("%s is a %s: the go-live check sends an invoice", in.IncrementID, in.Type),
+		return fail(failure.Invalid, fmt.Sprintf("%s is a %s: the go-live check sends an invoice", in.IncrementID, in.Type),
 			"give an invoice JSON (\"type\": \"invoice\") or omit --file")
 	}
-	opts := fa.BuildOptions{Schema: g.s.Schema, Seller: g.s.Seller, Now: g.env.Now}
-	if cur, taxPoint, ok := in.NeedsRate(); ok {
-		hc := g.env.HTTPClient
-		if hc == nil {
-			hc = &http.Client{Timeout: nbpTimeout}
-		}
-		rate, err := (&nbp.Client{BaseURL: g.s.NBPURL, HTTP: hc, Cache: ratecache.New(g.env.DB)}).RateFor(ctx, cur, taxPoint)
-		if err != nil {
-			var ne *nbp.NetworkError
-			class := conncheck.ClassInvalid
-			if errors.As(err, &ne) {
-				class = conncheck.ClassUnavailable
-			}
-			return fail(class, fmt.Sprintf("exchange rate %s for %s: %v", cur, in.IncrementID, err),
-				"check "+config.PathNBPBaseURL+", or give exchange_rate in the file")
-		}
-		fr := fa.Rate(rate)
-		opts.Rate = &fr
+	hc := g.env.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: nbpTimeout}
 	}
-	doc, err := fa.Build(ctx, in, opts)
-	if err != nil {
-		if fa.IsInvalid(err) {
-			return fail(conncheck.ClassInvalid, "the invoice cannot be built: "+err.Error(), sellerHint(err, g.s.WebsiteCode))
-		}
+	b, err := invoice.Build(ctx, g.s, in, invoice.Options{Name: in.IncrementID, Rates: invoice.NBPRates(g.env.DB, g.s.NBPURL, hc),
+		Version: g.env.Version, Now: g.env.Now})
+	var ie *invoice.InvalidError
+	switch {
+	case errors.As(err, &ie):
+		return fail(failure.Invalid, "the test invoice cannot be built: "+ie.Summary(), fixHint(ie, g.s.WebsiteCode))
+	case failure.Is(err, failure.Invalid) || failure.Is(err, failure.Unavailable):
+		// The exchange rate: NBP has none for that day, or cannot be reached.
+		return fail(failure.Of(err), err.Error(), "check "+config.PathNBPBaseURL+", or give exchange_rate in the file")
+	case err != nil:
 		return Check{}, nil, fmt.Errorf("build the test invoice %s: %w", in.IncrementID, err)
 	}
-	xml, err := fa.Marshal(doc)
-	if err != nil {
-		return Check{}, nil, fmt.Errorf("marshal the test invoice %s: %w", in.IncrementID, err)
-	}
+	doc, xml := b.Doc, b.XML
 	sum := fa.Summarize(doc)
 	if msg := sellerMismatch(sum.Seller, g.s); msg != "" {
-		return fail(conncheck.ClassInvalid, msg, "check the seller settings with ksefpl config:show ksefpl/seller"+scopeFlags(g.s.WebsiteCode))
+		return fail(failure.Invalid, msg, "check the seller settings with ksefpl config:show ksefpl/seller"+scopeFlags(g.s.WebsiteCode))
 	}
 	var problems []string
-	for _, p := range fa.Check(xml) {
+	for _, p := range b.Problems {
 		problems = append(problems, p.String())
 	}
 	xsd, xsdProblems, err := g.xsd(ctx, xml)
 	if err != nil {
-		return fail(conncheck.ClassInvalid, "XSD validation could not run: "+err.Error(),
+		return fail(failure.Invalid, "XSD validation could not run: "+err.Error(),
 			"install xmllint (libxml2-utils) and point --xsd or KSEFPL_XSD_DIR at the official schemas")
 	}
 	g.r.XSD = xsd
 	problems = append(problems, xsdProblems...)
 	if len(problems) > 0 {
-		return fail(conncheck.ClassInvalid, fmt.Sprintf("%s is not a valid %s: %s", in.IncrementID, sum.Schema, strings.Join(problems, "; ")),
+		return fail(failure.Invalid, fmt.Sprintf("%s is not a valid %s: %s", in.IncrementID, sum.Schema, strings.Join(problems, "; ")),
 			"run ksefpl invoice:validate on the file for the full list; report a problem in the built-in sample as a bug")
 	}
 	detail := fmt.Sprintf("%s %s: seller NIP %s, %s, %s\ntax codes %s; gross %s %s\nstructural checks passed; XSD %s",
@@ -171,9 +158,10 @@ func taxCodes(doc *fa.Document, sum fa.Summary) string {
 	return strings.Join(codes, ", ") + " (" + strings.Join(rates, "; ") + ")"
 }
 
-// sellerHint points at the seller settings when the build failed on them.
-func sellerHint(err error, code string) string {
-	if strings.Contains(err.Error(), "seller.") {
+// fixHint points at the seller settings when the configuration is at fault, else at
+// the file.
+func fixHint(ie *invoice.InvalidError, code string) string {
+	if ie.HasConfigProblem() {
 		return "set the seller with ksefpl config:set ksefpl/seller/name|address_line1|address_line2 VALUE" + scopeFlags(code)
 	}
 	return "correct the file (docs/invoice-json.md) or omit --file to use the built-in sample"

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // Check names, in the order Run performs them.
@@ -24,8 +25,8 @@ type Check struct {
 	Millis int64            `json:"duration_ms"`
 	Detail string           `json:"detail,omitempty"`
 	// Hint says what to do when the check failed.
-	Hint  string          `json:"hint,omitempty"`
-	Class conncheck.Class `json:"class,omitempty"`
+	Hint  string        `json:"hint,omitempty"`
+	Class failure.Class `json:"class,omitempty"`
 }
 
 // Report is the outcome of one golive:check run.

@@ -3,33 +3,16 @@ package golive
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
+	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
-	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/website"
 )
-
-// Env is what Run needs from the application.
-type Env struct {
-	Config  *config.Service
-	DB      *store.DB
-	Keys    *secret.Keyring
-	Version string
-	// HTTPClient is used for KSeF and NBP calls (optional).
-	HTTPClient *http.Client
-	// Retry is the KSeF client's retry policy (zero: defaults).
-	Retry ksef.RetryPolicy
-	// Now is the clock (default time.Now).
-	Now func() time.Time
-	// Actor is written into audit rows (default "golive:check").
-	Actor string
-}
 
 // Options tune Run.
 type Options struct {
@@ -48,6 +31,8 @@ type Options struct {
 	Wait time.Duration
 	// PollInterval is the pause between status polls while waiting (default 2 s).
 	PollInterval time.Duration
+	// Actor is written into audit rows (default "golive:check").
+	Actor string
 }
 
 // Run performs the checklist for the website at sc and returns the report; a failed check
@@ -57,12 +42,10 @@ type Options struct {
 // The test invoice is queued like any shop document and sent by one submit run for the
 // website, which — exactly as cron's would — also sends the website's other PENDING jobs
 // (Report.Warnings says how many there were).
-func Run(ctx context.Context, env Env, sc config.Scope, o Options) (*Report, error) {
-	if env.Now == nil {
-		env.Now = time.Now
-	}
-	if env.Actor == "" {
-		env.Actor = "golive:check"
+func Run(ctx context.Context, d *deps.Deps, sc config.Scope, o Options) (*Report, error) {
+	env := d.WithDefaults()
+	if o.Actor == "" {
+		o.Actor = "golive:check"
 	}
 	if o.Wait <= 0 {
 		o.Wait = 2 * time.Minute
@@ -70,7 +53,7 @@ func Run(ctx context.Context, env Env, sc config.Scope, o Options) (*Report, err
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Second
 	}
-	s, err := website.Load(ctx, env.Config, sc)
+	s, err := env.Website(ctx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("read the configuration of website %s: %w", sc.WebsiteCode, err)
 	}
@@ -103,7 +86,7 @@ func allowed(s *website.Settings) error {
 }
 
 type runner struct {
-	env Env
+	env *deps.Deps
 	o   Options
 	s   *website.Settings
 	sc  config.Scope
@@ -179,8 +162,7 @@ func (g *runner) run(ctx context.Context) error {
 
 // connection runs test-connection (which records its outcome like the command does).
 func (g *runner) connection(ctx context.Context) (Check, error) {
-	rep, err := conncheck.Run(ctx, conncheck.Env{Config: g.env.Config, DB: g.env.DB, Keys: g.env.Keys,
-		Version: g.env.Version, HTTPClient: g.env.HTTPClient}, g.sc, conncheck.Options{Retry: g.env.Retry, Now: g.env.Now})
+	rep, err := conncheck.Run(ctx, g.env, g.sc, conncheck.Options{})
 	if err != nil {
 		return Check{}, fmt.Errorf("test-connection of website %s: %w", g.s.WebsiteCode, err)
 	}

@@ -66,7 +66,10 @@ func TestOpenInitialisesPrivatelyAndKeepsKey(t *testing.T) {
 func TestEnvKeyWinsAndIsNotWritten(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	envKey := "6wRADHwwCBGgdxbcHhovGB0upmg0mbsN"
+	envKey, err := secret.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	get := func(k string) string {
 		if k == EnvCryptKey {
 			return envKey
@@ -101,7 +104,11 @@ func TestEnvKeyWinsAndIsNotWritten(t *testing.T) {
 func TestSaveKeysKeepsOtherSettings(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, EnvFile), []byte(`{"crypt":{"key":"6wRADHwwCBGgdxbcHhovGB0upmg0mbsN"},"other":{"a":1}}`), 0o600); err != nil {
+	key, err := secret.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, EnvFile), []byte(`{"crypt":{"key":"`+key+`"},"other":{"a":1}}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	h, _, err := Open(ctx, dir, noenv, store.Options{})
@@ -118,7 +125,7 @@ func TestSaveKeysKeepsOtherSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(filepath.Join(dir, EnvFile))
-	if !strings.Contains(string(b), `"other"`) || !strings.Contains(string(b), "6wRADHww") || !strings.Contains(string(b), nk) {
+	if !strings.Contains(string(b), `"other"`) || !strings.Contains(string(b), key) || !strings.Contains(string(b), nk) {
 		t.Fatalf("env.json after SaveKeys: %s", b)
 	}
 }

@@ -5,41 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // DefaultMargin is how long before its expiry a cached access token is
 // considered stale: cache entries live 5 minutes shorter than the server says.
 const DefaultMargin = 5 * time.Minute
-
-// Credentials identify whom AccessToken authenticates. String hides the token.
-type Credentials struct {
-	// Token is the KSeF token (secret).
-	Token string
-	// NIP is the context NIP to authenticate in.
-	NIP string
-	// CacheKey names the TokenCache row; empty derives one from the API base
-	// URL, the NIP and the token fingerprint.
-	CacheKey string
-	// Margin is how much validity a cached access token must have left to be
-	// reused (default DefaultMargin).
-	Margin time.Duration
-}
-
-// String hides the token.
-func (cr Credentials) String() string {
-	return fmt.Sprintf("Credentials{NIP %s, cache key %q}", cr.NIP, cr.CacheKey)
-}
-
-// GoString hides the token in %#v output too.
-func (cr Credentials) GoString() string { return cr.String() }
-
-// CacheKey returns the TokenCache key used for cr.
-func (c *Client) CacheKey(cr Credentials) string {
-	if cr.CacheKey != "" {
-		return cr.CacheKey
-	}
-	return "ksef|" + c.base + "|" + cr.NIP + "|" + TokenFingerprint(cr.Token)
-}
 
 // AccessToken returns a valid access token for cr:
 //   - a cached access token valid for more than Margin is returned without
@@ -47,7 +19,7 @@ func (c *Client) CacheKey(cr Credentials) string {
 //   - else a cached refresh token is used (POST /auth/token/refresh, no new
 //     challenge) and the result saved;
 //   - else a pending authentication saved by an earlier run is resumed;
-//   - else the full flow runs (challenge, ksef-token, poll, redeem), saving
+//   - else the full flow runs (challenge, the Authenticator's Start, poll, redeem), saving
 //     TagAuthPending while authorising and TagSessionToken once active.
 //
 // Session rows expire at the refresh token's validUntil minus Margin, so that
@@ -63,8 +35,11 @@ func (c *Client) AccessToken(ctx context.Context, cr Credentials) (string, error
 }
 
 func (c *Client) accessToken(ctx context.Context, cr Credentials) (string, error) {
-	if cr.Token == "" {
-		return "", &TokenFormatError{Reason: "the token is empty; configure the KSeF token"}
+	if cr.Auth == nil {
+		return "", &ConfigError{Field: "credentials", Msg: "none given; configure the KSeF token"}
+	}
+	if err := cr.Auth.Check(); err != nil {
+		return "", err
 	}
 	if cr.NIP == "" {
 		return "", &ConfigError{Field: "NIP", Msg: "empty; configure the seller NIP the token was generated for"}
@@ -96,7 +71,7 @@ func (c *Client) accessToken(ctx context.Context, cr Credentials) (string, error
 			}
 			return at.Token, nil
 		}
-		if Classify(err) != ClassAuth {
+		if failure.Of(err) != failure.Auth {
 			return "", fmt.Errorf("refreshing the KSeF access token: %w", err)
 		}
 		if err := c.cache.Delete(ctx, key); err != nil {
@@ -110,12 +85,12 @@ func (c *Client) accessToken(ctx context.Context, cr Credentials) (string, error
 			return tok, nil
 		}
 		var ae *APIError
-		if !errors.As(err, &ae) || ae.Class() != ClassAuth {
+		if !errors.As(err, &ae) || ae.Class() != failure.Auth {
 			return "", err
 		}
 		// The pending operation is gone or already redeemed: start over.
 	}
-	init, _, err := c.AuthenticateKSeFToken(ctx, KSeFTokenAuth{Token: cr.Token, Context: ContextIdentifier{Type: "Nip", Value: cr.NIP}})
+	init, _, err := cr.Auth.Start(ctx, c, ContextIdentifier{Type: "Nip", Value: cr.NIP}, nil)
 	if err != nil {
 		return "", err
 	}

@@ -6,13 +6,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 func TestAccessTokenFullFlowSavesSession(t *testing.T) {
 	f := newFakeKSeF(t)
 	cache := NewMemoryTokenCache()
 	c := newTestClient(t, f.url(), func(o *Options) { o.TokenCache = cache })
-	cr := Credentials{Token: f.token, NIP: f.nip}
+	cr := Credentials{Auth: TokenAuth{Token: f.token}, NIP: f.nip}
 	tok, err := c.AccessToken(context.Background(), cr)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +50,7 @@ func TestAccessTokenReusesValidCachedToken(t *testing.T) {
 	f := newFakeKSeF(t)
 	cache := NewMemoryTokenCache()
 	c := newTestClient(t, f.url(), func(o *Options) { o.TokenCache = cache })
-	cr := Credentials{Token: f.token, NIP: f.nip}
+	cr := Credentials{Auth: TokenAuth{Token: f.token}, NIP: f.nip}
 	first, err := c.AccessToken(context.Background(), cr)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +84,7 @@ func TestAccessTokenRefreshesExpiredAccessWithoutChallenge(t *testing.T) {
 	clk := newTestClock()
 	cache := NewMemoryTokenCacheClock(clk.Now)
 	c := newTestClient(t, f.url(), func(o *Options) { o.TokenCache = cache; o.Clock = clk.Now })
-	cr := Credentials{Token: f.token, NIP: f.nip}
+	cr := Credentials{Auth: TokenAuth{Token: f.token}, NIP: f.nip}
 	first, err := c.AccessToken(context.Background(), cr)
 	if err != nil {
 		t.Fatal(err)
@@ -111,7 +113,7 @@ func TestAccessTokenMarginTriggersRefresh(t *testing.T) {
 	f := newFakeKSeF(t)
 	clk := newTestClock()
 	c := newTestClient(t, f.url(), func(o *Options) { o.TokenCache = NewMemoryTokenCacheClock(clk.Now); o.Clock = clk.Now })
-	cr := Credentials{Token: f.token, NIP: f.nip}
+	cr := Credentials{Auth: TokenAuth{Token: f.token}, NIP: f.nip}
 	if _, err := c.AccessToken(context.Background(), cr); err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +130,7 @@ func TestAccessTokenRefreshRefusedReauthenticates(t *testing.T) {
 	f := newFakeKSeF(t)
 	clk := newTestClock()
 	c := newTestClient(t, f.url(), func(o *Options) { o.TokenCache = NewMemoryTokenCacheClock(clk.Now); o.Clock = clk.Now })
-	cr := Credentials{Token: f.token, NIP: f.nip}
+	cr := Credentials{Auth: TokenAuth{Token: f.token}, NIP: f.nip}
 	if _, err := c.AccessToken(context.Background(), cr); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +160,7 @@ func TestAccessTokenResumesPendingAuthentication(t *testing.T) {
 	f := newFakeKSeF(t)
 	cache := NewMemoryTokenCache()
 	c := newTestClient(t, f.url(), func(o *Options) { o.TokenCache = cache })
-	cr := Credentials{Token: f.token, NIP: f.nip}
+	cr := Credentials{Auth: TokenAuth{Token: f.token}, NIP: f.nip}
 	// A previous run started authenticating and stopped before redeeming.
 	init, _, err := c.AuthenticateKSeFToken(context.Background(), KSeFTokenAuth{Token: f.token, Context: ContextIdentifier{Type: "Nip", Value: f.nip}})
 	if err != nil {
@@ -183,14 +185,14 @@ func TestAccessTokenWrongContextIsAuthStatusError(t *testing.T) {
 	f := newFakeKSeF(t)
 	cache := NewMemoryTokenCache()
 	c := newTestClient(t, f.url(), func(o *Options) { o.TokenCache = cache })
-	cr := Credentials{Token: f.token, NIP: "1111111111"}
+	cr := Credentials{Auth: TokenAuth{Token: f.token}, NIP: "1111111111"}
 	_, err := c.AccessToken(context.Background(), cr)
 	var se *AuthStatusError
 	if !errors.As(err, &se) || se.Code != 450 || !se.WrongContext() {
 		t.Fatalf("want a 450 wrong-context AuthStatusError, got %v", err)
 	}
-	if Classify(err) != ClassAuth {
-		t.Errorf("class = %v, want auth", Classify(err))
+	if failure.Of(err) != failure.Auth {
+		t.Errorf("class = %v, want auth", failure.Of(err))
 	}
 	if !strings.Contains(err.Error(), "different NIP") {
 		t.Errorf("message should explain the NIP mismatch: %v", err)
@@ -209,26 +211,26 @@ func TestAccessTokenWrongContextIsAuthStatusError(t *testing.T) {
 func TestAuthStatusErrorsAreMapped(t *testing.T) {
 	cases := []struct {
 		st    StatusInfo
-		class Class
+		class failure.Class
 		want  string
 	}{
-		{StatusInfo{Code: 415, Description: "Uwierzytelnianie zakończone niepowodzeniem", Details: []string{"Brak przypisanych uprawnień"}}, ClassAuth, "no permissions"},
-		{StatusInfo{Code: 450, Description: "x", Details: []string{"Token unieważniony"}}, ClassAuth, "revoked"},
-		{StatusInfo{Code: 480, Description: "Uwierzytelnienie zablokowane"}, ClassAuth, "blocked"},
-		{StatusInfo{Code: 550, Description: "Operacja została anulowana przez system"}, ClassUnavailable, "retry"},
+		{StatusInfo{Code: 415, Description: "Uwierzytelnianie zakończone niepowodzeniem", Details: []string{"Brak przypisanych uprawnień"}}, failure.Auth, "no permissions"},
+		{StatusInfo{Code: 450, Description: "x", Details: []string{"Token unieważniony"}}, failure.Auth, "revoked"},
+		{StatusInfo{Code: 480, Description: "Uwierzytelnienie zablokowane"}, failure.Auth, "blocked"},
+		{StatusInfo{Code: 550, Description: "Operacja została anulowana przez system"}, failure.Unavailable, "retry"},
 	}
 	for _, tc := range cases {
 		f := newFakeKSeF(t)
 		st := tc.st
 		f.authFail = &st
 		c := newTestClient(t, f.url(), nil)
-		_, err := c.AccessToken(context.Background(), Credentials{Token: f.token, NIP: f.nip})
+		_, err := c.AccessToken(context.Background(), Credentials{Auth: TokenAuth{Token: f.token}, NIP: f.nip})
 		var se *AuthStatusError
 		if !errors.As(err, &se) || se.Code != tc.st.Code {
 			t.Fatalf("status %d: got %v", tc.st.Code, err)
 		}
-		if Classify(err) != tc.class {
-			t.Errorf("status %d: class %v, want %v", tc.st.Code, Classify(err), tc.class)
+		if failure.Of(err) != tc.class {
+			t.Errorf("status %d: class %v, want %v", tc.st.Code, failure.Of(err), tc.class)
 		}
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("status %d: message %q lacks %q", tc.st.Code, err, tc.want)
@@ -246,7 +248,7 @@ func TestAuthenticateRecoversFromRotatedKey(t *testing.T) {
 	f.mu.Lock()
 	f.rejectKeyOnce = true
 	f.mu.Unlock()
-	tok, err := c.AccessToken(context.Background(), Credentials{Token: f.token, NIP: f.nip})
+	tok, err := c.AccessToken(context.Background(), Credentials{Auth: TokenAuth{Token: f.token}, NIP: f.nip})
 	if err != nil {
 		t.Fatalf("21470 was not recovered: %v", err)
 	}
@@ -292,7 +294,7 @@ func TestRedeemTwiceFails(t *testing.T) {
 	}
 	_, err = c.Redeem(context.Background(), init.AuthenticationToken.Token)
 	var ae *APIError
-	if !errors.As(err, &ae) || !ae.HasCode(21301) || Classify(err) != ClassAuth {
+	if !errors.As(err, &ae) || !ae.HasCode(21301) || failure.Of(err) != failure.Auth {
 		t.Fatalf("second redeem: want APIError 21301 class auth, got %v", err)
 	}
 }
@@ -301,7 +303,7 @@ func TestInvalidateForgetsTokens(t *testing.T) {
 	f := newFakeKSeF(t)
 	cache := NewMemoryTokenCache()
 	c := newTestClient(t, f.url(), func(o *Options) { o.TokenCache = cache })
-	cr := Credentials{Token: f.token, NIP: f.nip, CacheKey: "shop-1"}
+	cr := Credentials{Auth: TokenAuth{Token: f.token}, NIP: f.nip, CacheKey: "shop-1"}
 	if _, err := c.AccessToken(context.Background(), cr); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // AuthStatusError is a terminal failure status of an authentication operation
@@ -14,13 +16,13 @@ type AuthStatusError struct {
 	Details     []string
 }
 
-// Class is ClassUnavailable for 500/550 (KSeF-side failures worth retrying)
-// and ClassAuth for the others.
-func (e *AuthStatusError) Class() Class {
+// Class is failure.Unavailable for 500/550 (KSeF-side failures worth retrying)
+// and failure.Auth for the others.
+func (e *AuthStatusError) Class() failure.Class {
 	if e.Code == 500 || e.Code == 550 {
-		return ClassUnavailable
+		return failure.Unavailable
 	}
-	return ClassAuth
+	return failure.Auth
 }
 
 // WrongContext reports a 450 whose details say the token belongs to another
@@ -94,8 +96,8 @@ type AuthPendingError struct {
 	Waited          time.Duration
 }
 
-// Class is ClassUnavailable.
-func (e *AuthPendingError) Class() Class { return ClassUnavailable }
+// Class is failure.Unavailable.
+func (e *AuthPendingError) Class() failure.Class { return failure.Unavailable }
 
 // Error describes the failure and what to do about it.
 func (e *AuthPendingError) Error() string {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // KSeF exception codes of the batch-session endpoints (HTTP 400).
@@ -195,16 +197,16 @@ type PartUploadError struct {
 	Err error
 }
 
-// Class is ClassUnavailable for network errors and 5xx, ClassAuth for 401 and
-// ClassRejected for other refusals (400 bad data, 403 upload window over).
-func (e *PartUploadError) Class() Class {
+// Class is failure.Unavailable for network errors and 5xx, failure.Auth for 401 and
+// failure.Rejected for other refusals (400 bad data, 403 upload window over).
+func (e *PartUploadError) Class() failure.Class {
 	switch {
 	case e.HTTPStatus == 0 || e.HTTPStatus >= 500 || e.HTTPStatus == 429:
-		return ClassUnavailable
+		return failure.Unavailable
 	case e.HTTPStatus == 401:
-		return ClassAuth
+		return failure.Auth
 	}
-	return ClassRejected
+	return failure.Rejected
 }
 
 // Error describes the failure and what to do about it.
@@ -240,9 +242,9 @@ type BatchUploadError struct {
 }
 
 // Class is the class of the first failure.
-func (e *BatchUploadError) Class() Class {
+func (e *BatchUploadError) Class() failure.Class {
 	if len(e.Failed) == 0 {
-		return ClassUnknown
+		return failure.Unknown
 	}
 	return e.Failed[0].Class()
 }

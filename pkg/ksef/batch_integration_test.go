@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
+
 	"github.com/ksefpl/ksefpl/internal/oapicheck"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
@@ -81,7 +83,7 @@ func startLimitedSim(t *testing.T, nip string, cfg ksefsim.Config, pace bool) *l
 
 func (e *limitedSim) access(t *testing.T) string {
 	t.Helper()
-	a, err := e.c.AccessToken(context.Background(), ksef.Credentials{Token: e.token, NIP: e.nip})
+	a, err := e.c.AccessToken(context.Background(), ksef.Credentials{Auth: ksef.TokenAuth{Token: e.token}, NIP: e.nip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +213,7 @@ func TestSimBatchWrongPartHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sf *ksef.SessionFailedError
-	if !errors.As(st.Err(), &sf) || sf.Code != ksef.SessionPackageInvalid || ksef.Classify(st.Err()) != ksef.ClassRejected {
+	if !errors.As(st.Err(), &sf) || sf.Code != ksef.SessionPackageInvalid || failure.Of(st.Err()) != failure.Rejected {
 		t.Fatalf("session with a wrong part hash: status %d %q (%v)", st.Status.Code, st.Status.Description, st.Err())
 	}
 	if !strings.Contains(st.Err().Error(), "rebuild the package") {

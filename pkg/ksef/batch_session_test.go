@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // buildTestPackage builds n invoices into parts of maxPart bytes.
@@ -138,8 +140,8 @@ func TestBatchUploadRefusedIsReportedPerPart(t *testing.T) {
 	if !errors.As(err, &pe) || pe.HTTPStatus != 403 || pe.Code != "AuthorizationPermissionMismatch" || pe.Attempts != 1 {
 		t.Fatalf("first failure: %+v", pe)
 	}
-	if Classify(err) != ClassRejected || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "upload window") {
-		t.Errorf("class %v, message %q", Classify(err), err)
+	if failure.Of(err) != failure.Rejected || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "upload window") {
+		t.Errorf("class %v, message %q", failure.Of(err), err)
 	}
 	// Nothing was uploaded, so closing names the missing part (21205).
 	err = c.CloseBatchSession(ctx, f.keys.access, bs.ReferenceNumber)

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // invoicesOf yields n small distinct invoice XMLs named FV-<i>.xml; pad adds
@@ -128,7 +130,7 @@ func TestBuildBatchPackageLimits(t *testing.T) {
 	dir := t.TempDir()
 	_, err := BuildBatchPackage(ctx, invoicesOf(5, 10), BatchPackageOptions{Dir: dir, Limits: BatchLimits{MaxInvoices: 4}})
 	var le *BatchLimitError
-	if !errors.As(err, &le) || Classify(err) != ClassInvalid {
+	if !errors.As(err, &le) || failure.Of(err) != failure.Invalid {
 		t.Fatalf("5 invoices with MaxInvoices 4: %v", err)
 	}
 	_, err = BuildBatchPackage(ctx, invoicesOf(20, 400), BatchPackageOptions{Dir: dir, Limits: BatchLimits{MaxPartSize: 1024, MaxParts: 3}})

@@ -14,6 +14,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // Batch package limits (sesja-wsadowa.md, limity/limity.md, BatchFileInfo in
@@ -175,8 +177,8 @@ type BatchLimitError struct {
 	Reason string
 }
 
-// Class is ClassInvalid: the caller must split the backlog (PlanBatchSessions).
-func (e *BatchLimitError) Class() Class { return ClassInvalid }
+// Class is failure.Invalid: the caller must split the backlog (PlanBatchSessions).
+func (e *BatchLimitError) Class() failure.Class { return failure.Invalid }
 
 // Error describes the failure and what to do about it.
 func (e *BatchLimitError) Error() string {

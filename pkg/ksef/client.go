@@ -20,7 +20,7 @@ type RetryPolicy struct {
 	MaxBackoff time.Duration
 	// RateLimitCeiling caps the total time one call may wait on 429 answers
 	// honouring Retry-After (default 60 s); past it the call fails with a
-	// *RateLimitError (ClassUnavailable).
+	// *RateLimitError (failure.Unavailable).
 	RateLimitCeiling time.Duration
 }
 

@@ -3,6 +3,8 @@ package ksef
 import (
 	"errors"
 	"testing"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 func TestEnvironmentEndpoints(t *testing.T) {
@@ -44,14 +46,14 @@ func TestPlainHTTPOnlyForLoopback(t *testing.T) {
 	for _, bad := range []string{"http://api-test.ksef.mf.gov.pl/v2", "http://10.0.0.1:8080/v2", "ftp://127.0.0.1/v2", "127.0.0.1:8080", "https://user:pw@host/v2", ""} {
 		_, err := NewClient(Options{BaseURL: bad})
 		var ce *ConfigError
-		if !errors.As(err, &ce) || Classify(err) != ClassInvalid {
+		if !errors.As(err, &ce) || failure.Of(err) != failure.Invalid {
 			t.Errorf("%q: got %v, want ConfigError", bad, err)
 		}
 	}
-	if _, err := ParseEnvironment("staging"); Classify(err) != ClassInvalid {
+	if _, err := ParseEnvironment("staging"); failure.Of(err) != failure.Invalid {
 		t.Errorf("unknown environment: %v", err)
 	}
-	if _, err := EnvLocal.Endpoints(""); Classify(err) != ClassInvalid {
+	if _, err := EnvLocal.Endpoints(""); failure.Of(err) != failure.Invalid {
 		t.Errorf("local without URL: %v", err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // ExceptionDetail is one KSeF error entry: an exception code with its
@@ -61,25 +63,25 @@ func (e *APIError) HasCode(code int) bool {
 var authExceptionCodes = [...]int{21301, 21304, 21308}
 
 // Class implements the classification described on Class.
-func (e *APIError) Class() Class {
+func (e *APIError) Class() failure.Class {
 	switch {
 	case e.HTTPStatus >= 500, e.HTTPStatus == 429:
-		return ClassUnavailable
+		return failure.Unavailable
 	case e.HTTPStatus == 401, e.HTTPStatus == 403:
-		return ClassAuth
+		return failure.Auth
 	}
 	for _, c := range authExceptionCodes {
 		if e.HasCode(c) {
-			return ClassAuth
+			return failure.Auth
 		}
 	}
 	if e.HasCode(500) {
-		return ClassUnavailable
+		return failure.Unavailable
 	}
 	if e.HTTPStatus >= 400 {
-		return ClassRejected
+		return failure.Rejected
 	}
-	return ClassUnknown
+	return failure.Unknown
 }
 
 // Error renders the error with KSeF's codes, descriptions and details, plus a
@@ -191,8 +193,8 @@ type HTMLResponseError struct {
 	Title string
 }
 
-// Class is ClassUnavailable: the request never reached the KSeF API.
-func (e *HTMLResponseError) Class() Class { return ClassUnavailable }
+// Class is failure.Unavailable: the request never reached the KSeF API.
+func (e *HTMLResponseError) Class() failure.Class { return failure.Unavailable }
 
 // Error describes the failure and what to do about it.
 func (e *HTMLResponseError) Error() string {
@@ -214,8 +216,8 @@ type RedirectError struct {
 	Location   string
 }
 
-// Class is ClassUnavailable.
-func (e *RedirectError) Class() Class { return ClassUnavailable }
+// Class is failure.Unavailable.
+func (e *RedirectError) Class() failure.Class { return failure.Unavailable }
 
 // Error describes the failure and what to do about it.
 func (e *RedirectError) Error() string {
@@ -238,8 +240,8 @@ type RateLimitError struct {
 	Last *APIError
 }
 
-// Class is ClassUnavailable.
-func (e *RateLimitError) Class() Class { return ClassUnavailable }
+// Class is failure.Unavailable.
+func (e *RateLimitError) Class() failure.Class { return failure.Unavailable }
 
 // Error describes the failure and what to do about it.
 func (e *RateLimitError) Error() string {
@@ -258,8 +260,8 @@ type NetworkError struct {
 	Err      error
 }
 
-// Class is ClassUnavailable.
-func (e *NetworkError) Class() Class { return ClassUnavailable }
+// Class is failure.Unavailable.
+func (e *NetworkError) Class() failure.Class { return failure.Unavailable }
 
 // Error describes the failure and what to do about it.
 func (e *NetworkError) Error() string {
@@ -278,8 +280,8 @@ type ResponseError struct {
 	Err    error
 }
 
-// Class is ClassUnknown: KSeF answered but not as the contract says.
-func (e *ResponseError) Class() Class { return ClassUnknown }
+// Class is failure.Unknown: KSeF answered but not as the contract says.
+func (e *ResponseError) Class() failure.Class { return failure.Unknown }
 
 // Error describes the failure and what to do about it.
 func (e *ResponseError) Error() string {
@@ -296,8 +298,8 @@ type ConfigError struct {
 	Msg   string
 }
 
-// Class is ClassInvalid.
-func (e *ConfigError) Class() Class { return ClassInvalid }
+// Class is failure.Invalid.
+func (e *ConfigError) Class() failure.Class { return failure.Invalid }
 
 // Error describes the failure and what to do about it.
 func (e *ConfigError) Error() string {

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
+
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 )
@@ -123,7 +125,7 @@ func TestSimAuthenticationSucceeds(t *testing.T) {
 	}
 	cache := ksef.NewMemoryTokenCache()
 	c := e.client(t, func(o *ksef.Options) { o.TokenCache = cache })
-	cr := ksef.Credentials{Token: tok, NIP: nipA}
+	cr := ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipA}
 	access, err := c.AccessToken(context.Background(), cr)
 	if err != nil {
 		t.Fatal(err)
@@ -153,13 +155,13 @@ func TestSimRevokedToken(t *testing.T) {
 	if err := e.sim.RevokeToken(tok); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Token: tok, NIP: nipA})
+	_, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipA})
 	var se *ksef.AuthStatusError
 	if !errors.As(err, &se) || se.Code != 450 || !se.TokenRevoked() {
 		t.Fatalf("want 450 revoked, got %v", err)
 	}
-	if ksef.Classify(err) != ksef.ClassAuth {
-		t.Errorf("class %v", ksef.Classify(err))
+	if failure.Of(err) != failure.Auth {
+		t.Errorf("class %v", failure.Of(err))
 	}
 	if strings.Contains(err.Error(), tok) {
 		t.Error("error leaks the token")
@@ -169,7 +171,7 @@ func TestSimRevokedToken(t *testing.T) {
 func TestSimTokenForAnotherNIP(t *testing.T) {
 	e := startSim(t, ksefsim.Config{})
 	tok := issue(t, e, nipA)
-	_, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Token: tok, NIP: nipB})
+	_, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipB})
 	var se *ksef.AuthStatusError
 	if !errors.As(err, &se) || se.Code != 450 || !se.WrongContext() {
 		t.Fatalf("want 450 wrong context, got %v", err)
@@ -187,7 +189,7 @@ func TestSimExpiredAccessRefreshedFromCache(t *testing.T) {
 	e := startSim(t, ksefsim.Config{Clock: clk.Now})
 	tok := issue(t, e, nipA)
 	cache := ksef.NewMemoryTokenCacheClock(clk.Now)
-	cr := ksef.Credentials{Token: tok, NIP: nipA}
+	cr := ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipA}
 	first, err := e.client(t, func(o *ksef.Options) { o.TokenCache = cache; o.Clock = clk.Now }).AccessToken(context.Background(), cr)
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +221,7 @@ func TestSimKeyRotationRecovered(t *testing.T) {
 	if err := e.sim.RotateKeys(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.AccessToken(context.Background(), ksef.Credentials{Token: tok, NIP: nipA}); err != nil {
+	if _, err := c.AccessToken(context.Background(), ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipA}); err != nil {
 		t.Fatalf("21470 not recovered: %v", err)
 	}
 	if n := e.count("GET", "/v2/security/public-key-certificates"); n != 2 {
@@ -236,7 +238,7 @@ func TestSim429ThenSuccess(t *testing.T) {
 	e.sim.SetFaults(ksefsim.Faults{PerEndpoint: map[string]ksefsim.EndpointFault{
 		"POST /v2/auth/challenge": {TooManyRequests: 1, RetryAfter: time.Second},
 	}})
-	if _, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Token: tok, NIP: nipA}); err != nil {
+	if _, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipA}); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.count("POST", "/v2/auth/challenge"); n != 2 {
@@ -250,9 +252,9 @@ func TestSim429BeyondCeiling(t *testing.T) {
 	e.sim.SetFaults(ksefsim.Faults{PerEndpoint: map[string]ksefsim.EndpointFault{
 		"POST /v2/auth/challenge": {TooManyRequests: 5, RetryAfter: time.Minute},
 	}})
-	_, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Token: tok, NIP: nipA})
+	_, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipA})
 	var rl *ksef.RateLimitError
-	if !errors.As(err, &rl) || ksef.Classify(err) != ksef.ClassUnavailable {
+	if !errors.As(err, &rl) || failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want RateLimitError, got %v", err)
 	}
 }
@@ -264,7 +266,7 @@ func TestSim5xxThenSuccess(t *testing.T) {
 		"GET /v2/security/public-key-certificates": {FailNext: 2, FailStatus: 503},
 		"/v2/auth/{referenceNumber}":               {FailNext: 1},
 	}})
-	if _, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Token: tok, NIP: nipA}); err != nil {
+	if _, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipA}); err != nil {
 		t.Fatal(err)
 	}
 	if n := e.count("GET", "/v2/security/public-key-certificates"); n != 3 {
@@ -278,8 +280,8 @@ func TestSimRedeem5xxNotRetried(t *testing.T) {
 	e.sim.SetFaults(ksefsim.Faults{PerEndpoint: map[string]ksefsim.EndpointFault{
 		"POST /v2/auth/token/redeem": {FailNext: 1},
 	}})
-	_, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Token: tok, NIP: nipA})
-	if ksef.Classify(err) != ksef.ClassUnavailable {
+	_, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipA})
+	if failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want unavailable, got %v", err)
 	}
 	if n := e.count("POST", "/v2/auth/token/redeem"); n != 1 {
@@ -291,13 +293,13 @@ func TestSimHTMLPage(t *testing.T) {
 	e := startSim(t, ksefsim.Config{})
 	tok := issue(t, e, nipA)
 	e.sim.SetFaults(ksefsim.Faults{PerEndpoint: map[string]ksefsim.EndpointFault{"*": {HTML: true}}})
-	_, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Token: tok, NIP: nipA})
+	_, err := e.client(t, nil).AccessToken(context.Background(), ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipA})
 	var he *ksef.HTMLResponseError
 	if !errors.As(err, &he) || he.HTTPStatus != 403 {
 		t.Fatalf("want HTMLResponseError 403, got %v", err)
 	}
-	if ksef.Classify(err) != ksef.ClassUnavailable || !strings.Contains(err.Error(), "firewall/WAF") {
-		t.Errorf("class %v message %v", ksef.Classify(err), err)
+	if failure.Of(err) != failure.Unavailable || !strings.Contains(err.Error(), "firewall/WAF") {
+		t.Errorf("class %v message %v", failure.Of(err), err)
 	}
 }
 
@@ -334,7 +336,7 @@ func TestSimLegacyProfile(t *testing.T) {
 		t.Errorf("unregistered NIP: want 10000, got %v", err)
 	}
 	_, err = c.LegacyAuthorise(context.Background(), tok, nipB)
-	if !errors.As(err, &le) || le.Code != ksef.LegacyCodeNIPMismatch || ksef.Classify(err) != ksef.ClassAuth {
+	if !errors.As(err, &le) || le.Code != ksef.LegacyCodeNIPMismatch || failure.Of(err) != failure.Auth {
 		t.Errorf("NIP mismatch: want 20100, got %v", err)
 	}
 }
@@ -347,9 +349,9 @@ func TestSimRedeemRateLimitedResumesLater(t *testing.T) {
 	}})
 	cache := ksef.NewMemoryTokenCache()
 	c := e.client(t, func(o *ksef.Options) { o.TokenCache = cache })
-	cr := ksef.Credentials{Token: tok, NIP: nipA}
+	cr := ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: nipA}
 	_, err := c.AccessToken(context.Background(), cr)
-	if ksef.Classify(err) != ksef.ClassUnavailable {
+	if failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want unavailable on a rate-limited redeem, got %v", err)
 	}
 	if tag := cache.Tag(c.CacheKey(cr)); tag != ksef.TagAuthPending {

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // MaxInvoiceSize is the largest invoice KSeF accepts without attachments
@@ -45,8 +47,8 @@ type InvoiceContentError struct {
 	Reason string
 }
 
-// Class is ClassInvalid.
-func (e *InvoiceContentError) Class() Class { return ClassInvalid }
+// Class is failure.Invalid.
+func (e *InvoiceContentError) Class() failure.Class { return failure.Invalid }
 
 // Error describes the failure and what to do about it.
 func (e *InvoiceContentError) Error() string {

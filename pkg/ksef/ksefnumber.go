@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // KSeFNumberError explains why a KSeF number is invalid.
@@ -12,8 +14,8 @@ type KSeFNumberError struct {
 	Reason string
 }
 
-// Class is ClassInvalid.
-func (e *KSeFNumberError) Class() Class { return ClassInvalid }
+// Class is failure.Invalid.
+func (e *KSeFNumberError) Class() failure.Class { return failure.Invalid }
 
 // Error describes the failure and what to do about it.
 func (e *KSeFNumberError) Error() string {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 func TestValidateKSeFNumberDocumented(t *testing.T) {
@@ -35,8 +37,8 @@ func TestValidateKSeFNumberRejects(t *testing.T) {
 			t.Errorf("%s (%s): got %v, want KSeFNumberError", name, n, err)
 			continue
 		}
-		if Classify(err) != ClassInvalid {
-			t.Errorf("%s: class %v", name, Classify(err))
+		if failure.Of(err) != failure.Invalid {
+			t.Errorf("%s: class %v", name, failure.Of(err))
 		}
 	}
 }

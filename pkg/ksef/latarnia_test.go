@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 func TestLatarniaStatusAndMessages(t *testing.T) {
@@ -48,7 +50,7 @@ func TestLatarniaStatusAndMessages(t *testing.T) {
 
 func TestLatarniaNotConfigured(t *testing.T) {
 	c := newTestClient(t, "http://127.0.0.1:1/v2", nil)
-	if _, err := c.Latarnia().Status(context.Background()); Classify(err) != ClassInvalid {
+	if _, err := c.Latarnia().Status(context.Background()); failure.Of(err) != failure.Invalid {
 		t.Errorf("got %v", err)
 	}
 }

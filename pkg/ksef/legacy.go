@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // The legacy KSeF 1.0 connection-test profile. KSeF 1.0 was switched off on
@@ -63,8 +65,8 @@ type LegacyAuthError struct {
 	Err         *APIError
 }
 
-// Class is ClassAuth.
-func (e *LegacyAuthError) Class() Class { return ClassAuth }
+// Class is failure.Auth.
+func (e *LegacyAuthError) Class() failure.Class { return failure.Auth }
 
 // Unwrap returns the underlying API error.
 func (e *LegacyAuthError) Unwrap() error { return e.Err }

@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // legacyServer is a test-local KSeF 1.0 authorisation endpoint pair that
@@ -75,7 +77,7 @@ func TestLegacyAuthorise(t *testing.T) {
 
 	_, err = c.LegacyAuthorise(context.Background(), "legacy-secret", "9999999999")
 	var le *LegacyAuthError
-	if !errors.As(err, &le) || le.Code != LegacyCodeNIPNotRegistered || Classify(err) != ClassAuth || !strings.Contains(err.Error(), "not registered") {
+	if !errors.As(err, &le) || le.Code != LegacyCodeNIPNotRegistered || failure.Of(err) != failure.Auth || !strings.Contains(err.Error(), "not registered") {
 		t.Errorf("10000: %v", err)
 	}
 	_, err = c.LegacyAuthorise(context.Background(), "legacy-secret", "1111111111")

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // KeyUsage is the usage of a KSeF public-key certificate.
@@ -53,8 +55,8 @@ type KeyError struct {
 	Reason string
 }
 
-// Class is ClassUnavailable: KSeF did not publish a usable key.
-func (e *KeyError) Class() Class { return ClassUnavailable }
+// Class is failure.Unavailable: KSeF did not publish a usable key.
+func (e *KeyError) Class() failure.Class { return failure.Unavailable }
 
 // Error describes the failure and what to do about it.
 func (e *KeyError) Error() string {

@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 func selfSigned(t *testing.T) (string, *rsa.PrivateKey) {
@@ -95,7 +97,7 @@ func TestPublicKeyIsCached(t *testing.T) {
 func TestInsecureTLSRejected(t *testing.T) {
 	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	_, err := NewClient(Options{BaseURL: "https://api-test.ksef.mf.gov.pl/v2", HTTPClient: hc})
-	if Classify(err) != ClassInvalid {
+	if failure.Of(err) != failure.Invalid {
 		t.Fatalf("InsecureSkipVerify accepted: %v", err)
 	}
 }

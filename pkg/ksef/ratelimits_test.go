@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
+
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
 
@@ -110,7 +112,7 @@ func TestFetchRateLimitsKeepsDefaultsForMissingGroups(t *testing.T) {
 	}
 	// A failing endpoint leaves the pacer on what it had and says so.
 	lim, err = c.SyncRateLimits(context.Background(), "wrong")
-	if err == nil || Classify(err) != ClassAuth || lim[RateGroupInvoiceSend] != (RateLimit{1, 2, 3}) {
+	if err == nil || failure.Of(err) != failure.Auth || lim[RateGroupInvoiceSend] != (RateLimit{1, 2, 3}) {
 		t.Errorf("refused sync: %v %+v", err, lim)
 	}
 }

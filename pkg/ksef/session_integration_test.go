@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
+
 	"github.com/ksefpl/ksefpl/internal/oapicheck"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
@@ -81,7 +83,7 @@ func startSessionSim(t *testing.T, nip string) *sessionSim {
 
 func (e *sessionSim) access(t *testing.T) string {
 	t.Helper()
-	a, err := e.c.AccessToken(context.Background(), ksef.Credentials{Token: e.token, NIP: e.nip})
+	a, err := e.c.AccessToken(context.Background(), ksef.Credentials{Auth: ksef.TokenAuth{Token: e.token}, NIP: e.nip})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +274,7 @@ func TestSimOnlineSessionOpenSendCloseUPO(t *testing.T) {
 		t.Errorf("second close: %v", err)
 	}
 	_, err = e.c.SendInvoice(ctx, access, s, miniFA3(e.nip, "FV/2/2026"), ksef.SendOptions{})
-	if !ksef.IsSessionGone(err) || ksef.Classify(err) != ksef.ClassRejected {
+	if !ksef.IsSessionGone(err) || failure.Of(err) != failure.Rejected {
 		t.Errorf("send after close: %v", err)
 	}
 	if e.check.Checked() < 15 {
@@ -317,7 +319,7 @@ func TestSimDuplicateGives440WithOriginal(t *testing.T) {
 		t.Fatalf("duplicate status %+v: %q %q %v", dup.Status, n, ref, ok)
 	}
 	var re *ksef.InvoiceRejectedError
-	if err := dup.Err(); !errors.As(err, &re) || re.OriginalKSeFNumber != orig.KSeFNumber || ksef.Classify(err) != ksef.ClassRejected {
+	if err := dup.Err(); !errors.As(err, &re) || re.OriginalKSeFNumber != orig.KSeFNumber || failure.Of(err) != failure.Rejected {
 		t.Errorf("duplicate error %v", err)
 	}
 	var failed []*ksef.SessionInvoice
@@ -358,7 +360,7 @@ func TestSimWrongHashAndSizeAreRejected(t *testing.T) {
 	bad := *p
 	bad.InvoiceHash = ksef.SHA256Base64([]byte("another invoice"))
 	_, err = e.c.SendInvoicePayload(ctx, access, s.ReferenceNumber, &bad)
-	if !errors.As(err, &ae) || !ae.HasCode(ksef.ErrCodeInvoiceHash) || ksef.Classify(err) != ksef.ClassRejected {
+	if !errors.As(err, &ae) || !ae.HasCode(ksef.ErrCodeInvoiceHash) || failure.Of(err) != failure.Rejected {
 		t.Errorf("wrong invoice hash: %v", err)
 	}
 	bad = *p
@@ -394,7 +396,7 @@ func TestSimSendNotRetriedWhen500AfterAccept(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.c.SendInvoicePayload(ctx, access, s.ReferenceNumber, p)
-	if ksef.Classify(err) != ksef.ClassUnavailable {
+	if failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want an unavailable error, got %v", err)
 	}
 	if n := e.sendCount(); n != 1 {
@@ -524,9 +526,9 @@ func TestSimRevokeToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = c2.AccessToken(ctx, ksef.Credentials{Token: e.token, NIP: e.nip})
+	_, err = c2.AccessToken(ctx, ksef.Credentials{Auth: ksef.TokenAuth{Token: e.token}, NIP: e.nip})
 	var se *ksef.AuthStatusError
-	if !errors.As(err, &se) || !se.TokenRevoked() || ksef.Classify(err) != ksef.ClassAuth {
+	if !errors.As(err, &se) || !se.TokenRevoked() || failure.Of(err) != failure.Auth {
 		t.Errorf("login with a revoked token: %v", err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // SessionStatusCode is the status code of a session (GET /sessions/{ref}).
@@ -126,12 +128,12 @@ type SessionFailedError struct {
 	Details         []string
 }
 
-// Class is ClassUnavailable for 500 and ClassRejected otherwise.
-func (e *SessionFailedError) Class() Class {
+// Class is failure.Unavailable for 500 and failure.Rejected otherwise.
+func (e *SessionFailedError) Class() failure.Class {
 	if e.Code >= 500 {
-		return ClassUnavailable
+		return failure.Unavailable
 	}
-	return ClassRejected
+	return failure.Rejected
 }
 
 // Error describes the failure and what to do about it.
@@ -323,13 +325,13 @@ type InvoiceRejectedError struct {
 	OriginalSessionRef string
 }
 
-// Class is ClassUnavailable for KSeF-side failures (500, 550) and
-// ClassRejected otherwise.
-func (e *InvoiceRejectedError) Class() Class {
+// Class is failure.Unavailable for KSeF-side failures (500, 550) and
+// failure.Rejected otherwise.
+func (e *InvoiceRejectedError) Class() failure.Class {
 	if e.Code.Retryable() {
-		return ClassUnavailable
+		return failure.Unavailable
 	}
-	return ClassRejected
+	return failure.Rejected
 }
 
 // Error describes the failure and what to do about it.
@@ -530,8 +532,8 @@ type StatusPendingError struct {
 	Waited time.Duration
 }
 
-// Class is ClassUnavailable.
-func (e *StatusPendingError) Class() Class { return ClassUnavailable }
+// Class is failure.Unavailable.
+func (e *StatusPendingError) Class() failure.Class { return failure.Unavailable }
 
 // Error describes the failure and what to do about it.
 func (e *StatusPendingError) Error() string {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 func TestOnlineSessionFullFlowOverHTTP(t *testing.T) {
@@ -123,7 +125,7 @@ func TestSendInvoiceNotRetriedOn500(t *testing.T) {
 	f.sendStatus = []int{500}
 	_, err = c.SendInvoice(ctx, f.access, s, minimalInvoice(1), SendOptions{})
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.HTTPStatus != 500 || Classify(err) != ClassUnavailable {
+	if !errors.As(err, &ae) || ae.HTTPStatus != 500 || failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want a 500 APIError, got %v", err)
 	}
 	if n := f.count("POST /sessions/online/{ref}/invoices"); n != 1 {
@@ -143,7 +145,7 @@ func TestSendInvoiceNotRetriedOnNetworkError(t *testing.T) {
 	f.sendStatus = []int{-1}
 	_, err = c.SendInvoice(ctx, f.access, s, minimalInvoice(1), SendOptions{})
 	var ne *NetworkError
-	if !errors.As(err, &ne) || ne.Attempts != 1 || Classify(err) != ClassUnavailable {
+	if !errors.As(err, &ne) || ne.Attempts != 1 || failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want a NetworkError after 1 attempt, got %v", err)
 	}
 	if n := f.count("POST /sessions/online/{ref}/invoices"); n != 1 {
@@ -225,7 +227,7 @@ func TestCloseOnlineSessionTwiceIsSuccess(t *testing.T) {
 	}
 	err = c.CloseOnlineSession(ctx, f.access, "20250625-SO-FFFFFFFFFF-B675CF5D68-07")
 	var ae *APIError
-	if !errors.As(err, &ae) || !ae.HasCode(ErrCodeSessionNotFound) || !IsSessionGone(err) || Classify(err) != ClassRejected {
+	if !errors.As(err, &ae) || !ae.HasCode(ErrCodeSessionNotFound) || !IsSessionGone(err) || failure.Of(err) != failure.Rejected {
 		t.Fatalf("closing an unknown session: %v", err)
 	}
 	if !strings.Contains(err.Error(), "open a new session") {
@@ -246,7 +248,7 @@ func TestSendIntoClosedSessionIsSessionGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = c.SendInvoice(ctx, f.access, s, minimalInvoice(1), SendOptions{})
-	if !IsSessionGone(err) || Classify(err) != ClassRejected {
+	if !IsSessionGone(err) || failure.Of(err) != failure.Rejected {
 		t.Fatalf("want a session-gone error, got %v", err)
 	}
 	if IsSessionGone(errors.New("other")) || IsSessionGone(nil) {
@@ -298,7 +300,7 @@ func TestEncryptInvoiceLocalChecks(t *testing.T) {
 	} {
 		_, err := s.EncryptInvoice(xml, SendOptions{})
 		var ce *InvoiceContentError
-		if !errors.As(err, &ce) || Classify(err) != ClassInvalid {
+		if !errors.As(err, &ce) || failure.Of(err) != failure.Invalid {
 			t.Errorf("%s: want InvoiceContentError, got %v", name, err)
 		}
 	}
@@ -433,7 +435,7 @@ func TestSessionInvoicesPaging(t *testing.T) {
 		t.Fatalf("failed invoices %+v", failed)
 	}
 	var re *InvoiceRejectedError
-	if err := failed[0].Err(); !errors.As(err, &re) || re.ReferenceNumber != refs[1] || Classify(err) != ClassRejected || !strings.Contains(err.Error(), "P_1") {
+	if err := failed[0].Err(); !errors.As(err, &re) || re.ReferenceNumber != refs[1] || failure.Of(err) != failure.Rejected || !strings.Contains(err.Error(), "P_1") {
 		t.Errorf("rejection error %v", err)
 	}
 	fp, err := c.FailedSessionInvoices(ctx, f.access, s.ReferenceNumber, 10, "")
@@ -455,7 +457,7 @@ func TestSessionInvoicesPaging(t *testing.T) {
 	if !errors.As(err, &ae) || !ae.HasCode(ErrCodeContinuationToken) {
 		t.Errorf("bad token: %v", err)
 	}
-	if _, err := c.SessionInvoices(ctx, f.access, s.ReferenceNumber, 5, ""); Classify(err) != ClassInvalid {
+	if _, err := c.SessionInvoices(ctx, f.access, s.ReferenceNumber, 5, ""); failure.Of(err) != failure.Invalid {
 		t.Errorf("page size 5 accepted: %v", err)
 	}
 	// An error during the walk is yielded once and ends it.
@@ -500,7 +502,7 @@ func TestInvoiceStatusDuplicate(t *testing.T) {
 		t.Fatalf("duplicate: %q %q %v %+v", n, r, ok, inv.Status)
 	}
 	var re *InvoiceRejectedError
-	if err := inv.Err(); !errors.As(err, &re) || re.OriginalKSeFNumber != orig || !strings.Contains(err.Error(), orig) || Classify(err) != ClassRejected {
+	if err := inv.Err(); !errors.As(err, &re) || re.OriginalKSeFNumber != orig || !strings.Contains(err.Error(), orig) || failure.Of(err) != failure.Rejected {
 		t.Errorf("duplicate error %v", err)
 	}
 }
@@ -555,8 +557,8 @@ func TestStatusCodePredicates(t *testing.T) {
 			t.Errorf("session %d: Err %v", c, st.Err())
 		}
 	}
-	if Classify((&SessionStatus{Status: SessionState{Code: 500}}).Err()) != ClassUnavailable ||
-		Classify((&SessionStatus{Status: SessionState{Code: 445}}).Err()) != ClassRejected {
+	if failure.Of((&SessionStatus{Status: SessionState{Code: 500}}).Err()) != failure.Unavailable ||
+		failure.Of((&SessionStatus{Status: SessionState{Code: 445}}).Err()) != failure.Rejected {
 		t.Error("session failure classes")
 	}
 	for _, tc := range []struct {
@@ -580,8 +582,8 @@ func TestStatusCodePredicates(t *testing.T) {
 		if (err != nil) != tc.failed {
 			t.Errorf("invoice %d: Err %v", c, err)
 		}
-		if tc.retries && Classify(err) != ClassUnavailable {
-			t.Errorf("invoice %d: class %v", c, Classify(err))
+		if tc.retries && failure.Of(err) != failure.Unavailable {
+			t.Errorf("invoice %d: class %v", c, failure.Of(err))
 		}
 	}
 }
@@ -605,7 +607,7 @@ func TestWaitForInvoiceTimesOut(t *testing.T) {
 	}
 	inv, err := c.WaitForInvoice(ctx, f.access, s.ReferenceNumber, sent.ReferenceNumber)
 	var pe *StatusPendingError
-	if !errors.As(err, &pe) || pe.Code != 150 || Classify(err) != ClassUnavailable || inv == nil || !inv.Status.Pending() {
+	if !errors.As(err, &pe) || pe.Code != 150 || failure.Of(err) != failure.Unavailable || inv == nil || !inv.Status.Pending() {
 		t.Fatalf("want a pending error with the last status, got %v %v", inv, err)
 	}
 }
@@ -659,10 +661,10 @@ func TestRevokeToken(t *testing.T) {
 	}
 	err := c.RevokeToken(context.Background(), "wrong", ref)
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.HTTPStatus != 401 || Classify(err) != ClassAuth {
+	if !errors.As(err, &ae) || ae.HTTPStatus != 401 || failure.Of(err) != failure.Auth {
 		t.Errorf("wrong access token: %v", err)
 	}
-	if err := c.RevokeToken(context.Background(), f.access, ""); Classify(err) != ClassInvalid {
+	if err := c.RevokeToken(context.Background(), f.access, ""); failure.Of(err) != failure.Invalid {
 		t.Errorf("empty reference: %v", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // TokenInfo is the public part of a KSeF 2.0 token
@@ -25,8 +27,8 @@ type TokenFormatError struct {
 	Reason string
 }
 
-// Class is ClassInvalid.
-func (e *TokenFormatError) Class() Class { return ClassInvalid }
+// Class is failure.Invalid.
+func (e *TokenFormatError) Class() failure.Class { return failure.Invalid }
 
 // Error describes the failure and what to do about it.
 func (e *TokenFormatError) Error() string {

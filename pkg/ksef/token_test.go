@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 func TestParseToken(t *testing.T) {
@@ -41,8 +43,8 @@ func TestParseTokenRejectsWithoutLeaking(t *testing.T) {
 			t.Errorf("%s: got %v", name, err)
 			continue
 		}
-		if Classify(err) != ClassInvalid {
-			t.Errorf("%s: class %v", name, Classify(err))
+		if failure.Of(err) != failure.Invalid {
+			t.Errorf("%s: class %v", name, failure.Of(err))
 		}
 		if tok != "" && strings.Contains(err.Error(), tok) {
 			t.Errorf("%s: error leaks the token", name)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // Exact example bodies from open-api.json / research §2.3.
@@ -35,7 +37,7 @@ func TestParseExceptionResponse(t *testing.T) {
 	if e.ServiceCode != "00-c02cc3747020c605be02159bf3324f0e-eee7647dc67aa74a-00" || e.ServiceCtx != "srvABCDA" || e.ReferenceNumber != "a1b2c3d4-e5f6-4789-ab12-cd34ef567890" {
 		t.Errorf("service fields not parsed: %+v", e)
 	}
-	if e.Class() != ClassRejected {
+	if e.Class() != failure.Rejected {
 		t.Errorf("class %v, want rejected", e.Class())
 	}
 	for _, s := range []string{"21405", "Wskazany kod formularza", "00-c02cc3747020c605be02159bf3324f0e"} {
@@ -64,7 +66,7 @@ func TestParse429BothFormats(t *testing.T) {
 		if e.Title != "Too Many Requests" || !strings.Contains(e.Detail, "Przekroczono limit 20") {
 			t.Errorf("429 not parsed from %s: %+v", body, e)
 		}
-		if e.Class() != ClassUnavailable {
+		if e.Class() != failure.Unavailable {
 			t.Errorf("429 class %v", e.Class())
 		}
 	}
@@ -72,11 +74,11 @@ func TestParse429BothFormats(t *testing.T) {
 
 func TestParse401And403(t *testing.T) {
 	e := ParseErrorBody(401, []byte(unauthorizedBody))
-	if e.Detail != "Wymagane jest uwierzytelnienie." || e.Class() != ClassAuth {
+	if e.Detail != "Wymagane jest uwierzytelnienie." || e.Class() != failure.Auth {
 		t.Errorf("401: %+v class %v", e, e.Class())
 	}
 	e = ParseErrorBody(403, []byte(forbiddenBody))
-	if e.ReasonCode != "missing-permissions" || e.Class() != ClassAuth {
+	if e.ReasonCode != "missing-permissions" || e.Class() != failure.Auth {
 		t.Errorf("403: %+v", e)
 	}
 	if req, ok := e.Security["requiredAnyOfPermissions"].([]any); !ok || len(req) != 1 || req[0] != "InvoiceWrite" {
@@ -135,7 +137,7 @@ func TestRetryGivesUpAfterMaxAttempts(t *testing.T) {
 	c := newTestClient(t, srv.URL+"/v2", nil)
 	_, err := c.PublicKeyCertificates(context.Background())
 	var ae *APIError
-	if !errors.As(err, &ae) || ae.HTTPStatus != 500 || Classify(err) != ClassUnavailable {
+	if !errors.As(err, &ae) || ae.HTTPStatus != 500 || failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want 500 APIError class unavailable, got %v", err)
 	}
 	if int(n.Load()) != fastRetry.MaxAttempts {
@@ -171,7 +173,7 @@ func TestNonIdempotentPOSTNotRetriedOn5xx(t *testing.T) {
 	t.Cleanup(fail.Close)
 	c := newTestClient(t, fail.URL+"/v2", nil)
 	_, _, err := c.AuthenticateKSeFToken(context.Background(), KSeFTokenAuth{Token: f.token, Context: ContextIdentifier{Type: "Nip", Value: f.nip}})
-	if Classify(err) != ClassUnavailable {
+	if failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want unavailable, got %v", err)
 	}
 	if ksefTokenCalls.Load() != 1 {
@@ -208,7 +210,7 @@ func Test429BeyondCeilingIsUnavailable(t *testing.T) {
 	c := newTestClient(t, srv.URL+"/v2", nil) // ceiling 3 s < 30 s
 	_, err := c.Challenge(context.Background())
 	var rl *RateLimitError
-	if !errors.As(err, &rl) || Classify(err) != ClassUnavailable {
+	if !errors.As(err, &rl) || failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want RateLimitError class unavailable, got %v", err)
 	}
 	if rl.RetryAfter != 30*time.Second {
@@ -227,7 +229,7 @@ func Test429RepeatedUntilCeiling(t *testing.T) {
 	srv, n := serveSeq(t, status(429, tooManyLegacyBody, "Retry-After", "1"))
 	c := newTestClient(t, srv.URL+"/v2", func(o *Options) { o.Retry.RateLimitCeiling = 2 * time.Second })
 	_, err := c.PublicKeyCertificates(context.Background())
-	if Classify(err) != ClassUnavailable {
+	if failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want unavailable, got %v", err)
 	}
 	if n.Load() != 3 {
@@ -243,8 +245,8 @@ func TestHTMLPageIsHTMLResponseError(t *testing.T) {
 	if !errors.As(err, &he) || he.HTTPStatus != 403 || he.Title != "Request Rejected" {
 		t.Fatalf("want HTMLResponseError 403, got %v", err)
 	}
-	if Classify(err) != ClassUnavailable || !strings.Contains(err.Error(), "firewall/WAF") || !strings.Contains(err.Error(), "instead of JSON") {
-		t.Errorf("class %v, message %q", Classify(err), err)
+	if failure.Of(err) != failure.Unavailable || !strings.Contains(err.Error(), "firewall/WAF") || !strings.Contains(err.Error(), "instead of JSON") {
+		t.Errorf("class %v, message %q", failure.Of(err), err)
 	}
 }
 
@@ -270,8 +272,8 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	if !errors.As(err, &re) || re.HTTPStatus != 307 || re.Location == "" {
 		t.Fatalf("want RedirectError 307, got %v", err)
 	}
-	if Classify(err) != ClassUnavailable || !strings.Contains(err.Error(), "redirect") {
-		t.Errorf("class %v message %q", Classify(err), err)
+	if failure.Of(err) != failure.Unavailable || !strings.Contains(err.Error(), "redirect") {
+		t.Errorf("class %v message %q", failure.Of(err), err)
 	}
 	if target.Load() != 0 || n.Load() != 1 {
 		t.Errorf("redirect followed (target hits %d, source hits %d)", target.Load(), n.Load())
@@ -301,8 +303,8 @@ func TestNetworkErrorRetriedThenUnavailable(t *testing.T) {
 	if !errors.As(err, &ne) || ne.Attempts != fastRetry.MaxAttempts {
 		t.Fatalf("want NetworkError after %d attempts, got %v", fastRetry.MaxAttempts, err)
 	}
-	if Classify(err) != ClassUnavailable {
-		t.Errorf("class %v", Classify(err))
+	if failure.Of(err) != failure.Unavailable {
+		t.Errorf("class %v", failure.Of(err))
 	}
 	if int(accepted.Load()) < fastRetry.MaxAttempts {
 		t.Errorf("only %d connections for %d attempts", accepted.Load(), fastRetry.MaxAttempts)
@@ -320,7 +322,7 @@ func TestTimeoutIsUnavailable(t *testing.T) {
 	t.Cleanup(func() { close(block); srv.Close() })
 	c := newTestClient(t, srv.URL+"/v2", func(o *Options) { o.Timeout = 50 * time.Millisecond; o.Retry.MaxAttempts = 1 })
 	_, err := c.PublicKeyCertificates(context.Background())
-	if Classify(err) != ClassUnavailable {
+	if failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want unavailable, got %v", err)
 	}
 }
@@ -348,18 +350,12 @@ func TestHeadersSent(t *testing.T) {
 	}
 }
 
-func TestClassifyPlainErrors(t *testing.T) {
-	if Classify(nil) != ClassUnknown || Classify(errors.New("x")) != ClassUnknown {
-		t.Error("plain errors must be unknown")
-	}
-	if Classify(&net.OpError{Op: "dial", Err: errors.New("refused")}) != ClassUnavailable {
-		t.Error("net.OpError must be unavailable")
-	}
-	if Classify(&ConfigError{Field: "x", Msg: "y"}) != ClassInvalid {
+func TestErrorClasses(t *testing.T) {
+	if failure.Of(&ConfigError{Field: "x", Msg: "y"}) != failure.Invalid {
 		t.Error("ConfigError must be invalid")
 	}
 	ae := &APIError{HTTPStatus: 400, Exceptions: []ExceptionDetail{{Code: 21304}}}
-	if Classify(ae) != ClassAuth {
+	if failure.Of(ae) != failure.Auth {
 		t.Error("21304 must be auth")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // maxUPO caps a UPO download (a collective UPO page lists up to 10 000
@@ -35,8 +37,8 @@ type UPOHashError struct {
 	Got      string
 }
 
-// Class is ClassUnavailable: downloading again usually helps.
-func (e *UPOHashError) Class() Class { return ClassUnavailable }
+// Class is failure.Unavailable: downloading again usually helps.
+func (e *UPOHashError) Class() failure.Class { return failure.Unavailable }
 
 // Error describes the failure and what to do about it.
 func (e *UPOHashError) Error() string {
@@ -56,16 +58,16 @@ type UPOLinkError struct {
 	Reason     string
 }
 
-// Class is ClassInvalid for links refused locally, ClassUnavailable for 5xx
-// answers and ClassRejected for other refusals.
-func (e *UPOLinkError) Class() Class {
+// Class is failure.Invalid for links refused locally, failure.Unavailable for 5xx
+// answers and failure.Rejected for other refusals.
+func (e *UPOLinkError) Class() failure.Class {
 	switch {
 	case e.HTTPStatus == 0:
-		return ClassInvalid
+		return failure.Invalid
 	case e.HTTPStatus >= 500:
-		return ClassUnavailable
+		return failure.Unavailable
 	}
-	return ClassRejected
+	return failure.Rejected
 }
 
 // Error describes the failure and what to do about it.

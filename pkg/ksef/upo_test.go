@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // closedSession opens a session, sends one accepted invoice, closes it and
@@ -40,7 +42,7 @@ func TestDownloadUPOHashMismatch(t *testing.T) {
 	f.tamperUPO = true
 	_, err := c.DownloadUPO(context.Background(), page.DownloadURL)
 	var he *UPOHashError
-	if !errors.As(err, &he) || he.Expected == he.Got || he.Expected == "" || Classify(err) != ClassUnavailable {
+	if !errors.As(err, &he) || he.Expected == he.Got || he.Expected == "" || failure.Of(err) != failure.Unavailable {
 		t.Fatalf("want UPOHashError, got %v", err)
 	}
 	if strings.Contains(err.Error(), "s3cr3t") {
@@ -76,7 +78,7 @@ func TestDownloadUPOExpiredLinkFallsBackToBearer(t *testing.T) {
 	f.expiredLinks = true
 	_, err := c.DownloadUPO(context.Background(), page.DownloadURL)
 	var le *UPOLinkError
-	if !errors.As(err, &le) || le.HTTPStatus != 403 || !strings.Contains(err.Error(), "AuthenticationFailed") || Classify(err) != ClassRejected {
+	if !errors.As(err, &le) || le.HTTPStatus != 403 || !strings.Contains(err.Error(), "AuthenticationFailed") || failure.Of(err) != failure.Rejected {
 		t.Fatalf("want UPOLinkError 403, got %v", err)
 	}
 	if strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "sig=") {
@@ -101,7 +103,7 @@ func TestDownloadUPORefusesUnsafeLinks(t *testing.T) {
 	} {
 		_, err := c.DownloadUPO(context.Background(), link)
 		var le *UPOLinkError
-		if !errors.As(err, &le) || le.HTTPStatus != 0 || Classify(err) != ClassInvalid {
+		if !errors.As(err, &le) || le.HTTPStatus != 0 || failure.Of(err) != failure.Invalid {
 			t.Errorf("%s: want a local UPOLinkError, got %v", link, err)
 			continue
 		}
@@ -167,7 +169,7 @@ func TestUPONotFound(t *testing.T) {
 	if !errors.As(err, &ae) || !ae.HasCode(ErrCodeUPONotFound) || !strings.Contains(err.Error(), "not there (yet)") {
 		t.Errorf("UPO of a rejected invoice: %v", err)
 	}
-	if _, err := c.InvoiceUPOByKSeFNumber(ctx, f.access, s.ReferenceNumber, "5265877635-20250626-010080DD2B5E-27"); Classify(err) != ClassInvalid {
+	if _, err := c.InvoiceUPOByKSeFNumber(ctx, f.access, s.ReferenceNumber, "5265877635-20250626-010080DD2B5E-27"); failure.Of(err) != failure.Invalid {
 		t.Errorf("a KSeF number with a wrong checksum was sent: %v", err)
 	}
 }

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // DefaultBaseURL is the public NBP API root.
@@ -245,3 +247,12 @@ func (m *MemoryCache) Put(_ context.Context, currency string, taxPoint time.Time
 	m.m[cacheKey(currency, taxPoint)] = r
 	return nil
 }
+
+// Class is failure.Invalid: no table for that day.
+func (e *NoTableError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid: NBP does not publish the currency.
+func (e *UnknownCurrencyError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Unavailable: NBP could not be reached.
+func (e *NetworkError) Class() failure.Class { return failure.Unavailable }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // Reason classifies why a NIP was rejected. Each Reason is also an error, so
@@ -116,3 +118,6 @@ func display(input string) string {
 func allDigits(s string) bool {
 	return strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' }) < 0
 }
+
+// Class is failure.Invalid.
+func (e *Error) Class() failure.Class { return failure.Invalid }

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // TokenRejectedError means the new token failed verification (malformed, for another
-// NIP, or refused by KSeF); nothing was saved. Its Class is ksef.ClassAuth.
+// NIP, or refused by KSeF); nothing was saved. Its Class is failure.Auth.
 type TokenRejectedError struct {
 	// Website is the code of the website the token was verified for.
 	Website string
@@ -18,8 +18,8 @@ type TokenRejectedError struct {
 	Err error
 }
 
-// Class is ksef.ClassAuth: the credentials were refused.
-func (e *TokenRejectedError) Class() ksef.Class { return ksef.ClassAuth }
+// Class is failure.Auth: the credentials were refused.
+func (e *TokenRejectedError) Class() failure.Class { return failure.Auth }
 
 // Error says why the new token was refused and that nothing changed.
 func (e *TokenRejectedError) Error() string {
@@ -32,8 +32,8 @@ func (e *TokenRejectedError) Unwrap() error { return e.Err }
 // SameTokenError means the new token is the one already stored.
 type SameTokenError struct{}
 
-// Class is ksef.ClassInvalid.
-func (e *SameTokenError) Class() ksef.Class { return ksef.ClassInvalid }
+// Class is failure.Invalid.
+func (e *SameTokenError) Class() failure.Class { return failure.Invalid }
 
 // Error says what to do.
 func (e *SameTokenError) Error() string {
@@ -44,8 +44,8 @@ func (e *SameTokenError) Error() string {
 // ksefpl cannot update.
 type KeysFromEnvError struct{ Variable string }
 
-// Class is ksef.ClassInvalid (a configuration problem, exit 3).
-func (e *KeysFromEnvError) Class() ksef.Class { return ksef.ClassInvalid }
+// Class is failure.Invalid (a configuration problem, exit 3).
+func (e *KeysFromEnvError) Class() failure.Class { return failure.Invalid }
 
 // Error says what to do instead.
 func (e *KeysFromEnvError) Error() string {
@@ -78,6 +78,9 @@ type UnknownCacheTypeError struct {
 	Valid []string
 }
 
+// Class is failure.Usage: a bad argument.
+func (e *UnknownCacheTypeError) Class() failure.Class { return failure.Usage }
+
 // Error lists the valid types.
 func (e *UnknownCacheTypeError) Error() string {
 	return fmt.Sprintf("unknown cache type %q: valid types are %s", e.Type, strings.Join(e.Valid, ", "))
@@ -86,8 +89,8 @@ func (e *UnknownCacheTypeError) Error() string {
 // KeyInUseError means the key given to encryption:key:change is already configured.
 type KeyInUseError struct{}
 
-// Class is ksef.ClassInvalid.
-func (e *KeyInUseError) Class() ksef.Class { return ksef.ClassInvalid }
+// Class is failure.Invalid.
+func (e *KeyInUseError) Class() failure.Class { return failure.Invalid }
 
 // Error says what to do.
 func (e *KeyInUseError) Error() string {

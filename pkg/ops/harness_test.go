@@ -2,11 +2,11 @@ package ops
 
 import (
 	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
+	"github.com/ksefpl/ksefpl/internal/ksefpltest"
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/home"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/store"
@@ -14,76 +14,36 @@ import (
 )
 
 const (
-	nipBase  = "5261040828"
-	nipOther = "7740001454"
+	nipBase  = ksefpltest.NIP
+	nipOther = ksefpltest.NIPShop2
 )
 
-// fixture is a home with website base configured against a running simulator and an
-// old token stored at the default scope.
+// fixture is the shared fixture (a home with website base configured against a running
+// simulator) with an old token stored at the default scope.
 type fixture struct {
-	t    *testing.T
-	ctx  context.Context
-	sim  *ksefsim.Server
-	url  string
-	h    *home.Home
-	vars map[string]string
-	cfg  *config.Service
-	old  string
+	*ksefpltest.Fixture
+	t   *testing.T
+	ctx context.Context
+	sim *ksefsim.Server
+	url string
+	h   *home.Home
+	cfg *config.Service
+	old string
 }
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	sim, err := ksefsim.New(ksefsim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	f := &fixture{t: t, ctx: context.Background(), sim: sim, url: srv.URL, vars: map[string]string{}}
-	f.h, _, err = home.Open(f.ctx, filepath.Join(t.TempDir(), "home"), f.getenv, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.h.Close() })
-	f.cfg = config.New(f.h.DB, f.h.Keys, f.getenv)
-	f.set(config.PathEnvironment, "local", config.Default)
-	f.set(config.PathBaseURL, srv.URL+"/v2", config.Default)
-	f.set(config.PathSellerNIP, nipBase, config.Default)
-	f.old = f.issue(nipBase)
-	f.set(config.PathAPIToken, f.old, config.Default)
-	return f
+	x := ksefpltest.NewFixture(t)
+	return &fixture{Fixture: x, t: t, ctx: x.Ctx, sim: x.Sim, url: x.URL, h: x.Home, cfg: x.Config(), old: x.Token}
 }
 
-func (f *fixture) getenv(k string) string { return f.vars[k] }
+func (f *fixture) env() *deps.Deps { return f.Deps }
 
-func (f *fixture) env() Env {
-	return Env{Config: f.cfg, DB: f.h.DB, Keys: f.h.Keys, Getenv: f.getenv, Version: "test"}
-}
+func (f *fixture) set(path, v string, sc config.Scope) { f.Set(path, v, sc) }
 
-func (f *fixture) set(path, v string, sc config.Scope) {
-	f.t.Helper()
-	if _, err := f.cfg.Set(f.ctx, path, v, sc); err != nil {
-		f.t.Fatal(err)
-	}
-}
+func (f *fixture) issue(nip string) string { return f.IssueToken(nip) }
 
-func (f *fixture) issue(nip string) string {
-	f.t.Helper()
-	tok, err := f.sim.IssueToken(nip)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return tok
-}
-
-func (f *fixture) scope(code string) config.Scope {
-	f.t.Helper()
-	sc, err := f.cfg.WebsiteScope(f.ctx, code)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return sc
-}
+func (f *fixture) scope(code string) config.Scope { return f.Scope(code) }
 
 // warmCache authenticates website code with its effective token through the persistent
 // cache, as submit does, and returns the cache key it wrote.

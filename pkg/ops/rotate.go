@@ -9,6 +9,8 @@ import (
 
 	"github.com/ksefpl/ksefpl/pkg/authcache"
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/secret"
@@ -107,7 +109,8 @@ type target struct {
 // to Wait for the affected websites' in-flight sessions, then drops the old token's
 // cached tokens (kept, and listed, while sessions are still in flight) and, with
 // RevokeOld, revokes the old token through the API.
-func RotateToken(ctx context.Context, env Env, o RotateOptions) (*RotateResult, error) {
+func RotateToken(ctx context.Context, d *deps.Deps, o RotateOptions) (*RotateResult, error) {
+	env := d.WithDefaults()
 	newTok := strings.TrimSpace(o.NewToken)
 	if newTok == "" {
 		return nil, &TokenRejectedError{Website: "-", Reason: "the new token is empty"}
@@ -157,7 +160,7 @@ func RotateToken(ctx context.Context, env Env, o RotateOptions) (*RotateResult, 
 			res.EnvOverrides = append(res.EnvOverrides, t.envVar)
 			continue // the effective token is still the variable's
 		}
-		if _, err := env.DB.RecordAuthOutcome(ctx, store.AuthOutcome{WebsiteID: t.scope.WebsiteID, OccurredAt: env.now(),
+		if _, err := env.DB.RecordAuthOutcome(ctx, store.AuthOutcome{WebsiteID: t.scope.WebsiteID, OccurredAt: env.Clock(),
 			Source: ActorRotate, Environment: t.settings.EnvironmentName, TokenFingerprint: res.NewFingerprint,
 			Success: true, Message: "the new token authenticated before it was saved"}); err != nil {
 			return res, err
@@ -234,7 +237,7 @@ func orNone(s string) string {
 // rotationTargets returns the websites whose effective token is the one stored at
 // saveAt: that website, or for the default scope every website without its own token
 // (when there is none, the first website, for verification only).
-func rotationTargets(ctx context.Context, env Env, saveAt config.Scope) ([]*target, error) {
+func rotationTargets(ctx context.Context, env *deps.Deps, saveAt config.Scope) ([]*target, error) {
 	var scopes []config.Scope
 	verifyOnly := false
 	if saveAt.Type == store.ScopeWebsites {
@@ -263,7 +266,7 @@ func rotationTargets(ctx context.Context, env Env, saveAt config.Scope) ([]*targ
 	}
 	out := make([]*target, 0, len(scopes))
 	for _, sc := range scopes {
-		s, err := website.Load(ctx, env.Config, sc)
+		s, err := env.Website(ctx, sc)
 		if err != nil {
 			return nil, err
 		}
@@ -272,7 +275,7 @@ func rotationTargets(ctx context.Context, env Env, saveAt config.Scope) ([]*targ
 			if name == config.EnvAPIToken && saveAt.Type == store.ScopeWebsites {
 				continue // the website's stored token wins over the default-scope variable
 			}
-			if env.getenv(name) != "" {
+			if env.Env(name) != "" {
 				t.envVar = name
 				break
 			}
@@ -284,7 +287,7 @@ func rotationTargets(ctx context.Context, env Env, saveAt config.Scope) ([]*targ
 
 // storedToken decrypts the token stored exactly at sc; known is false when there is one
 // that cannot be decrypted.
-func storedToken(ctx context.Context, env Env, sc config.Scope) (tok string, known bool, err error) {
+func storedToken(ctx context.Context, env *deps.Deps, sc config.Scope) (tok string, known bool, err error) {
 	v, ok, err := env.DB.ConfigGet(ctx, sc.Type, sc.ID, config.PathAPIToken)
 	if err != nil || !ok || v == "" {
 		return "", err == nil, err
@@ -300,7 +303,7 @@ func storedToken(ctx context.Context, env Env, sc config.Scope) (tok string, kno
 }
 
 // verifyAll authenticates the new token once per distinct API and NIP of the targets.
-func verifyAll(ctx context.Context, env Env, targets []*target, tok string) error {
+func verifyAll(ctx context.Context, env *deps.Deps, targets []*target, tok string) error {
 	done := map[string]string{}
 	for _, t := range targets {
 		k := t.settings.Endpoints.API + "|" + t.settings.Seller.NIP
@@ -319,7 +322,7 @@ func verifyAll(ctx context.Context, env Env, targets []*target, tok string) erro
 
 // verify runs a full authentication with tok for t's website, without touching the
 // persistent token cache, and returns the access token.
-func verify(ctx context.Context, env Env, t *target, tok string) (string, error) {
+func verify(ctx context.Context, env *deps.Deps, t *target, tok string) (string, error) {
 	s := t.settings
 	if s.EndpointsErr != nil {
 		return "", fmt.Errorf("website %s: %w", s.WebsiteCode, s.EndpointsErr)
@@ -341,9 +344,9 @@ func verify(ctx context.Context, env Env, t *target, tok string) (string, error)
 	if err != nil {
 		return "", err
 	}
-	at, err := c.AccessToken(ctx, ksef.Credentials{Token: tok, NIP: s.Seller.NIP, Margin: s.Margin})
+	at, err := c.AccessToken(ctx, ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: s.Seller.NIP, Margin: s.Margin})
 	if err != nil {
-		if ksef.Classify(err) == ksef.ClassAuth {
+		if failure.Of(err) == failure.Auth {
 			return "", &TokenRejectedError{Website: s.WebsiteCode, Reason: err.Error(), Err: err}
 		}
 		return "", fmt.Errorf("the new token was not saved (nothing changed): verifying it for website %s failed: %w", s.WebsiteCode, err)
@@ -352,8 +355,10 @@ func verify(ctx context.Context, env Env, t *target, tok string) (string, error)
 }
 
 // freshClient is a client for s's environment with a private in-memory token cache.
-func freshClient(env Env, s *website.Settings) (*ksef.Client, error) {
-	return s.Client(website.ClientOptions{Version: env.Version, HTTPClient: env.HTTPClient, Retry: env.Retry, Clock: env.Now})
+func freshClient(env *deps.Deps, s *website.Settings) (*ksef.Client, error) {
+	o := env.ClientOptions()
+	o.DB, o.Keys = nil, nil // no persistent token cache: every verification authenticates in full
+	return s.Client(o)
 }
 
 // waitForSessions polls the websites' in-flight sessions until there are none or wait
@@ -413,7 +418,7 @@ func dropOldCache(ctx context.Context, db *store.DB, websiteIDs []int64, oldKnow
 // revokeOld revokes the old token: authenticated as itself first (KSeF lets a token
 // revoke itself without CredentialsManage), else with the new token's access token
 // (which needs CredentialsManage in the context).
-func revokeOld(ctx context.Context, env Env, targets []*target, oldTok string, oldKnown bool) *RevokeOutcome {
+func revokeOld(ctx context.Context, env *deps.Deps, targets []*target, oldTok string, oldKnown bool) *RevokeOutcome {
 	if oldTok == "" {
 		msg := "there was no old token stored at this scope"
 		if !oldKnown {
@@ -436,7 +441,7 @@ func revokeOld(ctx context.Context, env Env, targets []*target, oldTok string, o
 	if err != nil {
 		return &RevokeOutcome{Message: err.Error()}
 	}
-	at, err := c.AccessToken(ctx, ksef.Credentials{Token: oldTok, NIP: info.ContextValue, Margin: t.settings.Margin})
+	at, err := c.AccessToken(ctx, ksef.Credentials{Auth: ksef.TokenAuth{Token: oldTok}, NIP: info.ContextValue, Margin: t.settings.Margin})
 	var se *ksef.AuthStatusError
 	switch {
 	case err == nil:

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
@@ -40,7 +41,7 @@ func TestRotateWithBadNewTokenChangesNothing(t *testing.T) {
 			}
 			_, err = RotateToken(f.ctx, f.env(), RotateOptions{SaveAt: config.Default, NewToken: c.token})
 			var tr *TokenRejectedError
-			if !errors.As(err, &tr) || ksef.Classify(err) != ksef.ClassAuth {
+			if !errors.As(err, &tr) || failure.Of(err) != failure.Auth {
 				t.Fatalf("err = %v (%T), want a TokenRejectedError of class auth", err, err)
 			}
 			if !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "nothing changed") {
@@ -231,7 +232,7 @@ func TestRotateWebsiteScopeLeavesOtherWebsites(t *testing.T) {
 
 func TestRotateWarnsAboutEnvironmentOverride(t *testing.T) {
 	f := newFixture(t)
-	f.vars[config.EnvAPIToken] = "something-else"
+	f.Setenv(config.EnvAPIToken, "something-else")
 	res, err := RotateToken(f.ctx, f.env(), RotateOptions{SaveAt: config.Default, NewToken: f.issue(nipBase)})
 	if err != nil {
 		t.Fatal(err)
@@ -242,8 +243,8 @@ func TestRotateWarnsAboutEnvironmentOverride(t *testing.T) {
 	if _, err := f.h.DB.CreateWebsite(f.ctx, "shop2", "Shop 2"); err != nil {
 		t.Fatal(err)
 	}
-	delete(f.vars, config.EnvAPIToken)
-	f.vars["KSEFPL_API_TOKEN_SHOP2"] = "x"
+	f.Setenv(config.EnvAPIToken, "") // unset
+	f.Setenv("KSEFPL_API_TOKEN_SHOP2", "x")
 	res, err = RotateToken(f.ctx, f.env(), RotateOptions{SaveAt: f.scope("shop2"), NewToken: f.issue(nipBase)})
 	if err != nil {
 		t.Fatal(err)
@@ -293,7 +294,7 @@ func authenticate(t *testing.T, f *fixture, tok string) (string, error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.AccessToken(f.ctx, ksef.Credentials{Token: tok, NIP: s.Seller.NIP})
+	return c.AccessToken(f.ctx, ksef.Credentials{Auth: ksef.TokenAuth{Token: tok}, NIP: s.Seller.NIP})
 }
 
 // waitFor polls cond until it holds; it fails the test if done delivers first.

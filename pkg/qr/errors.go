@@ -1,8 +1,9 @@
 package qr
 
 import (
-	"errors"
 	"fmt"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // InputError reports a value the link or image cannot be built from (a bad NIP, date,
@@ -79,19 +80,20 @@ func (e *HashMismatchError) Error() string {
 		e.JobID, e.Actual, e.Recorded, e.JobID)
 }
 
-// IsInvalid reports whether err is one of this package's invalid-input errors (a job
-// that cannot have a link, a bad selector or bad values), as opposed to a storage failure.
-func IsInvalid(err error) bool {
-	return asAny(err, new(*InputError), new(*NotFrozenError), new(*NotFoundError), new(*AmbiguousError),
-		new(*WebsiteMismatchError), new(*HashMismatchError))
-}
+// Class is failure.Invalid.
+func (e *InputError) Class() failure.Class { return failure.Invalid }
 
-// asAny reports whether errors.As matches any of the targets.
-func asAny(err error, targets ...any) bool {
-	for _, t := range targets {
-		if errors.As(err, t) {
-			return true
-		}
-	}
-	return false
-}
+// Class is failure.Invalid: the job has no frozen bytes yet.
+func (e *NotFrozenError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid.
+func (e *NotFoundError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid.
+func (e *AmbiguousError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid.
+func (e *WebsiteMismatchError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid: no link is built from changed bytes.
+func (e *HashMismatchError) Class() failure.Class { return failure.Invalid }

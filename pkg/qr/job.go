@@ -6,17 +6,10 @@ import (
 	"fmt"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/store"
-	"github.com/ksefpl/ksefpl/pkg/website"
 )
-
-// Source is what ForJob reads: the store with the queue and the configuration of
-// the job's website.
-type Source struct {
-	Config *config.Service
-	DB     *store.DB
-}
 
 // Selector picks the job: exactly one of JobID and KSeFNumber. Website, when set,
 // restricts the lookup to that website's jobs (and must match the job's website).
@@ -45,7 +38,7 @@ type JobCode struct {
 // ForJob finds the job, reads its website's environment and builds KOD I from the
 // job's frozen bytes: seller NIP and P_1 from the XML, the hash of those exact bytes.
 // A job without frozen bytes gives *NotFrozenError; no job gives *NotFoundError.
-func ForJob(ctx context.Context, src Source, sel Selector) (*JobCode, error) {
+func ForJob(ctx context.Context, src *deps.Deps, sel Selector) (*JobCode, error) {
 	if (sel.JobID != 0) == (sel.KSeFNumber != "") {
 		return nil, &InputError{Field: "job", Msg: "give exactly one of a job id and a KSeF number"}
 	}
@@ -69,7 +62,7 @@ func ForJob(ctx context.Context, src Source, sel Selector) (*JobCode, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := website.Load(ctx, src.Config, sc)
+	s, err := src.Website(ctx, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +96,7 @@ func ForJob(ctx context.Context, src Source, sel Selector) (*JobCode, error) {
 }
 
 // findJob resolves the selector to one job and its website.
-func findJob(ctx context.Context, src Source, sel Selector) (*store.Job, store.Website, error) {
+func findJob(ctx context.Context, src *deps.Deps, sel Selector) (*store.Job, store.Website, error) {
 	var want store.Website
 	if sel.Website != "" {
 		w, err := src.DB.WebsiteByCode(ctx, sel.Website)

@@ -3,54 +3,35 @@ package qr
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/internal/ksefpltest"
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
-	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
-	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
 
-// jobFixture is a real store in a temporary directory with the base website's seller set.
+// jobFixture is the shared fixture without a simulator: a real home with the base
+// website's seller set (environment: the default, test).
 type jobFixture struct {
+	*ksefpltest.Fixture
 	t   *testing.T
 	ctx context.Context
-	src Source
+	src *deps.Deps
 	xml []byte // testdata/invoices/domestic_b2b.golden.xml: seller 5261040828, P_1 2026-11-20
 }
 
 func newJobFixture(t *testing.T) *jobFixture {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "ksefpl.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	keys, err := secret.ParseKeys("6wRADHwwCBGgdxbcHhovGB0upmg0mbsN")
-	if err != nil {
-		t.Fatal(err)
-	}
-	x, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "testdata", "invoices", "domestic_b2b.golden.xml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := &jobFixture{t: t, ctx: ctx, src: Source{Config: config.New(db, keys, func(string) string { return "" }), DB: db}, xml: x}
-	f.set(config.PathSellerNIP, "5261040828", config.Default)
-	return f
+	x := ksefpltest.NewFixture(t, ksefpltest.WithoutSim())
+	return &jobFixture{Fixture: x, t: t, ctx: x.Ctx, src: x.Deps, xml: ksefpltest.Testdata(t, "invoices", "domestic_b2b.golden.xml")}
 }
 
-func (f *jobFixture) set(path, value string, sc config.Scope) {
-	f.t.Helper()
-	if _, err := f.src.Config.Set(f.ctx, path, value, sc); err != nil {
-		f.t.Fatalf("config:set %s: %v", path, err)
-	}
-}
+func (f *jobFixture) set(path, value string, sc config.Scope) { f.Set(path, value, sc) }
 
 // job queues an invoice in website code and optionally freezes it and gives it a number.
 func (f *jobFixture) job(code, increment string, frozen bool, ksefNumber string) *store.Job {
@@ -148,11 +129,11 @@ func TestForJobUsesTheJobsWebsite(t *testing.T) {
 	}
 	_, err = ForJob(f.ctx, f.src, Selector{JobID: j.ID, Website: "base"})
 	var wm *WebsiteMismatchError
-	if !errors.As(err, &wm) || wm.Website != "shop2" || !IsInvalid(err) {
+	if !errors.As(err, &wm) || wm.Website != "shop2" || !failure.Is(err, failure.Invalid) {
 		t.Fatalf("other website: %v", err)
 	}
 	_, err = ForJob(f.ctx, f.src, Selector{JobID: j.ID, Website: "nope"})
-	if !IsInvalid(err) || !strings.Contains(err.Error(), `no website "nope"`) {
+	if !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), `no website "nope"`) {
 		t.Fatalf("unknown website: %v", err)
 	}
 }
@@ -162,7 +143,7 @@ func TestForJobRefusesUnfrozenJob(t *testing.T) {
 	j := f.job("base", "INV-1", false, "")
 	_, err := ForJob(f.ctx, f.src, Selector{JobID: j.ID})
 	var nf *NotFrozenError
-	if !errors.As(err, &nf) || nf.JobID != j.ID || nf.Status != store.JobPending || !IsInvalid(err) {
+	if !errors.As(err, &nf) || nf.JobID != j.ID || nf.Status != store.JobPending || !failure.Is(err, failure.Invalid) {
 		t.Fatalf("got %v", err)
 	}
 	if !strings.Contains(err.Error(), "run ksefpl submit first") {
@@ -175,12 +156,12 @@ func TestForJobNotFoundAndAmbiguous(t *testing.T) {
 	for _, sel := range []Selector{{JobID: 42}, {KSeFNumber: "5261040828-20261120-0100001AF629-AF"}} {
 		_, err := ForJob(f.ctx, f.src, sel)
 		var nf *NotFoundError
-		if !errors.As(err, &nf) || !IsInvalid(err) {
+		if !errors.As(err, &nf) || !failure.Is(err, failure.Invalid) {
 			t.Errorf("%+v: got %v", sel, err)
 		}
 	}
 	for _, sel := range []Selector{{}, {JobID: 1, KSeFNumber: "x"}} {
-		if _, err := ForJob(f.ctx, f.src, sel); !IsInvalid(err) {
+		if _, err := ForJob(f.ctx, f.src, sel); !failure.Is(err, failure.Invalid) {
 			t.Errorf("%+v: got %v", sel, err)
 		}
 	}
@@ -212,7 +193,7 @@ func TestForJobRefusesTamperedBytes(t *testing.T) {
 	}
 	_, err := ForJob(f.ctx, f.src, Selector{JobID: j.ID})
 	var hm *HashMismatchError
-	if !errors.As(err, &hm) || hm.Recorded != ksef.SHA256Base64(f.xml) || !IsInvalid(err) {
+	if !errors.As(err, &hm) || hm.Recorded != ksef.SHA256Base64(f.xml) || !failure.Is(err, failure.Invalid) {
 		t.Fatalf("got %v", err)
 	}
 }

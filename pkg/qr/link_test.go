@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
@@ -132,7 +133,7 @@ func TestInvoiceLinkRefusesBadValues(t *testing.T) {
 			t.Errorf("%s: got %v, want an InputError on %s", c.name, err, c.field)
 			continue
 		}
-		if !IsInvalid(err) {
+		if !failure.Is(err, failure.Invalid) {
 			t.Errorf("%s: IsInvalid(%v) = false", c.name, err)
 		}
 	}
@@ -182,7 +183,7 @@ func TestReadInvoiceRefusesNonInvoices(t *testing.T) {
 		"no seller nip": `<Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/"><Fa><P_1>2026-01-01</P_1></Fa></Faktura>`,
 		"bad p_1":       `<Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/"><Podmiot1><DaneIdentyfikacyjne><NIP>1111111111</NIP></DaneIdentyfikacyjne></Podmiot1><Fa><P_1>01.01.2026</P_1></Fa></Faktura>`,
 	} {
-		if _, err := ReadInvoice([]byte(x)); !IsInvalid(err) {
+		if _, err := ReadInvoice([]byte(x)); !failure.Is(err, failure.Invalid) {
 			t.Errorf("%s: got %v, want an invalid-input error", name, err)
 		}
 	}

@@ -8,8 +8,9 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
+	"github.com/ksefpl/ksefpl/pkg/invoice"
 	"github.com/ksefpl/ksefpl/pkg/store"
-	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
 // Document kinds a Request may carry.
@@ -31,14 +32,6 @@ const (
 // reasonTokenRejected is conncheck.ReasonTokenRejected; conncheck imports this package,
 // so the value is repeated here instead of imported.
 const reasonTokenRejected = "TOKEN_REJECTED"
-
-// Env is what Enqueue needs from the application.
-type Env struct {
-	Config *config.Service
-	DB     *store.DB
-	// Now is the clock used to build the validation XML (default time.Now).
-	Now func() time.Time
-}
 
 // Request is one document to queue.
 type Request struct {
@@ -83,21 +76,19 @@ type admission struct {
 // already queued changes nothing (Outcome store.Existed); with Replace, an unsent job's
 // input is replaced, and a sent one is refused with a *StateError. Invalid documents are
 // refused with an *InvalidError and nothing is stored.
-func Enqueue(ctx context.Context, env Env, req Request) (*Result, error) {
-	if env.Now == nil {
-		env.Now = time.Now
-	}
+func Enqueue(ctx context.Context, d *deps.Deps, req Request) (*Result, error) {
+	env := d.WithDefaults()
 	if req.Scope.WebsiteID == 0 {
 		return nil, errors.New("queue: the request has no website scope")
 	}
-	ws, err := website.Load(ctx, env.Config, req.Scope)
+	ws, err := env.Website(ctx, req.Scope)
 	if err != nil {
 		return nil, fmt.Errorf("read the configuration of website %s: %w", req.Scope.WebsiteCode, err)
 	}
 	if strings.TrimSpace(ws.Seller.NIP) == "" {
 		return nil, &InvalidError{Subject: "the document for website " + ws.WebsiteCode, Problems: []string{
 			fmt.Sprintf("no seller NIP configured for website %q: run ksefpl config:set %s NIP%s",
-				ws.WebsiteCode, config.PathSellerNIP, scopeFlags(ws.WebsiteCode))}}
+				ws.WebsiteCode, config.PathSellerNIP, invoice.ScopeFlags(ws.WebsiteCode))}}
 	}
 
 	var adm *admission
@@ -203,13 +194,4 @@ func replaceRefused(j *store.Job) error {
 		what += "; wait for its outcome (ksefpl queue show " + fmt.Sprint(j.ID) + ") and correct it with a credit memo if needed"
 	}
 	return &StateError{JobID: j.ID, IncrementID: j.IncrementID, Status: j.Status, Msg: what}
-}
-
-// scopeFlags are the config:set flags that target a website ("" for base, whose values
-// usually live at default scope).
-func scopeFlags(code string) string {
-	if code == "" || code == "base" {
-		return ""
-	}
-	return " --scope websites --scope-code " + code
 }

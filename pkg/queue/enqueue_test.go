@@ -8,6 +8,7 @@ import (
 
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
@@ -78,7 +79,7 @@ func TestReplaceUnsentJobButNotASentOne(t *testing.T) {
 	f.setStatus(first.ID, store.JobAccepted, "5261040828-20261120-0100001AF629-47")
 	_, err = f.enqueue(f.base, KindInvoice, data, true)
 	var se *StateError
-	if !errors.As(err, &se) || !IsInvalid(err) || se.JobID != first.ID || !strings.Contains(err.Error(), "cannot be replaced") ||
+	if !errors.As(err, &se) || !failure.Is(err, failure.Invalid) || se.JobID != first.ID || !strings.Contains(err.Error(), "cannot be replaced") ||
 		!strings.Contains(err.Error(), "was already sent") || !strings.Contains(err.Error(), "credit memo") {
 		t.Fatalf("replace of a sent job: %v", err)
 	}
@@ -97,7 +98,7 @@ func TestEnqueueRefusesWrongTypeAndInvalidInputStoringNothing(t *testing.T) {
 	f := newFixture(t)
 	_, err := f.enqueue(f.base, KindInvoice, invoiceJSON(t, "creditmemo_ksef"), false)
 	var ie *InvalidError
-	if !errors.As(err, &ie) || !IsInvalid(err) || !strings.Contains(err.Error(), "queue creditmemo") {
+	if !errors.As(err, &ie) || !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), "queue creditmemo") {
 		t.Fatalf("credit memo as invoice: %v", err)
 	}
 	_, err = f.enqueue(f.base, KindCreditMemo, invoiceJSON(t, "consumer"), false)
@@ -107,7 +108,7 @@ func TestEnqueueRefusesWrongTypeAndInvalidInputStoringNothing(t *testing.T) {
 	bad := bytes.Replace(invoiceJSON(t, "domestic_b2b"), []byte(`"grand_total": "342.44"`), []byte(`"grand_total": "300.00"`), 1)
 	_, err = f.enqueue(f.base, KindInvoice, bad, false)
 	var tm *fa.TotalsMismatchError
-	if !errors.As(err, &ie) || !errors.As(err, &tm) || !fa.IsInvalid(err) {
+	if !errors.As(err, &ie) || !errors.As(err, &tm) || !failure.Is(err, failure.Invalid) {
 		t.Fatalf("totals mismatch: %v", err)
 	}
 	_, err = f.enqueue(f.base, KindInvoice, []byte(`{"type":"invoice","increment_id":"X","colour":"red"}`), false)
@@ -128,7 +129,7 @@ func TestEnqueueNeedsTheSellerConfigured(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := f.enqueue(f.base, KindInvoice, invoiceJSON(t, "consumer"), false)
-	if !IsInvalid(err) || !strings.Contains(err.Error(), "no seller NIP configured") ||
+	if !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), "no seller NIP configured") ||
 		!strings.Contains(err.Error(), "ksefpl config:set ksefpl/seller/nip") {
 		t.Fatalf("no NIP: %v", err)
 	}
@@ -137,7 +138,7 @@ func TestEnqueueNeedsTheSellerConfigured(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = f.enqueue(f.base, KindInvoice, invoiceJSON(t, "consumer"), false)
-	if !IsInvalid(err) || !strings.Contains(err.Error(), "seller.name") || !strings.Contains(err.Error(), "config:set ksefpl/seller/name") {
+	if !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), "seller.name") || !strings.Contains(err.Error(), "config:set ksefpl/seller/name") {
 		t.Fatalf("no seller name: %v", err)
 	}
 	if len(f.jobs()) != 0 {
@@ -167,7 +168,7 @@ func TestCreditMemoMayReferToAQueuedInvoice(t *testing.T) {
 	f := newFixture(t)
 	memo := invoiceJSON(t, "creditmemo_lookup") // refers to INV-000124 without its issue date
 	_, err := f.enqueue(f.base, KindCreditMemo, memo, false)
-	if !IsInvalid(err) || !strings.Contains(err.Error(), "original_issue_date") {
+	if !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), "original_issue_date") {
 		t.Fatalf("memo of an unknown invoice without its date: %v", err)
 	}
 	f.mustEnqueue(f.base, KindInvoice, invoiceJSON(t, "consumer")) // INV-000124
@@ -201,7 +202,7 @@ func TestEnqueueXMLChecksSellerAndKeepsBytes(t *testing.T) {
 
 	other := buildXML(t, invoiceJSON(t, "consumer"), "7740001454")
 	_, err = f.enqueue(f.base, KindXML, other, false)
-	if !IsInvalid(err) || !strings.Contains(err.Error(), "seller NIP 7740001454 is not website \"base\"'s NIP 5261040828") {
+	if !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), "seller NIP 7740001454 is not website \"base\"'s NIP 5261040828") {
 		t.Fatalf("wrong seller: %v", err)
 	}
 	// The same XML belongs on the website of that seller.
@@ -211,11 +212,11 @@ func TestEnqueueXMLChecksSellerAndKeepsBytes(t *testing.T) {
 	}
 
 	_, err = f.enqueue(f.base, KindXML, append([]byte("\xef\xbb\xbf"), x...), false)
-	if !IsInvalid(err) || !strings.Contains(err.Error(), "byte-order mark") {
+	if !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), "byte-order mark") {
 		t.Fatalf("BOM: %v", err)
 	}
 	_, err = f.enqueue(f.base, KindXML, []byte("<Faktura><oops></Faktura>"), false)
-	if !IsInvalid(err) {
+	if !failure.Is(err, failure.Invalid) {
 		t.Fatalf("malformed XML: %v", err)
 	}
 	if n := len(f.jobs()); n != 3 {
@@ -228,7 +229,7 @@ func TestCreditMemoOfAFailedInvoiceNeedsItsDate(t *testing.T) {
 	inv := f.mustEnqueue(f.base, KindInvoice, invoiceJSON(t, "consumer")) // INV-000124
 	f.setStatus(inv.ID, store.JobFailed, "")
 	_, err := f.enqueue(f.base, KindCreditMemo, invoiceJSON(t, "creditmemo_lookup"), false)
-	if !IsInvalid(err) || !strings.Contains(err.Error(), "original_issue_date") {
+	if !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), "original_issue_date") {
 		t.Fatalf("memo of a FAILED invoice without its date: %v", err)
 	}
 }

@@ -1,11 +1,10 @@
 package queue
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
-	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // InvalidError reports a document that cannot be queued: every problem found, one per
@@ -56,12 +55,11 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("no job %q: give a job id or an increment id as listed by ksefpl queue list", e.Query)
 }
 
-// IsInvalid reports whether err means the request itself cannot be carried out as given
-// (invalid document or configuration, wrong job state, unknown job): commands exit with
-// code 3. fa's invalid-input errors count too.
-func IsInvalid(err error) bool {
-	var ie *InvalidError
-	var se *StateError
-	var nf *NotFoundError
-	return errors.As(err, &ie) || errors.As(err, &se) || errors.As(err, &nf) || fa.IsInvalid(err)
-}
+// Class is failure.Invalid: nothing was stored.
+func (e *InvalidError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid: the job's state refuses the operation.
+func (e *StateError) Class() failure.Class { return failure.Invalid }
+
+// Class is failure.Invalid: no such job.
+func (e *NotFoundError) Class() failure.Class { return failure.Invalid }

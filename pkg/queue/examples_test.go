@@ -8,6 +8,7 @@ import (
 
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
@@ -35,7 +36,7 @@ func TestQueueOfficialExamplesAsXML(t *testing.T) {
 			problems := fa.Check(data)
 			if len(problems) > 0 {
 				_, err := f.enqueue(f.base, KindXML, data, false)
-				if !IsInvalid(err) || !strings.Contains(err.Error(), problems[0].String()) {
+				if !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), problems[0].String()) {
 					t.Fatalf("defective example: %v (want %s)", err, problems[0])
 				}
 				if len(f.jobs()) != 0 {

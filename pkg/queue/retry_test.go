@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
@@ -20,7 +21,7 @@ func TestRetryMovesFailedJobsBackKeepingFrozenBytes(t *testing.T) {
 	// A request naming a job that is not FAILED changes nothing, not even the FAILED one.
 	_, err := Retry(f.ctx, f.db, RetrySelection{IDs: []int64{a.ID, b.ID}}, "ops")
 	var se *StateError
-	if !errors.As(err, &se) || !IsInvalid(err) || se.JobID != b.ID || !strings.Contains(err.Error(), "only FAILED jobs can be retried") ||
+	if !errors.As(err, &se) || !failure.Is(err, failure.Invalid) || se.JobID != b.ID || !strings.Contains(err.Error(), "only FAILED jobs can be retried") ||
 		!strings.Contains(err.Error(), "is PENDING") || !strings.Contains(err.Error(), "nothing was retried") {
 		t.Fatalf("retry of a pending job: %v", err)
 	}

@@ -1,42 +1,30 @@
 package queue
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/invoice"
 	"github.com/ksefpl/ksefpl/pkg/nip"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
-// provisionalTable marks the stand-in exchange rate used only to validate a
-// foreign-currency document at queue time.
-const provisionalTable = "provisional"
-
-// sellerPaths maps the builder's seller fields to the configuration paths that set them.
-var sellerPaths = map[string]string{
-	"seller.nip":           config.PathSellerNIP,
-	"seller.name":          config.PathSellerName,
-	"seller.address_line1": config.PathSellerAddress1,
-	"seller.address_line2": config.PathSellerAddress2,
-	"seller.country_code":  config.PathSellerCountry,
-}
-
 // admitJSON validates a shop invoice or credit memo JSON by building and checking its
-// XML exactly as the submit engine will (the XML itself is discarded).
-func admitJSON(ctx context.Context, env Env, ws *website.Settings, req Request) (*admission, error) {
+// XML exactly as the submit engine will (with a provisional exchange rate; the XML itself
+// is discarded).
+func admitJSON(ctx context.Context, d *deps.Deps, ws *website.Settings, req Request) (*admission, error) {
 	subject := req.Kind + " input"
-	in, err := fa.ParseInput(bytes.NewReader(req.Data))
+	in, err := invoice.Parse(ws, subject, req.Data)
 	if err != nil {
-		return nil, invalid(subject, ws.WebsiteCode, err)
+		return nil, invalid(subject, err)
 	}
 	if in.IncrementID != "" {
 		subject = req.Kind + " " + strings.TrimSpace(in.IncrementID)
@@ -45,33 +33,15 @@ func admitJSON(ctx context.Context, env Env, ws *website.Settings, req Request) 
 		return nil, &InvalidError{Subject: subject, Problems: []string{fmt.Sprintf(
 			"type: the file is a %q document, not %q: queue it with ksefpl queue %s", in.Type, req.Kind, in.Type)}}
 	}
-	schema := ws.Schema
-	if schema == "" {
-		schema = fa.FA3
-	}
-	opts := fa.BuildOptions{Schema: schema, Seller: ws.Seller, Now: env.Now,
-		LookupOriginal: queuedOriginal(env.DB, ws.WebsiteID)}
-	if cur, taxPoint, ok := in.NeedsRate(); ok {
-		opts.Rate = &fa.Rate{Currency: cur, Value: decimal.NewFromInt(1), Table: provisionalTable, Date: taxPoint}
-	}
-	doc, err := fa.Build(ctx, in, opts)
+	b, err := invoice.Build(ctx, ws, in, invoice.Options{Name: subject, Rates: invoice.Provisional, Version: d.Version,
+		LookupOriginal: queuedOriginal(d.DB, ws.WebsiteID), Now: d.Now})
 	if err != nil {
-		if fa.IsInvalid(err) {
-			return nil, invalid(subject, ws.WebsiteCode, err)
-		}
-		return nil, fmt.Errorf("build %s: %w", subject, err)
+		return nil, invalid(subject, err)
 	}
-	xml, err := fa.Marshal(doc)
-	if err != nil {
-		if fa.IsInvalid(err) {
-			return nil, invalid(subject, ws.WebsiteCode, err)
-		}
-		return nil, fmt.Errorf("build %s: %w", subject, err)
+	if len(b.Problems) > 0 {
+		return nil, &InvalidError{Subject: subject, Problems: problemStrings("the invoice built from the input: ", b.Problems)}
 	}
-	if ps := fa.Check(xml); len(ps) > 0 {
-		return nil, &InvalidError{Subject: subject, Problems: problemStrings("the invoice built from the input: ", ps)}
-	}
-	return &admission{entityType: in.Type, incrementID: doc.Fa.P2, issueDate: doc.Fa.P1, inputFormat: "json"}, nil
+	return &admission{entityType: in.Type, incrementID: b.Doc.Fa.P2, issueDate: b.Doc.Fa.P1, inputFormat: "json"}, nil
 }
 
 // queuedOriginal lets a credit memo refer to an invoice of the same website that is in
@@ -101,14 +71,14 @@ func admitXML(ws *website.Settings, data []byte) (*admission, error) {
 	}
 	d, err := fa.ParseXML(data)
 	if err != nil {
-		return nil, invalid("the invoice XML", ws.WebsiteCode, err)
+		return nil, invalid("the invoice XML", err)
 	}
 	subject := "XML invoice " + d.Fa.P2
 	want, err := nip.Parse(ws.Seller.NIP)
 	if err != nil {
 		return nil, &InvalidError{Subject: subject, Problems: []string{fmt.Sprintf(
 			"the configured seller NIP of website %q is invalid (%v): run ksefpl config:set %s NIP%s",
-			ws.WebsiteCode, err, config.PathSellerNIP, scopeFlags(ws.WebsiteCode))}}
+			ws.WebsiteCode, err, config.PathSellerNIP, invoice.ScopeFlags(ws.WebsiteCode))}}
 	}
 	if got := strings.TrimSpace(d.Podmiot1.DaneIdentyfikacyjne.NIP); got != want {
 		return nil, &InvalidError{Subject: subject, Problems: []string{fmt.Sprintf(
@@ -126,34 +96,21 @@ func admitXML(ws *website.Settings, data []byte) (*admission, error) {
 	return &admission{entityType: entity, incrementID: strings.TrimSpace(d.Fa.P2), issueDate: strings.TrimSpace(d.Fa.P1), inputFormat: "xml"}, nil
 }
 
-// invalid turns an fa error into an *InvalidError listing each problem with the way to
-// fix it; errors that are not about the input are returned wrapped.
-func invalid(subject, websiteCode string, err error) error {
-	var list fa.InputErrors
-	var ie *fa.InputError
-	var out []string
+// invalid turns the pipeline's refusal into an *InvalidError listing each problem with the
+// way to fix it; errors that are not about the input are returned wrapped.
+func invalid(subject string, err error) error {
+	var ie *invoice.InvalidError
 	switch {
-	case errors.As(err, &list):
-		for _, e := range list {
-			out = append(out, withHint(e, websiteCode))
-		}
 	case errors.As(err, &ie):
-		out = []string{withHint(ie, websiteCode)}
-	case fa.IsInvalid(err):
-		out = []string{err.Error()}
-	default:
-		return fmt.Errorf("validate %s: %w", subject, err)
+		out := make([]string, len(ie.Problems))
+		for i, p := range ie.Problems {
+			out[i] = p.String()
+		}
+		return &InvalidError{Subject: subject, Problems: out, Err: err}
+	case failure.Is(err, failure.Invalid):
+		return &InvalidError{Subject: subject, Problems: []string{err.Error()}, Err: err}
 	}
-	return &InvalidError{Subject: subject, Problems: out, Err: err}
-}
-
-// withHint renders an input problem, adding the config:set command for seller fields,
-// which come from configuration rather than the file.
-func withHint(e *fa.InputError, websiteCode string) string {
-	if p, ok := sellerPaths[e.Field]; ok {
-		return e.Error() + " (set it with: ksefpl config:set " + p + " VALUE" + scopeFlags(websiteCode) + ")"
-	}
-	return e.Error()
+	return fmt.Errorf("validate %s: %w", subject, err)
 }
 
 // problemStrings renders structural-check findings.

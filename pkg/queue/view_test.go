@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
@@ -61,7 +62,7 @@ func TestListShowAndDescribe(t *testing.T) {
 		t.Fatalf("show 2 = %v, %v", js, err)
 	}
 	var nf *NotFoundError
-	if _, err := Show(f.ctx, f.db, "02"); !errors.As(err, &nf) || !IsInvalid(err) {
+	if _, err := Show(f.ctx, f.db, "02"); !errors.As(err, &nf) || !failure.Is(err, failure.Invalid) {
 		t.Fatalf("show 02 (an increment id, not job 2) = %v", err)
 	}
 	if _, err := Show(f.ctx, f.db, "INV-404"); !errors.As(err, &nf) || !strings.Contains(err.Error(), "queue list") {

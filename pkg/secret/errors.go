@@ -3,6 +3,8 @@ package secret
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // ErrCannotDecrypt matches (via errors.Is) every *DecryptError. Commands turn
@@ -97,3 +99,9 @@ func (e *KeyError) Error() string {
 func (e *KeyError) Is(target error) bool {
 	return target == ErrInvalidKey
 }
+
+// Class is failure.Auth: the keys cannot decrypt the value.
+func (e *DecryptError) Class() failure.Class { return failure.Auth }
+
+// Class is failure.Invalid: a key that cannot be used is a configuration problem.
+func (e *KeyError) Class() failure.Class { return failure.Invalid }

@@ -11,20 +11,12 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/store"
-	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
 // JobStatuses are the queue statuses every report lists, zero or not, in life order.
 var JobStatuses = []string{store.JobPending, store.JobAuthError, store.JobSending, store.JobSubmitted, store.JobAccepted, store.JobFailed}
-
-// Env is what Collect needs from the application.
-type Env struct {
-	Config *config.Service
-	DB     *store.DB
-	// Now is the clock for ages (default time.Now).
-	Now func() time.Time
-}
 
 // Options select what Collect reports.
 type Options struct {
@@ -82,10 +74,8 @@ type Website struct {
 }
 
 // Collect reports on every website (or the one in o.Website), in website id order.
-func Collect(ctx context.Context, env Env, o Options) ([]Website, error) {
-	if env.Now == nil {
-		env.Now = time.Now
-	}
+func Collect(ctx context.Context, d *deps.Deps, o Options) ([]Website, error) {
+	env := d.WithDefaults()
 	var sites []store.Website
 	if o.Website != "" {
 		// WebsiteScope refuses an unknown code with the typed scope error (usage).
@@ -115,12 +105,12 @@ func Collect(ctx context.Context, env Env, o Options) ([]Website, error) {
 	return out, nil
 }
 
-func one(ctx context.Context, env Env, w store.Website) (Website, error) {
+func one(ctx context.Context, env *deps.Deps, w store.Website) (Website, error) {
 	sc, err := env.Config.WebsiteScope(ctx, w.Code)
 	if err != nil {
 		return Website{}, err
 	}
-	s, err := website.Load(ctx, env.Config, sc)
+	s, err := env.Website(ctx, sc)
 	if err != nil {
 		return Website{}, fmt.Errorf("read the configuration of website %s: %w", w.Code, err)
 	}

@@ -3,23 +3,23 @@ package status
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/internal/ksefpltest"
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
+	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
+// fixture is the shared fixture with nothing configured yet.
 type fixture struct {
+	*ksefpltest.Fixture
 	t      *testing.T
 	db     *store.DB
-	keys   *secret.Keyring
-	env    map[string]string
 	cfg    *config.Service
 	simURL string
 	sim    *ksefsim.Server
@@ -27,24 +27,8 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	sim, err := ksefsim.New(ksefsim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	keys, err := secret.ParseKeys("6wRADHwwCBGgdxbcHhovGB0upmg0mbsN")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "ksefpl.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	f := &fixture{t: t, db: db, keys: keys, env: map[string]string{}, simURL: srv.URL, sim: sim}
-	f.cfg = config.New(db, keys, func(k string) string { return f.env[k] })
-	return f
+	x := ksefpltest.NewFixture(t, ksefpltest.Unconfigured())
+	return &fixture{Fixture: x, t: t, db: x.DB(), cfg: x.Config(), simURL: x.URL, sim: x.Sim}
 }
 
 func (f *fixture) set(sc config.Scope, path, value string) {
@@ -89,11 +73,11 @@ func TestCollectReportsEveryWebsite(t *testing.T) {
 	}
 	shop2 := f.scope("shop2")
 	f.set(shop2, config.PathSellerNIP, "7740001454")
-	f.env["KSEFPL_API_TOKEN_SHOP2"] = "not-a-real-token-but-a-secret"
+	f.Setenv("KSEFPL_API_TOKEN_SHOP2", "not-a-real-token-but-a-secret")
 
 	base := f.scope("base")
 	// A real test-connection records the outcome status shows.
-	rep, err := conncheck.Run(ctx, conncheck.Env{Config: f.cfg, DB: f.db, Keys: f.keys, Version: "test"}, base, conncheck.Options{})
+	rep, err := conncheck.Run(ctx, f.Deps, base, conncheck.Options{})
 	if err != nil || !rep.Success {
 		t.Fatalf("test-connection: %+v %v", rep, err)
 	}
@@ -111,7 +95,9 @@ func TestCollectReportsEveryWebsite(t *testing.T) {
 	}
 
 	now := first.CreatedAt.Add(90 * time.Minute)
-	got, err := Collect(ctx, Env{Config: f.cfg, DB: f.db, Now: func() time.Time { return now }}, Options{})
+	d := *f.Deps
+	d.Now = func() time.Time { return now }
+	got, err := Collect(ctx, &d, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,12 +133,12 @@ func TestCollectReportsEveryWebsite(t *testing.T) {
 	}
 
 	// --website limits the report; an unknown code is the typed scope error.
-	one, err := Collect(ctx, Env{Config: f.cfg, DB: f.db}, Options{Website: "shop2"})
+	one, err := Collect(ctx, f.Deps, Options{Website: "shop2"})
 	if err != nil || len(one) != 1 || one[0].Code != "shop2" {
 		t.Errorf("one website: %+v %v", one, err)
 	}
 	var se *config.ScopeError
-	if _, err := Collect(ctx, Env{Config: f.cfg, DB: f.db}, Options{Website: "nope"}); !errors.As(err, &se) {
+	if _, err := Collect(ctx, f.Deps, Options{Website: "nope"}); !errors.As(err, &se) {
 		t.Errorf("unknown website: %v, want *config.ScopeError", err)
 	}
 }
@@ -166,7 +152,7 @@ func TestCollectNamesAnUndecryptableToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.New(f.db, other, func(string) string { return "" })
-	got, err := Collect(ctx, Env{Config: cfg, DB: f.db}, Options{})
+	got, err := Collect(ctx, &deps.Deps{Config: cfg, DB: f.db}, Options{})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("%+v %v", got, err)
 	}

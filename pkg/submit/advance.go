@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
@@ -436,7 +437,7 @@ func (w *websiteRun) sameDocument(ctx context.Context, j *store.Job, orig, origS
 	}
 	l, err := w.sessionInvoices(ctx, origSession)
 	if err != nil {
-		if ksef.IsSessionGone(err) || ksef.Classify(err) == ksef.ClassRejected || ksef.Classify(err) == ksef.ClassAuth {
+		if ksef.IsSessionGone(err) || failure.Of(err) == failure.Rejected || failure.Of(err) == failure.Auth {
 			return nil, "the original's session cannot be read: " + err.Error(), nil
 		}
 		return nil, "", err

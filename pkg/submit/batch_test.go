@@ -131,10 +131,10 @@ func TestBatchNeverClosedIsRequeuedAndSentOnce(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		h.enqueue(1, "invoice", fmt.Sprintf("N-%d", i), invoiceJSON(fmt.Sprintf("N-%d", i)))
 	}
-	env := h.env()
+	o := batchOpts()
 	crash := errors.New("simulated crash before close")
-	env.Hooks.BeforeBatchClose = func(string) error { return crash }
-	res, err := Run(context.Background(), env, batchOpts())
+	o.Hooks.BeforeBatchClose = func(string) error { return crash }
+	res, err := Run(context.Background(), h.deps(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,10 +156,10 @@ func TestBatchCrashAfterCloseIsRecoveredWithoutResend(t *testing.T) {
 		h.enqueue(1, "invoice", fmt.Sprintf("Q-%d", i), invoiceJSON(fmt.Sprintf("Q-%d", i)))
 	}
 	ctx := context.Background()
-	env := h.env()
+	o := batchOpts()
 	// Close the session ourselves in the hook, then "crash": KSeF processes the package
 	// while the store still says SENDING.
-	env.Hooks.BeforeBatchClose = func(ref string) error {
+	o.Hooks.BeforeBatchClose = func(ref string) error {
 		c, err := h.clientFor(ctx)
 		if err != nil {
 			return err
@@ -169,7 +169,7 @@ func TestBatchCrashAfterCloseIsRecoveredWithoutResend(t *testing.T) {
 		}
 		return errors.New("simulated crash after close")
 	}
-	if _, err := Run(ctx, env, batchOpts()); err != nil {
+	if _, err := Run(ctx, h.deps(), o); err != nil {
 		t.Fatal(err)
 	}
 	h.run(batchOpts())

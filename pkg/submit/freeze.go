@@ -5,13 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/fa"
+	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/invoice"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
-	"github.com/ksefpl/ksefpl/pkg/nbp"
-	"github.com/ksefpl/ksefpl/pkg/ratecache"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
@@ -63,9 +62,19 @@ func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*stor
 		if j.Frozen() {
 			continue
 		}
-		xml, deferErr, invalid := w.build(ctx, j)
-		if deferErr != nil {
-			w.warnOnce(fmt.Sprintf("defer:%d", j.ID), fmt.Sprintf("job %d (%s) deferred: %v", j.ID, j.IncrementID, deferErr))
+		xml, err := w.build(ctx, j)
+		var invalid error
+		switch {
+		case err == nil:
+		case failure.Is(err, failure.Invalid):
+			invalid = err
+			var ie *invoice.InvalidError
+			if errors.As(err, &ie) {
+				invalid = errors.New(ie.Summary())
+			}
+		default:
+			// Not now: the original has no KSeF number yet, NBP is unreachable, …
+			w.warnOnce(fmt.Sprintf("defer:%d", j.ID), fmt.Sprintf("job %d (%s) deferred: %v", j.ID, j.IncrementID, err))
 			continue
 		}
 		p := plan{xml: xml, invalid: invalid}
@@ -120,53 +129,31 @@ func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*stor
 	return ready, nil
 }
 
-// build turns the job's input into the bytes to send. It returns either the bytes, a
-// reason to try later, or a reason the job is invalid.
-func (w *websiteRun) build(ctx context.Context, j *store.Job) ([]byte, error, error) {
+// build turns the job's input into the bytes to send: a ready XML as it is, a shop JSON
+// through the invoice pipeline with the NBP rate. An error of class invalid means the job
+// can never be sent; any other means "not now".
+func (w *websiteRun) build(ctx context.Context, j *store.Job) ([]byte, error) {
 	if j.InputFormat == "xml" {
 		b := []byte(j.Input)
 		if probs := fa.Check(b); len(probs) > 0 {
-			return nil, nil, problemsError(probs)
+			return nil, &invoice.CheckError{Problems: probs}
 		}
-		return b, nil, nil
+		return b, nil
 	}
-	in, err := fa.ParseInput(strings.NewReader(j.Input))
+	b, err := invoice.FromJSON(ctx, w.s, []byte(j.Input), invoice.Options{
+		Name:           fmt.Sprintf("of job %d (%s)", j.ID, j.IncrementID),
+		Rates:          invoice.NBPRates(w.env.DB, w.s.NBPURL, w.env.HTTPClient),
+		Version:        w.env.Version,
+		LookupOriginal: w.lookupOriginal,
+		Now:            w.env.Now,
+	})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	opts := fa.BuildOptions{Schema: w.s.Schema, Seller: w.s.Seller, Now: w.env.Now, SystemInfo: "ksefpl " + w.env.Version,
-		LookupOriginal: w.lookupOriginal}
-	if cur, taxPoint, ok := in.NeedsRate(); ok {
-		c := &nbp.Client{BaseURL: w.s.NBPURL, HTTP: w.env.HTTPClient, Cache: ratecache.New(w.env.DB)}
-		r, err := c.RateFor(ctx, cur, taxPoint)
-		var ne *nbp.NetworkError
-		switch {
-		case errors.As(err, &ne):
-			return nil, fmt.Errorf("NBP exchange rate for %s unavailable: %w", cur, err), nil
-		case err != nil:
-			return nil, nil, err
-		}
-		fr := fa.Rate(r)
-		opts.Rate = &fr
+	if len(b.Problems) > 0 {
+		return nil, &invoice.CheckError{Problems: b.Problems}
 	}
-	doc, err := fa.Build(ctx, in, opts)
-	if errors.Is(err, errOriginalPending) {
-		return nil, err, nil
-	}
-	if err != nil {
-		if fa.IsInvalid(err) {
-			return nil, nil, err
-		}
-		return nil, err, nil
-	}
-	b, err := fa.Marshal(doc)
-	if err != nil {
-		return nil, nil, err
-	}
-	if probs := fa.Check(b); len(probs) > 0 {
-		return nil, nil, problemsError(probs)
-	}
-	return b, nil, nil
+	return b.XML, nil
 }
 
 // lookupOriginal finds the invoice a credit memo corrects among this website's jobs.
@@ -227,15 +214,3 @@ func formCodeOf(xml []byte) ksef.FormCode {
 	}
 	return ksef.FormCodeFA3()
 }
-
-type problemsErr []fa.Problem
-
-func (p problemsErr) Error() string {
-	var parts []string
-	for _, x := range p {
-		parts = append(parts, x.String())
-	}
-	return "invalid invoice: " + strings.Join(parts, "; ")
-}
-
-func problemsError(p []fa.Problem) error { return problemsErr(p) }

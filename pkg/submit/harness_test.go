@@ -2,136 +2,61 @@ package submit
 
 import (
 	"context"
-	"fmt"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/internal/ksefpltest"
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
-// harness is a real store in a temp dir, configured against a real simulator over HTTP.
+// harness is the shared fixture (a real home configured against a real simulator over
+// HTTP) with submit's own helpers.
 type harness struct {
-	t    *testing.T
-	sim  *ksefsim.Server
-	srv  *httptest.Server
-	path string
-	db   *store.DB
-	keys *secret.Keyring
-	cfg  *config.Service
+	*ksefpltest.Fixture
+	t   testing.TB
+	sim *ksefsim.Server
+	db  *store.DB
+	cfg *config.Service
 }
 
 const (
-	nipBase  = "5261040828"
-	nipShop2 = "7740001454"
+	nipBase  = ksefpltest.NIP
+	nipShop2 = ksefpltest.NIPShop2
 )
 
 func newHarness(t *testing.T, simCfg ksefsim.Config) *harness {
 	t.Helper()
-	sim, err := ksefsim.New(simCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	t.Cleanup(srv.Close)
-	h := &harness{t: t, sim: sim, srv: srv, path: filepath.Join(t.TempDir(), "ksefpl.db")}
-	h.keys, err = secret.ParseKeys("6wRADHwwCBGgdxbcHhovGB0upmg0mbsN")
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.db = h.open()
-	h.cfg = config.New(h.db, h.keys, nil)
-	h.configure(config.Default, nipBase)
-	return h
+	f := ksefpltest.NewFixture(t, ksefpltest.WithSim(simCfg))
+	return &harness{Fixture: f, t: t, sim: f.Sim, db: f.DB(), cfg: f.Config()}
 }
 
-func (h *harness) open() *store.DB {
-	db, err := store.Open(context.Background(), h.path, store.Options{})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { db.Close() })
-	return db
-}
+func (h *harness) addWebsite(code, nip string) config.Scope { return h.AddWebsite(code, nip) }
 
-// configure sets environment, base URL, seller and a fresh token at scope.
-func (h *harness) configure(sc config.Scope, nip string) {
-	h.t.Helper()
-	tok, err := h.sim.IssueToken(nip)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	for p, v := range map[string]string{
-		config.PathEnvironment: "local", config.PathBaseURL: h.srv.URL + "/v2", config.PathSellerNIP: nip,
-		config.PathSellerName: "Sprzedawca " + nip, config.PathSellerAddress1: "ul. Prosta 1", config.PathSellerAddress2: "00-001 Warszawa",
-		config.PathAPIToken: tok,
-	} {
-		if _, err := h.cfg.Set(context.Background(), p, v, sc); err != nil {
-			h.t.Fatal(err)
-		}
-	}
-}
+func (h *harness) deps() *deps.Deps { return h.Deps }
 
-func (h *harness) addWebsite(code, nip string) config.Scope {
-	h.t.Helper()
-	if _, err := h.db.CreateWebsite(context.Background(), code, code); err != nil {
-		h.t.Fatal(err)
-	}
-	sc, err := h.cfg.WebsiteScope(context.Background(), code)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.configure(sc, nip)
-	return sc
-}
-
-func (h *harness) env() Env {
-	return Env{Config: h.cfg, DB: h.db, Keys: h.keys, Version: "test",
-		// Pacing on, with its clock 1000 times faster than real time.
-		Pacer: ksef.NewPacer(ksef.PacerOptions{TimeScale: 1000}),
-		Retry: ksef.RetryPolicy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, RateLimitCeiling: 2 * time.Second}}
-}
-
+// opts are a run's options: pacing on, with its clock 1000 times faster than real time.
 func opts() Options {
-	return Options{Wait: 10 * time.Second, PollInterval: 10 * time.Millisecond}
+	return Options{Wait: 10 * time.Second, PollInterval: 10 * time.Millisecond,
+		Pacer: ksef.NewPacer(ksef.PacerOptions{TimeScale: 1000})}
 }
 
-// invoiceJSON is a valid PLN invoice (23% and 8%) issued today.
-func invoiceJSON(inc string) string {
-	return fmt.Sprintf(`{"type":"invoice","increment_id":%q,"created_at":%q,"currency":"PLN",
- "buyer":{"name":"Klient S.A.","vat_id":"PL8567346215","address":{"street":"ul. Krzywa 2","city":"Kraków","postcode":"30-001","country_id":"PL"}},
- "items":[{"sku":"A","name":"Towar A","qty":"2","unit":"szt.","price":"100.00","tax_percent":"23"},
-          {"sku":"B","name":"Towar B","qty":"1","price":"10.00","tax_percent":"8"}],
- "grand_total":"256.80"}`, inc, time.Now().Format(time.RFC3339))
-}
-
-// creditMemoJSON corrects invoice orig (one item A returned).
-func creditMemoJSON(inc, orig string) string {
-	return fmt.Sprintf(`{"type":"creditmemo","increment_id":%q,"created_at":%q,"currency":"PLN",
- "buyer":{"name":"Klient S.A.","vat_id":"PL8567346215","address":{"street":"ul. Krzywa 2","city":"Kraków","postcode":"30-001","country_id":"PL"}},
- "items":[{"sku":"A","name":"Towar A","qty":"1","unit":"szt.","price":"100.00","tax_percent":"23"}],
- "grand_total":"123.00","invoice_increment_id":%q,"reason":"Zwrot towaru"}`, inc, time.Now().Format(time.RFC3339), orig)
-}
+func invoiceJSON(inc string) string          { return ksefpltest.InvoiceJSON(inc) }
+func creditMemoJSON(inc, orig string) string { return ksefpltest.CreditMemoJSON(inc, orig) }
 
 func (h *harness) enqueue(websiteID int64, typ, inc, input string) *store.Job {
 	h.t.Helper()
-	j, _, err := h.db.Enqueue(context.Background(), store.Job{WebsiteID: websiteID, EntityType: typ, IncrementID: inc,
-		InputFormat: "json", Input: input, Status: store.JobPending}, false, store.AuditEntry{Event: store.EventTransition, Actor: "test", Reason: "QUEUED"})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return j
+	return h.EnqueueRaw(store.Job{WebsiteID: websiteID, EntityType: typ, IncrementID: inc, Input: input})
 }
 
 func (h *harness) run(o Options) *Result {
 	h.t.Helper()
-	res, err := Run(context.Background(), h.env(), o)
+	res, err := Run(context.Background(), h.deps(), o)
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -143,14 +68,7 @@ func (h *harness) run(o Options) *Result {
 	return res
 }
 
-func (h *harness) jobs(status ...string) []*store.Job {
-	h.t.Helper()
-	js, err := h.db.Jobs(context.Background(), store.JobFilter{Statuses: status})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return js
-}
+func (h *harness) jobs(status ...string) []*store.Job { return h.Jobs(status...) }
 
 // assertAllAccepted checks every job is ACCEPTED with a CRC-valid KSeF number, its
 // invoice UPO stored, and a PENDING → SUBMITTED → ACCEPTED audit trail.
@@ -227,14 +145,7 @@ func containsInOrder(seq []string, want ...string) bool {
 	return i == len(want)
 }
 
-func (h *harness) mustScope(code string) config.Scope {
-	h.t.Helper()
-	sc, err := h.cfg.WebsiteScope(context.Background(), code)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return sc
-}
+func (h *harness) mustScope(code string) config.Scope { return h.Scope(code) }
 
 func secretFingerprint(s string) string { return secret.Fingerprint(s) }
 
@@ -245,7 +156,7 @@ type rawClient struct {
 }
 
 func (h *harness) clientFor(ctx context.Context) (*rawClient, error) {
-	w, err := websiteFor(ctx, h.env(), 1)
+	w, err := websiteFor(ctx, newEnv(h.deps(), Options{}, "test"), 1)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ func leaseName(websiteID int64) string { return fmt.Sprintf("submit:website:%d",
 
 // acquire takes the website's lease. A lease held by a process of this host that no
 // longer exists (killed mid-run) is taken over at once instead of waiting for expiry.
-func acquire(ctx context.Context, env Env, o Options, websiteID int64) error {
+func acquire(ctx context.Context, env env, o Options, websiteID int64) error {
 	name := leaseName(websiteID)
 	err := env.DB.AcquireLease(ctx, name, env.Holder, o.LeaseTTL)
 	var held *store.LeaseHeldError

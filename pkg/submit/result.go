@@ -3,7 +3,7 @@ package submit
 import (
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
 // Result is the summary of a run.
@@ -25,14 +25,14 @@ type WebsiteResult struct {
 	Skipped string `json:"skipped,omitempty"`
 	// Error is the failure that stopped the website's processing, if any.
 	Error string `json:"error,omitempty"`
-	// Class is the KSeF error class of Error: auth, unavailable, rejected, invalid.
-	Class    string   `json:"error_class,omitempty"`
-	Sent     int      `json:"sent"`
-	Accepted int      `json:"accepted"`
-	Failed   int      `json:"failed"`
-	Waiting  int      `json:"waiting"`
-	Sessions []string `json:"sessions,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
+	// Class is the failure class of Error: auth, unavailable, rejected, invalid, unknown.
+	Class    failure.Class `json:"error_class,omitempty"`
+	Sent     int           `json:"sent"`
+	Accepted int           `json:"accepted"`
+	Failed   int           `json:"failed"`
+	Waiting  int           `json:"waiting"`
+	Sessions []string      `json:"sessions,omitempty"`
+	Warnings []string      `json:"warnings,omitempty"`
 	// FailedJobs lists the jobs that failed in this run.
 	FailedJobs []int64 `json:"failed_jobs,omitempty"`
 }
@@ -46,17 +46,17 @@ func (r *Result) add(w WebsiteResult) {
 	r.Warnings = append(r.Warnings, w.Warnings...)
 }
 
-// FirstErrorClass returns the class of the first website error ("" when none).
-func (r *Result) FirstErrorClass() string {
+// FirstErrorClass returns the class of the first website error (failure.None when none).
+func (r *Result) FirstErrorClass() failure.Class {
 	for _, w := range r.Websites {
 		if w.Error != "" {
 			return w.Class
 		}
 	}
-	return ""
+	return failure.None
 }
 
 func (w *WebsiteResult) fail(err error) {
 	w.Error = err.Error()
-	w.Class = ksef.Classify(err).String()
+	w.Class = failure.Of(err)
 }

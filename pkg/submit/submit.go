@@ -9,41 +9,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/secret"
-	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
-// Env is what a run needs from the application.
-type Env struct {
-	Config  *config.Service
-	DB      *store.DB
-	Keys    *secret.Keyring
-	Version string
-	// HTTPClient is used for KSeF and NBP calls (optional).
-	HTTPClient *http.Client
-	// Retry is the KSeF client's retry policy (zero: defaults).
-	Retry ksef.RetryPolicy
-	// Now is the clock (default time.Now).
-	Now func() time.Time
-	// Actor is written into audit rows (default "submit").
-	Actor string
-	// Progress, when set, is told about each job as it moves.
+// env is a run's dependencies with its defaults filled in, plus the run-wide options
+// (actor, progress, lease holder, hooks, pacer) every part of the run reads.
+type env struct {
+	*deps.Deps
+	// Actor is written into audit rows.
+	Actor    string
 	Progress func(Progress)
-	// Holder identifies this run in leases (default host|pid|random).
-	Holder string
-	// Hooks are for tests that simulate crashes.
-	Hooks Hooks
-	// Pacer keeps every call within KSeF's rate limits (per context NIP) instead of
-	// running into 429s; nil gives the run its own pacer over the official table,
-	// updated from GET /rate-limits. NoPace turns pacing off.
-	Pacer  *ksef.Pacer
-	NoPace bool
+	Holder   string
+	Hooks    Hooks
+	Pacer    *ksef.Pacer
+	NoPace   bool
 }
 
 // Hooks let tests stop a run at precise points, as a crash would.
@@ -79,6 +64,20 @@ type Options struct {
 	BatchLimits ksef.BatchLimits
 	// UploadParallelism is how many batch parts upload at once (default 4).
 	UploadParallelism int
+
+	// Actor is written into audit rows (default "submit").
+	Actor string
+	// Progress, when set, is told about each job as it moves.
+	Progress func(Progress)
+	// Holder identifies this run in leases (default host|pid|random).
+	Holder string
+	// Hooks are for tests that simulate crashes.
+	Hooks Hooks
+	// Pacer keeps every call within KSeF's rate limits (per context NIP) instead of
+	// running into 429s; nil gives the run its own pacer over the official table,
+	// updated from GET /rate-limits. NoPace turns pacing off.
+	Pacer  *ksef.Pacer
+	NoPace bool
 }
 
 // Sending modes.
@@ -123,8 +122,8 @@ var ErrLeaseHeld = errors.New("another submit is running for this website")
 // Run processes every selected website and returns the summary. The error is non-nil
 // only for problems that stop the whole run (storage, unknown website); per-website
 // failures are in the result.
-func Run(ctx context.Context, env Env, o Options) (*Result, error) {
-	env = withDefaults(env)
+func Run(ctx context.Context, d *deps.Deps, o Options) (*Result, error) {
+	env := newEnv(d, o, "submit")
 	if o.Wait == 0 && !o.NoWait {
 		o.Wait = 2 * time.Minute
 	}
@@ -165,25 +164,25 @@ func Run(ctx context.Context, env Env, o Options) (*Result, error) {
 	return res, nil
 }
 
-// withDefaults fills Env's optional fields.
-func withDefaults(env Env) Env {
-	if env.Now == nil {
-		env.Now = time.Now
+// newEnv fills the run's defaults: the clock, the actor (defaultActor), the lease holder
+// and a pacer over the official table.
+func newEnv(d *deps.Deps, o Options, defaultActor string) env {
+	e := env{Deps: d.WithDefaults(), Actor: o.Actor, Progress: o.Progress, Holder: o.Holder, Hooks: o.Hooks,
+		Pacer: o.Pacer, NoPace: o.NoPace}
+	if e.Actor == "" {
+		e.Actor = defaultActor
 	}
-	if env.Actor == "" {
-		env.Actor = "submit"
+	if e.Holder == "" {
+		e.Holder = newHolder()
 	}
-	if env.Holder == "" {
-		env.Holder = newHolder()
+	if e.Pacer == nil && !e.NoPace {
+		e.Pacer = ksef.NewPacer(ksef.PacerOptions{})
 	}
-	if env.Pacer == nil && !env.NoPace {
-		env.Pacer = ksef.NewPacer(ksef.PacerOptions{})
-	}
-	return env
+	return e
 }
 
 // websites resolves the selection: one website, or every website.
-func websites(ctx context.Context, env Env, code string) ([]config.Scope, bool, error) {
+func websites(ctx context.Context, env env, code string) ([]config.Scope, bool, error) {
 	if code != "" {
 		sc, err := env.Config.WebsiteScope(ctx, code)
 		return []config.Scope{sc}, true, err

@@ -183,10 +183,11 @@ func TestConcurrentRunsNeverSendTwice(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			env := h.env()
-			env.DB = h.open() // each "process" its own connection pool
-			env.Holder = fmt.Sprintf("test|%d|runner", 1_000_000+i)
-			res, err := Run(context.Background(), env, opts())
+			d := *h.deps()
+			d.DB = h.OpenDB() // each "process" its own connection pool
+			o := opts()
+			o.Holder = fmt.Sprintf("test|%d|runner", 1_000_000+i)
+			res, err := Run(context.Background(), &d, o)
 			if err != nil {
 				t.Error(err)
 			}
@@ -216,15 +217,15 @@ func TestCrashAfterSendIsRecoveredWithoutResend(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		h.enqueue(1, "invoice", fmt.Sprintf("K-%d", i), invoiceJSON(fmt.Sprintf("K-%d", i)))
 	}
-	env := h.env()
+	o := opts()
 	crash := errors.New("simulated crash")
-	env.Hooks.AfterSend = func(jobID int64) error {
+	o.Hooks.AfterSend = func(jobID int64) error {
 		if jobID == 2 {
 			return crash
 		}
 		return nil
 	}
-	res, err := Run(context.Background(), env, opts())
+	res, err := Run(context.Background(), h.deps(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +282,7 @@ func TestRevokedTokenRecordsOutcomeAndFailsWithAuthClass(t *testing.T) {
 	if err := h.sim.RevokeToken(tok); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(context.Background(), h.env(), opts())
+	res, err := Run(context.Background(), h.deps(), opts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +306,7 @@ func TestProductionBlockedUntilProductionConnectionTestPasses(t *testing.T) {
 	if _, err := h.cfg.Set(ctx, "ksefpl/connection/environment", "production", h.mustScope("base")); err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(ctx, h.env(), opts())
+	res, err := Run(ctx, h.deps(), opts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +329,7 @@ func TestProductionBlockedUntilProductionConnectionTestPasses(t *testing.T) {
 		if _, err := h.db.RecordAuthOutcome(ctx, o); err != nil {
 			t.Fatal(err)
 		}
-		if res, _ := Run(ctx, h.env(), opts()); res.FirstErrorClass() != "invalid" {
+		if res, _ := Run(ctx, h.deps(), opts()); res.FirstErrorClass() != "invalid" {
 			t.Fatalf("outcome %+v unblocked production", o)
 		}
 	}
@@ -353,7 +354,7 @@ func TestGetUPOFetchesWhatIsNotStored(t *testing.T) {
 	}})
 	o := opts()
 	o.Wait = 300 * time.Millisecond
-	if _, err := Run(context.Background(), h.env(), o); err != nil {
+	if _, err := Run(context.Background(), h.deps(), o); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -366,7 +367,7 @@ func TestGetUPOFetchesWhatIsNotStored(t *testing.T) {
 	}
 	h.sim.SetFaults(ksefsim.Faults{})
 	for _, sel := range []UPOSelector{{KSeFNumber: j[0].KSeFNumber}, {JobID: j[0].ID}, {Session: j[0].SessionReference}} {
-		upos, err := GetUPO(ctx, h.env(), sel)
+		upos, err := GetUPO(ctx, h.deps(), sel)
 		if err != nil || len(upos) == 0 || !upos[0].HashVerified {
 			t.Fatalf("GetUPO(%+v) = %v, %v", sel, upos, err)
 		}
@@ -377,7 +378,7 @@ func TestGetUPOFetchesWhatIsNotStored(t *testing.T) {
 	if u, _ := h.db.UPOs(ctx, store.UPOFilter{}); len(u) != 2 {
 		t.Fatalf("stored UPOs = %d, want the invoice's and the session's", len(u))
 	}
-	if _, err := GetUPO(ctx, h.env(), UPOSelector{JobID: 999}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := GetUPO(ctx, h.deps(), UPOSelector{JobID: 999}); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("unknown job: %v", err)
 	}
 }
@@ -391,17 +392,17 @@ func TestSessionPastValidUntilIsMarkedExpiredThenClosed(t *testing.T) {
 	f := h.sim.Faults()
 	f.Sessions.StallAll = true
 	h.sim.SetFaults(f)
-	env := h.env()
+	env := *h.deps()
 	env.Now = clock
 	o := opts()
 	o.NoWait = true
-	if _, err := Run(context.Background(), env, o); err != nil {
+	if _, err := Run(context.Background(), &env, o); err != nil {
 		t.Fatal(err)
 	}
 	mu.Lock()
 	now = now.Add(13 * time.Hour)
 	mu.Unlock()
-	if _, err := Run(context.Background(), env, o); err != nil {
+	if _, err := Run(context.Background(), &env, o); err != nil {
 		t.Fatal(err)
 	}
 	ss, _ := h.db.Sessions(context.Background(), 1)
@@ -413,7 +414,7 @@ func TestSessionPastValidUntilIsMarkedExpiredThenClosed(t *testing.T) {
 	h.sim.ReleaseStalledInvoices()
 	o.NoWait = false
 	o.Wait = 5 * time.Second
-	res, err := Run(context.Background(), env, o)
+	res, err := Run(context.Background(), &env, o)
 	if err != nil || res.Websites[0].Error != "" {
 		t.Fatalf("%v %+v", err, res)
 	}

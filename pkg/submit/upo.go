@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
@@ -72,7 +73,7 @@ func (w *websiteRun) fetchMissingUPOs(ctx context.Context) error {
 		if err != nil {
 			// Not fatal: the job keeps its KSeF number; later passes and runs fetch the UPO.
 			w.warnOnce(fmt.Sprintf("upo:job:%d", j.ID), fmt.Sprintf("UPO of job %d (%s) not available yet: %v", j.ID, j.KSeFNumber, err))
-			if ksef.Classify(err) == ksef.ClassUnavailable {
+			if failure.Of(err) == failure.Unavailable {
 				return nil
 			}
 		}

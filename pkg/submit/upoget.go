@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ksefpl/ksefpl/pkg/deps"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/website"
@@ -15,6 +17,8 @@ type UPOSelector struct {
 	JobID      int64
 	KSeFNumber string
 	Session    string
+	// Actor is written into the audit rows of a download (default "upo:download").
+	Actor string
 }
 
 // ErrNoUPO means there is no UPO to get yet (the document is not accepted, the session
@@ -23,11 +27,8 @@ var ErrNoUPO = errors.New("no UPO yet")
 
 // GetUPO returns the stored UPO, fetching and storing it from KSeF when it is not stored
 // yet. For a session with several UPO pages it returns them all, in order.
-func GetUPO(ctx context.Context, env Env, sel UPOSelector) ([]*store.UPO, error) {
-	if env.Actor == "" {
-		env.Actor = "upo:download"
-	}
-	env = withDefaults(env)
+func GetUPO(ctx context.Context, d *deps.Deps, sel UPOSelector) ([]*store.UPO, error) {
+	env := newEnv(d, Options{Actor: sel.Actor}, "upo:download")
 	if sel.Session != "" {
 		return sessionUPO(ctx, env, sel.Session)
 	}
@@ -36,7 +37,7 @@ func GetUPO(ctx context.Context, env Env, sel UPOSelector) ([]*store.UPO, error)
 	case sel.JobID != 0:
 		var err error
 		if j, err = env.DB.JobByID(ctx, sel.JobID); err != nil {
-			return nil, err
+			return nil, notFound(err)
 		}
 	case sel.KSeFNumber != "":
 		jobs, err := env.DB.Jobs(ctx, store.JobFilter{KSeFNumber: sel.KSeFNumber})
@@ -44,7 +45,7 @@ func GetUPO(ctx context.Context, env Env, sel UPOSelector) ([]*store.UPO, error)
 			return nil, err
 		}
 		if len(jobs) == 0 {
-			return nil, fmt.Errorf("no job has KSeF number %s: %w", sel.KSeFNumber, store.ErrNotFound)
+			return nil, notFound(fmt.Errorf("no job has KSeF number %s: %w", sel.KSeFNumber, store.ErrNotFound))
 		}
 		j = jobs[0]
 	default:
@@ -72,13 +73,21 @@ func GetUPO(ctx context.Context, env Env, sel UPOSelector) ([]*store.UPO, error)
 	return env.DB.UPOs(ctx, store.UPOFilter{Kind: store.UPOInvoice, JobID: j.ID})
 }
 
-func sessionUPO(ctx context.Context, env Env, ref string) ([]*store.UPO, error) {
+// notFound gives a lookup that found nothing the class of a bad selector (invalid).
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return failure.New(failure.Invalid, err)
+	}
+	return err
+}
+
+func sessionUPO(ctx context.Context, env env, ref string) ([]*store.UPO, error) {
 	if have, err := env.DB.UPOs(ctx, store.UPOFilter{Kind: store.UPOSession, SessionReference: ref}); err != nil || len(have) > 0 {
 		return have, err
 	}
 	s, err := env.DB.SessionByRef(ctx, ref)
 	if err != nil {
-		return nil, err
+		return nil, notFound(err)
 	}
 	w, err := websiteFor(ctx, env, s.WebsiteID)
 	if err != nil {
@@ -102,7 +111,7 @@ func sessionUPO(ctx context.Context, env Env, ref string) ([]*store.UPO, error) 
 }
 
 // websiteFor prepares a websiteRun (settings and client) for one-off calls.
-func websiteFor(ctx context.Context, env Env, websiteID int64) (*websiteRun, error) {
+func websiteFor(ctx context.Context, env env, websiteID int64) (*websiteRun, error) {
 	wb, err := env.DB.WebsiteByID(ctx, websiteID)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/website"
@@ -14,7 +15,7 @@ import (
 
 // websiteRun is the state of one website's processing within a run.
 type websiteRun struct {
-	env    Env
+	env    env
 	o      Options
 	s      *website.Settings
 	client *ksef.Client
@@ -33,9 +34,9 @@ type websiteRun struct {
 	warned map[string]bool
 }
 
-func runWebsite(ctx context.Context, env Env, o Options, sc config.Scope, explicit bool) WebsiteResult {
+func runWebsite(ctx context.Context, env env, o Options, sc config.Scope, explicit bool) WebsiteResult {
 	res := WebsiteResult{Website: sc.WebsiteCode}
-	s, err := website.Load(ctx, env.Config, sc)
+	s, err := env.Website(ctx, sc)
 	if err != nil {
 		res.fail(err)
 		return res
@@ -49,7 +50,7 @@ func runWebsite(ctx context.Context, env Env, o Options, sc config.Scope, explic
 		return res
 	}
 	if s.TokenErr != nil {
-		res.Error, res.Class = s.TokenErr.Error(), ksef.ClassAuth.String()
+		res.Error, res.Class = s.TokenErr.Error(), failure.Auth
 		return res
 	}
 	if s.APIVersion == "legacy" {
@@ -83,8 +84,8 @@ func runWebsite(ctx context.Context, env Env, o Options, sc config.Scope, explic
 	return res
 }
 
-func clientOptions(env Env) website.ClientOptions {
-	o := website.ClientOptions{Version: env.Version, DB: env.DB, Keys: env.Keys, HTTPClient: env.HTTPClient, Retry: env.Retry, Clock: env.Now}
+func clientOptions(env env) website.ClientOptions {
+	o := env.ClientOptions()
 	if !env.NoPace {
 		o.Pacer = env.Pacer
 	}
@@ -135,7 +136,7 @@ func (w *websiteRun) token(ctx context.Context) (string, error) {
 	if err == nil {
 		return tok, nil
 	}
-	if ksef.Classify(err) == ksef.ClassAuth || isTokenFormat(err) {
+	if failure.Of(err) == failure.Auth || isTokenFormat(err) {
 		_, _ = w.env.DB.RecordAuthOutcome(ctx, store.AuthOutcome{WebsiteID: w.s.WebsiteID, Source: "submit",
 			Environment: w.s.EnvironmentName, TokenFingerprint: w.s.TokenFingerprint, Success: false,
 			Reason: "TOKEN_REJECTED", Message: err.Error()})
@@ -202,7 +203,7 @@ func (w *websiteRun) audit(reason, msg string) store.AuditEntry {
 
 // productionGuard refuses to send to production until test-connection has succeeded
 // against production with the current token (the seed's "green indicator required").
-func productionGuard(ctx context.Context, env Env, s *website.Settings) error {
+func productionGuard(ctx context.Context, env env, s *website.Settings) error {
 	if s.Environment != ksef.EnvProduction {
 		return nil
 	}
@@ -225,5 +226,5 @@ func (e *ProductionGuardError) Error() string {
 		e.Website, e.Website)
 }
 
-// Class is ksef.ClassInvalid: the configuration is not ready for production (exit 3).
-func (e *ProductionGuardError) Class() ksef.Class { return ksef.ClassInvalid }
+// Class is failure.Invalid: the configuration is not ready for production (exit 3).
+func (e *ProductionGuardError) Class() failure.Class { return failure.Invalid }

@@ -39,6 +39,9 @@ type Settings struct {
 	// BatchThreshold is the backlog above which submit --mode auto uses batch sessions.
 	BatchThreshold int
 
+	// Auth is the authenticator of the configured credential (nil when none).
+	Auth ksef.Authenticator
+
 	Token            string
 	TokenSource      string // "websites/CODE", "default", or the environment variable
 	TokenFromEnv     bool
@@ -113,6 +116,7 @@ func Load(ctx context.Context, svc *config.Service, sc config.Scope) (*Settings,
 	default:
 		s.Token, s.TokenSource, s.TokenFromEnv = tok, v.From, v.Source == config.SourceEnv
 		s.TokenFingerprint = secret.Fingerprint(tok)
+		s.Auth = ksef.TokenAuth{Token: tok}
 	}
 	return s, nil
 }
@@ -170,7 +174,7 @@ func (s *Settings) Client(o ClientOptions) (*ksef.Client, error) {
 // carries the website so that its rows can be dropped on their own.
 func (s *Settings) Credentials() ksef.Credentials {
 	return ksef.Credentials{
-		Token:    s.Token,
+		Auth:     s.Auth,
 		NIP:      s.Seller.NIP,
 		CacheKey: authcache.Key(s.WebsiteID, s.Endpoints.API, s.TokenFingerprint),
 		Margin:   s.Margin,

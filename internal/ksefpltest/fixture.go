@@ -1,0 +1,215 @@
+// Package ksefpltest owns the one test fixture of ksefpl's packages: a real home (SQLite
+// file and a freshly generated deployment key, in a temporary directory), the
+// dependency bundle over it, a real KSeF simulator over HTTP, websites configured
+// against it, and the sample inputs the tests queue. It is imported only by tests. The
+// store engine the tests run on is chosen here.
+package ksefpltest
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/deps"
+	"github.com/ksefpl/ksefpl/pkg/home"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/store"
+)
+
+// The sellers of the fixture's websites: base, and a second legal entity.
+const (
+	NIP       = "5261040828"
+	NIPShop2  = "7740001454"
+	BuyerNIP  = "8567346215"
+	Version   = "test"
+	websiteDB = "ksefpl.db"
+)
+
+// FastRetry retries quickly, for tests that inject faults.
+var FastRetry = ksef.RetryPolicy{BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, RateLimitCeiling: 2 * time.Second}
+
+type options struct {
+	sim       bool
+	simCfg    ksefsim.Config
+	configure bool
+	now       func() time.Time
+}
+
+// Option tunes NewFixture.
+type Option func(*options)
+
+// WithSim configures the simulator (default: ksefsim.Config{}).
+func WithSim(cfg ksefsim.Config) Option {
+	return func(o *options) { o.sim, o.simCfg = true, cfg }
+}
+
+// WithoutSim starts no simulator: the base website gets its seller only (no environment
+// or token), for tests of the store, the queue and offline code.
+func WithoutSim() Option { return func(o *options) { o.sim = false } }
+
+// Unconfigured leaves every configuration value unset.
+func Unconfigured() Option { return func(o *options) { o.configure = false } }
+
+// WithNow sets the clock of Deps.
+func WithNow(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Fixture is a home in a temporary directory with its dependencies, optionally a
+// running simulator, and the base website configured against it.
+type Fixture struct {
+	T   testing.TB
+	Ctx context.Context
+	// Home is the data directory (ksefpl.db, env.json with a generated key).
+	Home *home.Home
+	// Deps are the workflows' dependencies over Home; Getenv reads Vars; Retry is
+	// FastRetry; Version is "test".
+	Deps *deps.Deps
+	// Sim and URL are the simulator and its address (nil and "" WithoutSim).
+	Sim *ksefsim.Server
+	URL string
+	// Token is the base website's KSeF token (stored at the default scope).
+	Token string
+
+	mu   sync.Mutex
+	vars map[string]string
+}
+
+// NewFixture builds a fixture: by default with a simulator and the base website
+// configured for it (environment local, the simulator's API, seller NIP, name and
+// address, and a fresh token at the default scope).
+func NewFixture(t testing.TB, opts ...Option) *Fixture {
+	t.Helper()
+	o := options{sim: true, configure: true}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	f := &Fixture{T: t, Ctx: context.Background(), vars: map[string]string{}}
+	h, _, err := home.Open(f.Ctx, filepath.Join(t.TempDir(), "home"), f.Getenv, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	f.Home = h
+	f.Deps = deps.FromHome(h, f.Getenv, Version, o.now)
+	f.Deps.Retry = FastRetry
+	if o.sim {
+		if f.Sim, err = ksefsim.New(o.simCfg); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(f.Sim)
+		t.Cleanup(srv.Close)
+		f.URL = srv.URL
+	}
+	if !o.configure {
+		return f
+	}
+	if o.sim {
+		f.Token = f.Configure(config.Default, NIP)
+	} else {
+		f.SetSeller(config.Default, NIP)
+	}
+	return f
+}
+
+// Getenv reads the fixture's environment variables (Deps and the configuration use it).
+func (f *Fixture) Getenv(name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.vars[name]
+}
+
+// Setenv sets an environment variable as the process would see it.
+func (f *Fixture) Setenv(name, value string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.vars[name] = value
+}
+
+// Config is the configuration service.
+func (f *Fixture) Config() *config.Service { return f.Deps.Config }
+
+// DB is the store.
+func (f *Fixture) DB() *store.DB { return f.Deps.DB }
+
+// Set saves a configuration value at sc, failing the test when it is refused.
+func (f *Fixture) Set(path, value string, sc config.Scope) {
+	f.T.Helper()
+	if _, err := f.Deps.Config.Set(f.Ctx, path, value, sc); err != nil {
+		f.T.Fatalf("config:set %s: %v", path, err)
+	}
+}
+
+// SetSeller sets the seller NIP, name and address at sc.
+func (f *Fixture) SetSeller(sc config.Scope, nip string) {
+	f.T.Helper()
+	f.Set(config.PathSellerNIP, nip, sc)
+	f.Set(config.PathSellerName, "Sprzedawca "+nip, sc)
+	f.Set(config.PathSellerAddress1, "ul. Prosta 1", sc)
+	f.Set(config.PathSellerAddress2, "00-001 Warszawa", sc)
+}
+
+// Configure points sc at the simulator (environment local, its API) with the seller and
+// a fresh token for nip, and returns the token.
+func (f *Fixture) Configure(sc config.Scope, nip string) string {
+	f.T.Helper()
+	tok := f.IssueToken(nip)
+	f.Set(config.PathEnvironment, "local", sc)
+	f.Set(config.PathBaseURL, f.URL+"/v2", sc)
+	f.SetSeller(sc, nip)
+	f.Set(config.PathAPIToken, tok, sc)
+	return tok
+}
+
+// IssueToken asks the simulator for a new token for nip.
+func (f *Fixture) IssueToken(nip string) string {
+	f.T.Helper()
+	if f.Sim == nil {
+		f.T.Fatal("ksefpltest: IssueToken needs the simulator")
+	}
+	tok, err := f.Sim.IssueToken(nip)
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	return tok
+}
+
+// Scope is the websites scope of code.
+func (f *Fixture) Scope(code string) config.Scope {
+	f.T.Helper()
+	sc, err := f.Deps.Config.WebsiteScope(f.Ctx, code)
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	return sc
+}
+
+// AddWebsite creates website code for the seller nip: configured against the
+// simulator with its own token when there is one, else with its seller only.
+func (f *Fixture) AddWebsite(code, nip string) config.Scope {
+	f.T.Helper()
+	if _, err := f.Deps.DB.CreateWebsite(f.Ctx, code, code); err != nil {
+		f.T.Fatal(err)
+	}
+	sc := f.Scope(code)
+	if f.Sim != nil {
+		f.Configure(sc, nip)
+	} else {
+		f.SetSeller(sc, nip)
+	}
+	return sc
+}
+
+// OpenDB opens another connection pool on the home's database, as another process would.
+func (f *Fixture) OpenDB() *store.DB {
+	f.T.Helper()
+	db, err := store.Open(f.Ctx, filepath.Join(f.Home.Dir, websiteDB), store.Options{})
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	f.T.Cleanup(func() { db.Close() })
+	return db
+}
