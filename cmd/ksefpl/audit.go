@@ -32,6 +32,15 @@ func (f *auditFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.limit, "limit", 0, "only the newest N rows (0: all)")
 }
 
+// rows reads the audit rows the flags select.
+func (f *auditFlags) rows(ctx context.Context, a *app) ([]queue.AuditView, error) {
+	q, db, err := f.query(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	return queue.Audit(ctx, db, q)
+}
+
 // query resolves the flags into a queue.AuditQuery over the store.
 func (f *auditFlags) query(ctx context.Context, a *app) (queue.AuditQuery, *store.DB, error) {
 	q := queue.AuditQuery{JobID: f.job, SessionReference: f.session, Limit: f.limit}
@@ -108,11 +117,7 @@ event, from_status, to_status, reason, ksef_code, ksef_description, actor, messa
 
 func runAudit(ctx context.Context, o *auditOptions) error {
 	a := o.app
-	q, db, err := o.query(ctx, a)
-	if err != nil {
-		return err
-	}
-	rows, err := queue.Audit(ctx, db, q)
+	rows, err := o.rows(ctx, a)
 	if err != nil {
 		return err
 	}
@@ -159,11 +164,7 @@ func runAuditExport(ctx context.Context, o *auditExportOptions) error {
 	if o.format != queue.FormatCSV && o.format != queue.FormatJSON {
 		return &usageErr{fmt.Errorf("invalid --format %q: use csv or json", o.format)}
 	}
-	q, db, err := o.query(ctx, a)
-	if err != nil {
-		return err
-	}
-	rows, err := queue.Audit(ctx, db, q)
+	rows, err := o.rows(ctx, a)
 	if err != nil {
 		return err
 	}

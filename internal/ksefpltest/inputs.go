@@ -12,12 +12,15 @@ import (
 )
 
 // InvoiceJSON is a valid PLN shop invoice (23 % and 8 %) issued now.
-func InvoiceJSON(inc string) string {
+func InvoiceJSON(inc string) string { return InvoiceJSONAt(inc, time.Now()) }
+
+// InvoiceJSONAt is InvoiceJSON issued at the given time.
+func InvoiceJSONAt(inc string, issued time.Time) string {
 	return fmt.Sprintf(`{"type":"invoice","increment_id":%q,"created_at":%q,"currency":"PLN",
  "buyer":{"name":"Klient S.A.","vat_id":"PL%s","address":{"street":"ul. Krzywa 2","city":"Kraków","postcode":"30-001","country_id":"PL"}},
  "items":[{"sku":"A","name":"Towar A","qty":"2","unit":"szt.","price":"100.00","tax_percent":"23"},
           {"sku":"B","name":"Towar B","qty":"1","price":"10.00","tax_percent":"8"}],
- "grand_total":"256.80"}`, inc, time.Now().Format(time.RFC3339), BuyerNIP)
+ "grand_total":"256.80"}`, inc, issued.Format(time.RFC3339), BuyerNIP)
 }
 
 // CreditMemoJSON is a shop credit memo of invoice orig (one item A returned), issued now.

@@ -47,7 +47,8 @@ func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job,
 		g.r.Warnings = append(g.r.Warnings, fmt.Sprintf("%d other PENDING job(s) of website %s were sent by the same submit run", len(others), g.s.WebsiteCode))
 	}
 
-	sres, err := submit.Run(ctx, g.env, submit.Options{Website: g.s.WebsiteCode, Wait: g.o.Wait, PollInterval: g.o.PollInterval, Actor: g.o.Actor})
+	sres, err := submit.Run(ctx, g.env, submit.Options{Website: g.s.WebsiteCode, Wait: g.o.Wait, PollInterval: g.o.PollInterval,
+		RunSettings: submit.RunSettings{Actor: g.o.Actor}})
 	if err != nil {
 		return Check{}, nil, fmt.Errorf("submit the test invoice (job %d): %w", j.ID, err)
 	}

@@ -1,11 +1,14 @@
 // Package store owns ksefpl's local database: one SQLite file (modernc.org/sqlite, no cgo)
 // holding Magento-shaped configuration (core_config_data, store_website, store), the
-// encrypted cache of KSeF tokens, connection-test outcomes and, in later migrations, the
-// job queue, KSeF sessions and the audit log.
+// encrypted cache of KSeF tokens, connection-test outcomes, the job queue, KSeF sessions,
+// UPOs, leases and the append-only audit log.
 //
 // The package speaks SQL only: it knows nothing about KSeF, encryption or configuration
-// paths. Values that must be secret arrive here already encrypted. Queries are kept to
-// portable SQL so that the store can later be backed by PostgreSQL.
+// paths. Values that must be secret arrive here already encrypted. The SQL is SQLite's:
+// ON CONFLICT upserts, RAISE(ABORT) triggers that keep the audit log append-only, and
+// PRAGMA/VACUUM scrubbing after re-encryption; the write lock taken when a transaction
+// begins (_txlock=immediate) is what makes UpdateJob and AcquireLease race-free. Another
+// engine needs its own statements and row locks for those.
 package store
 
 import (

@@ -43,7 +43,7 @@ func (h *harness) deps() *deps.Deps { return h.Deps }
 // opts are a run's options: pacing on, with its clock 1000 times faster than real time.
 func opts() Options {
 	return Options{Wait: 10 * time.Second, PollInterval: 10 * time.Millisecond,
-		Pacer: ksef.NewPacer(ksef.PacerOptions{TimeScale: 1000})}
+		RunSettings: RunSettings{Pacer: ksef.NewPacer(ksef.PacerOptions{TimeScale: 1000})}}
 }
 
 func invoiceJSON(inc string) string          { return ksefpltest.InvoiceJSON(inc) }

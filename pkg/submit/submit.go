@@ -18,17 +18,28 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/secret"
 )
 
-// env is a run's dependencies with its defaults filled in, plus the run-wide options
-// (actor, progress, lease holder, hooks, pacer) every part of the run reads.
+// env is a run's dependencies and run-wide settings with their defaults filled in.
 type env struct {
 	*deps.Deps
-	// Actor is written into audit rows.
-	Actor    string
+	RunSettings
+}
+
+// RunSettings are the options every part of a run reads: who it is, how it reports, how
+// it paces.
+type RunSettings struct {
+	// Actor is written into audit rows (default "submit").
+	Actor string
+	// Progress, when set, is told about each job as it moves.
 	Progress func(Progress)
-	Holder   string
-	Hooks    Hooks
-	Pacer    *ksef.Pacer
-	NoPace   bool
+	// Holder identifies this run in leases (default host|pid|random).
+	Holder string
+	// Hooks are for tests that simulate crashes.
+	Hooks Hooks
+	// Pacer keeps every call within KSeF's rate limits (per context NIP) instead of
+	// running into 429s; nil gives the run its own pacer over the official table,
+	// updated from GET /rate-limits. NoPace turns pacing off.
+	Pacer  *ksef.Pacer
+	NoPace bool
 }
 
 // Hooks let tests stop a run at precise points, as a crash would.
@@ -65,19 +76,7 @@ type Options struct {
 	// UploadParallelism is how many batch parts upload at once (default 4).
 	UploadParallelism int
 
-	// Actor is written into audit rows (default "submit").
-	Actor string
-	// Progress, when set, is told about each job as it moves.
-	Progress func(Progress)
-	// Holder identifies this run in leases (default host|pid|random).
-	Holder string
-	// Hooks are for tests that simulate crashes.
-	Hooks Hooks
-	// Pacer keeps every call within KSeF's rate limits (per context NIP) instead of
-	// running into 429s; nil gives the run its own pacer over the official table,
-	// updated from GET /rate-limits. NoPace turns pacing off.
-	Pacer  *ksef.Pacer
-	NoPace bool
+	RunSettings
 }
 
 // Sending modes.
@@ -167,8 +166,7 @@ func Run(ctx context.Context, d *deps.Deps, o Options) (*Result, error) {
 // newEnv fills the run's defaults: the clock, the actor (defaultActor), the lease holder
 // and a pacer over the official table.
 func newEnv(d *deps.Deps, o Options, defaultActor string) env {
-	e := env{Deps: d.WithDefaults(), Actor: o.Actor, Progress: o.Progress, Holder: o.Holder, Hooks: o.Hooks,
-		Pacer: o.Pacer, NoPace: o.NoPace}
+	e := env{Deps: d.WithDefaults(), RunSettings: o.RunSettings}
 	if e.Actor == "" {
 		e.Actor = defaultActor
 	}

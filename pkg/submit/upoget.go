@@ -28,7 +28,7 @@ var ErrNoUPO = errors.New("no UPO yet")
 // GetUPO returns the stored UPO, fetching and storing it from KSeF when it is not stored
 // yet. For a session with several UPO pages it returns them all, in order.
 func GetUPO(ctx context.Context, d *deps.Deps, sel UPOSelector) ([]*store.UPO, error) {
-	env := newEnv(d, Options{Actor: sel.Actor}, "upo:download")
+	env := newEnv(d, Options{RunSettings: RunSettings{Actor: sel.Actor}}, "upo:download")
 	if sel.Session != "" {
 		return sessionUPO(ctx, env, sel.Session)
 	}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ksefpl/ksefpl/internal/ksefpltest"
+	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/testenv"
+)
+
+// readmeExitCodes reads the exit-code table of README.md: code → meaning.
+func readmeExitCodes(t *testing.T) map[int]string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Exit codes\n")
+	if !ok {
+		t.Fatal("README.md has no '## Exit codes' section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	out := map[int]string{}
+	for _, m := range regexp.MustCompile(`(?m)^\| (\d) \| (.+) \|$`).FindAllStringSubmatch(section, -1) {
+		code, _ := strconv.Atoi(m[1])
+		out[code] = m[2]
+	}
+	return out
+}
+
+// The README's table is the contract: every code it lists is the code of one failure
+// class, and every class has a code the README lists.
+func TestExitCodeTableMatchesREADME(t *testing.T) {
+	readme := readmeExitCodes(t)
+	if len(readme) != 8 {
+		t.Fatalf("README lists %d exit codes, want 0..7: %v", len(readme), readme)
+	}
+	seen := map[int]failure.Class{}
+	for _, c := range append([]failure.Class{failure.None}, failure.Classes...) {
+		code, ok := exitCodes[c]
+		if !ok {
+			t.Errorf("class %q has no exit code", c)
+			continue
+		}
+		if _, ok := readme[code]; !ok {
+			t.Errorf("class %q exits %d, which README.md does not list", c, code)
+		}
+		if other, dup := seen[code]; dup {
+			t.Errorf("classes %q and %q share exit code %d", other, c, code)
+		}
+		seen[code] = c
+	}
+	for code, meaning := range readme {
+		if _, ok := seen[code]; !ok {
+			t.Errorf("README.md lists exit %d (%s) but no class has it", code, meaning)
+		}
+	}
+	// Each class as the errors of the packages carry it.
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{nil, 0},
+		{errors.New("boom"), 1},
+		{&usageErr{errors.New("bad flag")}, 2},
+		{fmt.Errorf("wrapped: %w", &ksef.TokenFormatError{Reason: "x"}), 3},
+		{&ksef.AuthStatusError{Code: 450}, 4},
+		{&ksef.APIError{HTTPStatus: 400, Exceptions: []ksef.ExceptionDetail{{Code: 21405}}}, 5},
+		{&ksef.APIError{HTTPStatus: 503}, 6},
+		{silentExit(failure.Partial), 7},
+	} {
+		if got := exitCode(c.err); got != c.want {
+			t.Errorf("exitCode(%v) = %d, want %d", c.err, got, c.want)
+		}
+	}
+}
+
+// exitCase is one command run and the exit code the README's table gives it.
+type exitCase struct {
+	name string
+	// prep readies the fixture and returns the arguments.
+	prep func(t *testing.T, f *ksefpltest.Fixture) []string
+	want int
+}
+
+func args(a ...string) func(*testing.T, *ksefpltest.Fixture) []string {
+	return func(*testing.T, *ksefpltest.Fixture) []string { return a }
+}
+
+// Every exit code is produced by real commands against a real home and simulator.
+func TestExitCodesOverTheCommandSet(t *testing.T) {
+	for _, c := range []exitCase{
+		{"version", args("version"), 0},
+		{"status", args("status"), 0},
+		{"test-connection passes", args("test-connection"), 0},
+		{"queue list", args("queue", "list", "-o", "json"), 0},
+		{"config:show of a path with no value (Magento's message)", args("config:show", "ksefpl/connection/no_such_path"), 1},
+		{"unknown command", args("no-such-command"), 2},
+		{"bad flag value", args("queue", "list", "--status", "BOGUS"), 2},
+		{"missing argument", args("queue", "show"), 2},
+		{"unknown scope", args("config:show", "--scope", "nope"), 2},
+		{"unknown cache type", args("cache:clean", "bogus"), 2},
+		{"invalid NIP", args("nip:validate", "1234567890"), 3},
+		{"unreadable input", args("queue", "invoice", "--file", "/nonexistent/INV-1.json"), 3},
+		{"no such job for a QR code", args("invoice:qr", "--job", "99"), 3},
+		{"no such job for a UPO", args("upo:download", "--job", "99"), 3},
+		{"website exists", args("store:website:create", "base"), 3},
+		{"golive:check refuses production", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			f.Set("ksefpl/connection/environment", "production", f.Scope("base"))
+			return []string{"golive:check"}
+		}, 3},
+		{"token revoked", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			if err := f.Sim.RevokeToken(f.Token); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"test-connection"}
+		}, 4},
+		{"KSeF does not know the session", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			ref := "20261120-SO-0000000001-AAAAAAAAAA-01"
+			if err := f.DB().CreateSession(f.Ctx, store.Session{Reference: ref, WebsiteID: 1, Status: store.SessionClosed,
+				OpenedAt: time.Now(), ValidUntil: time.Now().Add(time.Hour)}, store.AuditEntry{}); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"upo:download", "--session", ref}
+		}, 5},
+		{"KSeF unreachable", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			f.Set("ksefpl/connection/base_url", "http://127.0.0.1:1/v2", f.Scope("base"))
+			return []string{"test-connection"}
+		}, 6},
+		{"simulator unreachable", args("sim", "token", "--url", "http://127.0.0.1:1", "--nip", ksefpltest.NIP), 6},
+		{"an invoice KSeF rejects", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			// Issued in three days: KSeF refuses an invoice dated after the day it receives it.
+			inv := ksefpltest.InvoiceJSONAt("INV-FUTURE", time.Now().AddDate(0, 0, 3))
+			f.EnqueueRaw(store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: "INV-FUTURE", Input: inv})
+			return []string{"submit", "--wait", "20s", "--poll-interval", "20ms"}
+		}, 7},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := ksefpltest.NewFixture(t)
+			argv := c.prep(t, f)
+			env := map[string]string{"KSEFPL_HOME": f.Home.Dir, "NO_COLOR": "1"}
+			var out, errOut bytes.Buffer
+			ios := &ioStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+			if got := run(context.Background(), argv, ios, func(k string) string { return env[k] }); got != c.want {
+				t.Errorf("ksefpl %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(argv, " "), got, c.want, out.String(), errOut.String())
+			}
+		})
+	}
+}
