@@ -56,7 +56,8 @@ func runKeyChange(ctx context.Context, o *keyChangeOptions) error {
 	}
 	fmt.Fprintln(a.io.Out, "Encryption key has been updated successfully.")
 	fmt.Fprintf(a.io.Out, "Key version %d is current (%d versions in env.json; older ones are kept for reading).\n", res.NewVersion, res.Versions)
-	fmt.Fprintf(a.io.Out, "Re-encrypted: %d configuration value(s), %d cached token row(s).\n", res.ConfigValues, res.CacheRows)
+	fmt.Fprintf(a.io.Out, "Re-encrypted: %d configuration value(s), %d cached token row(s), %d certificate private key(s).\n",
+		res.ConfigValues, res.CacheRows, res.PrivateKeys)
 	if res.CacheDropped > 0 {
 		fmt.Fprintf(a.io.Out, "Dropped %d cached token row(s) the old keys could not read (KSeF issues them again).\n", res.CacheDropped)
 	}

@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"errors"
+	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/fatih/color"
 	"github.com/mattn/go-isatty"
+	"golang.org/x/term"
 )
 
 // ioStreams are the program's standard streams, injected so that tests can capture them.
@@ -13,9 +18,12 @@ type ioStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
-	// OutTTY and ErrTTY say whether stdout/stderr are terminals.
+	// InTTY, OutTTY and ErrTTY say whether stdin/stdout/stderr are terminals.
+	InTTY  bool
 	OutTTY bool
 	ErrTTY bool
+	// readSecret reads a secret from the terminal without echo (set when InTTY).
+	readSecret func() ([]byte, error)
 	// color is decided once per run from the terminal, --no-color and NO_COLOR.
 	color bool
 }
@@ -23,9 +31,31 @@ type ioStreams struct {
 func systemIO() *ioStreams {
 	return &ioStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		OutTTY: isatty.IsTerminal(os.Stdout.Fd()) || isatty.IsCygwinTerminal(os.Stdout.Fd()),
-		ErrTTY: isatty.IsTerminal(os.Stderr.Fd()) || isatty.IsCygwinTerminal(os.Stderr.Fd()),
+		InTTY:      isatty.IsTerminal(os.Stdin.Fd()),
+		OutTTY:     isatty.IsTerminal(os.Stdout.Fd()) || isatty.IsCygwinTerminal(os.Stdout.Fd()),
+		ErrTTY:     isatty.IsTerminal(os.Stderr.Fd()) || isatty.IsCygwinTerminal(os.Stderr.Fd()),
+		readSecret: func() ([]byte, error) { return term.ReadPassword(int(os.Stdin.Fd())) },
 	}
+}
+
+// secretLine reads a secret (a password) from stdin, never from argv: on a terminal it
+// prompts on stderr and reads without echo; else it reads one line (empty when stdin is
+// empty). The line ending is dropped.
+func (s *ioStreams) secretLine(prompt string) (string, error) {
+	if s.InTTY && s.readSecret != nil {
+		fmt.Fprint(s.ErrOut, prompt)
+		b, err := s.readSecret()
+		fmt.Fprintln(s.ErrOut)
+		if err != nil {
+			return "", fmt.Errorf("read the password: %w", err)
+		}
+		return string(b), nil
+	}
+	line, err := bufio.NewReader(s.In).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read the password from stdin: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
 }
 
 // paint returns s coloured with attrs when colour is on. It configures each color.Color

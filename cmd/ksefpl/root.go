@@ -78,6 +78,8 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newRotateTokenCmd(a), newEncryptionKeyChangeCmd(a), newEncryptionKeyListCmd(a),
 		newCacheCleanCmd(a), newCacheFlushCmd(a),
 		newInvoiceQRCmd(a),
+		newCertificateImportCmd(a), newCertificateEnrollCmd(a), newCertificateListCmd(a),
+		newCertificateRevokeCmd(a), newCertificateRemoveCmd(a),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -1,7 +1,14 @@
 package main
 
 import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"os"
 	"os/exec"
@@ -36,6 +43,45 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 				}
 				ts.Fatalf("%q found in %s", args[1], found)
 			}
+		},
+		// nokey DIR KEY.pem: no file under DIR holds the private key of KEY.pem in plaintext:
+		// its PKCS#8 DER, that DER in base64, or the private scalar/exponent itself (raw,
+		// hex or base64). (PEM lines are not compared: an EC PKCS#8 key also carries the
+		// public key, which the stored certificate holds too.)
+		"nokey": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) != 2 || neg {
+				ts.Fatalf("usage: nokey DIR KEY.pem")
+			}
+			block, _ := pem.Decode([]byte(ts.ReadFile(args[1])))
+			if block == nil {
+				ts.Fatalf("%s holds no PEM block", args[1])
+			}
+			key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+			ts.Check(err)
+			var secret []byte
+			switch k := key.(type) {
+			case *ecdsa.PrivateKey:
+				secret, err = k.Bytes()
+				ts.Check(err)
+			case *rsa.PrivateKey:
+				secret = k.D.Bytes()
+			default:
+				ts.Fatalf("%s: unexpected key type %T", args[1], key)
+			}
+			needles := [][]byte{block.Bytes, []byte(base64.StdEncoding.EncodeToString(block.Bytes)), secret,
+				[]byte(hex.EncodeToString(secret)), []byte(strings.ToUpper(hex.EncodeToString(secret))),
+				[]byte(base64.StdEncoding.EncodeToString(secret))}
+			filepath.Walk(ts.MkAbs(args[0]), func(p string, info os.FileInfo, err error) error {
+				if err == nil && info.Mode().IsRegular() {
+					b, _ := os.ReadFile(p)
+					for _, n := range needles {
+						if bytes.Contains(b, n) {
+							ts.Fatalf("the private key of %s is in %s in plaintext", args[1], p)
+						}
+					}
+				}
+				return nil
+			})
 		},
 		// validjson FILE: FILE (usually stdout) parses as JSON.
 		"validjson": func(ts *testscript.TestScript, neg bool, args []string) {

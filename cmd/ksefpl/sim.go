@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/kcert"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/nip"
 )
 
 func newSimCmd(a *app) *cobra.Command {
@@ -20,7 +25,7 @@ func newSimCmd(a *app) *cobra.Command {
 public keys, Latarnia, and simulator-only control endpoints under /sim/. Point a website at it
 with environment local and base URL http://ADDR/v2.`,
 	}
-	cmd.AddCommand(newSimServeCmd(a), newSimTokenCmd(a), newSimRevokeCmd(a))
+	cmd.AddCommand(newSimServeCmd(a), newSimTokenCmd(a), newSimRevokeCmd(a), newSimCertCmd(a))
 	return cmd
 }
 
@@ -144,5 +149,96 @@ func runSimRevoke(ctx context.Context, o *simRevokeOptions) error {
 		return withClass(failure.Unavailable, err)
 	}
 	fmt.Fprintln(a.io.Out, "Token revoked.")
+	return nil
+}
+
+type simCertOptions struct {
+	*app
+	nip, pesel, kind, key, out, url string
+	days                            int
+}
+
+func newSimCertCmd(a *app) *cobra.Command {
+	o := &simCertOptions{app: a}
+	cmd := &cobra.Command{
+		Use:   "cert --nip NIP [--kind seal|personal] [--key ec|rsa] --out DIR [--url URL]",
+		Short: "Write a test certificate and key (PEM and PKCS#12) that the simulator accepts",
+		Long: `Writes a test certificate shaped like a qualified certificate — a company seal
+(organizationIdentifier VATPL-NIP) or a personal signature (serialNumber TINPL-NIP, or PNOPL-PESEL
+with --pesel) — with its private key to DIR: cert.pem, key.pem (unencrypted PKCS#8) and cert.p12
+(PKCS#12 with an empty password), all mode 0600. Without --url it is self-signed, which the
+simulator accepts like KSeF's TEST environment does; with --url the running simulator's own CA
+issues it (what 'sim serve --strict-certificates' requires). For the simulator and tests only.`,
+		Example: "  ksefpl sim cert --nip 5261040828 --out ./seal\n  ksefpl certificate:import --file ./seal/cert.p12 < /dev/null",
+		Args:    cobra.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runSimCert(cmd.Context(), o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.nip, "nip", "", "the NIP the certificate identifies (required)")
+	f.StringVar(&o.pesel, "pesel", "", "a PESEL instead of the NIP in a personal certificate")
+	f.StringVar(&o.kind, "kind", "seal", "seal (an organisation) or personal (a person)")
+	f.StringVar(&o.key, "key", "ec", "ec (P-256) or rsa (2048)")
+	f.StringVar(&o.out, "out", "", "directory to write cert.pem, key.pem and cert.p12 to (required)")
+	f.StringVar(&o.url, "url", "", "a running simulator whose CA issues the certificate")
+	f.IntVar(&o.days, "days", 730, "validity in days")
+	return cmd
+}
+
+func runSimCert(ctx context.Context, o *simCertOptions) error {
+	a := o.app
+	if o.nip == "" || o.out == "" {
+		return &usageErr{errors.New("--nip and --out are required")}
+	}
+	if err := nip.Validate(nip.Normalize(o.nip)); err != nil {
+		return err
+	}
+	if o.kind != "seal" && o.kind != "personal" {
+		return &usageErr{fmt.Errorf("invalid --kind %q: use seal or personal", o.kind)}
+	}
+	if o.key != "ec" && o.key != "rsa" {
+		return &usageErr{fmt.Errorf("invalid --key %q: use ec or rsa", o.key)}
+	}
+	if o.days < 1 {
+		return &usageErr{errors.New("--days must be positive")}
+	}
+	var m *kcert.Material
+	var err error
+	if o.url != "" {
+		m, err = (&ksefsim.ControlClient{URL: o.url}).IssueCertificate(ctx, ksefsim.CertificateRequest{
+			NIP: nip.Normalize(o.nip), PESEL: o.pesel, Kind: o.kind, Key: o.key})
+		if err != nil {
+			return withClass(failure.Unavailable, err)
+		}
+	} else {
+		now := time.Now()
+		m, err = kcert.NewTestCertificate(kcert.TestCertOptions{Kind: o.kind, NIP: nip.Normalize(o.nip), PESEL: o.pesel, KeyType: o.key,
+			NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(0, 0, o.days)})
+		if err != nil {
+			return err
+		}
+	}
+	certPEM, keyPEM, err := kcert.EncodePEM(m)
+	if err != nil {
+		return err
+	}
+	p12, err := kcert.EncodePKCS12(m, "")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(o.out, 0o700); err != nil {
+		return withClass(failure.Invalid, fmt.Errorf("create %s: %w", o.out, err))
+	}
+	for name, b := range map[string][]byte{"cert.pem": certPEM, "key.pem": keyPEM, "cert.p12": p12} {
+		if err := writeFileAtomic(filepath.Join(o.out, name), func(f *os.File) error { _, err := f.Write(b); return err }); err != nil {
+			return err
+		}
+	}
+	info := map[string]string{"dir": o.out, "serial": kcert.SerialHex(m.Cert), "fingerprint": kcert.Fingerprint(m.Cert),
+		"subject": kcert.NameString(m.Cert.Subject), "issuer": kcert.NameString(m.Cert.Issuer), "not_after": m.Cert.NotAfter.UTC().Format(time.RFC3339)}
+	if a.json() {
+		return writeJSON(a.io.Out, info)
+	}
+	fmt.Fprintf(a.io.Out, "Test certificate %s (%s) written to %s: cert.pem, key.pem, cert.p12 (empty password)\n",
+		info["serial"], info["subject"], o.out)
 	return nil
 }

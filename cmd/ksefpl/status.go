@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/conncheck"
 	"github.com/ksefpl/ksefpl/pkg/status"
 )
 
@@ -74,7 +76,10 @@ func renderStatus(a *app, sites []status.Website) error {
 		rows := [][]string{
 			{"environment", env},
 			{"seller NIP", orDash(w.SellerNIP)},
-			{"token", tokenText(a, w.Token)},
+			{"authentication", w.AuthMethod},
+			{"token", tokenText(a, w.Token, w.AuthMethod)},
+			{"certificate", certText(a, w.Certificate)},
+			{"offline certificate", certText(a, w.OfflineCertificate)},
 			{"last test-connection", connectionText(a, w.LastConnection)},
 			{"queue", queueText(a, w.Queue)},
 			{"sessions in flight", sessionsText(w.SessionsInFlight)},
@@ -94,8 +99,10 @@ func orDash(s string) string {
 	return s
 }
 
-func tokenText(a *app, t status.Token) string {
+func tokenText(a *app, t status.Token, method string) string {
 	switch {
+	case !t.Configured && method == config.AuthCertificate:
+		return "none (not needed: the website authenticates with its certificate)"
 	case !t.Configured:
 		return a.io.red("not configured")
 	case t.Problem != "":
@@ -104,6 +111,24 @@ func tokenText(a *app, t status.Token) string {
 		return "environment variable " + t.Source + " · fingerprint " + t.Fingerprint
 	}
 	return "stored (" + t.Source + ") · fingerprint " + t.Fingerprint
+}
+
+func certText(a *app, c *status.Certificate) string {
+	switch {
+	case c == nil:
+		return "none"
+	case c.Problem != "":
+		return a.io.red(c.Problem) + " (" + c.Source + ")"
+	}
+	s := fmt.Sprintf("%s · %s · valid until %s", c.Serial, c.Subject, c.NotAfter.Format(time.DateOnly))
+	left := fmt.Sprintf("%d days left", c.DaysLeft)
+	switch {
+	case c.DaysLeft < 0:
+		left = a.io.red("expired")
+	case c.DaysLeft < conncheck.CertificateWarnDays:
+		left = a.io.yellow(left)
+	}
+	return s + " (" + left + ") · " + c.Source
 }
 
 func connectionText(a *app, c *status.Connection) string {

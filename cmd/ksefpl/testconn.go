@@ -102,6 +102,8 @@ func checkRow(a *app, name string, st conncheck.Status, millis int64, detail, hi
 		mark = a.io.red("✘")
 	case conncheck.Skip:
 		mark = a.io.yellow("–")
+	case conncheck.Warn:
+		mark = a.io.yellow("!")
 	}
 	if hint != "" {
 		detail += "\n→ " + hint

@@ -10,7 +10,7 @@ import (
 // connectionPaths are the paths whose change makes a website's cached KSeF tokens and
 // its last connection-test outcome stale: they were obtained from another environment,
 // endpoint or token. Immutable.
-var connectionPaths = []string{PathEnvironment, PathBaseURL, PathAPIToken}
+var connectionPaths = []string{PathEnvironment, PathBaseURL, PathAPIToken, PathAuthMethod}
 
 // ConnectionPaths returns the paths whose change clears cached KSeF tokens and
 // connection-test outcomes.

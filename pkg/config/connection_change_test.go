@@ -50,7 +50,7 @@ func TestConnectionChangeAtWebsiteScopeClearsThatWebsiteOnly(t *testing.T) {
 		t.Run(path, func(t *testing.T) {
 			s, db, _ := newService(t, nil)
 			shop2 := seedConnectionState(t, db)
-			value := map[string]string{PathEnvironment: "local", PathBaseURL: "http://127.0.0.1:1/v2", PathAPIToken: "tok"}[path]
+			value := map[string]string{PathEnvironment: "local", PathBaseURL: "http://127.0.0.1:1/v2", PathAPIToken: "tok", PathAuthMethod: AuthCertificate}[path]
 			mustSet(t, s, path, value, shop2)
 			if c, o := state(t, db, 2); c || o {
 				t.Errorf("shop2 after config:set %s: cached=%v outcome=%v, want both cleared", path, c, o)

@@ -31,6 +31,7 @@ const (
 	PathBaseURL        = "ksefpl/connection/base_url"
 	PathAPIToken       = "ksefpl/connection/api_token"
 	PathAPIVersion     = "ksefpl/connection/api_version"
+	PathAuthMethod     = "ksefpl/connection/auth_method"
 	PathTokenTTLMargin = "ksefpl/connection/token_ttl_margin"
 	PathSellerNIP      = "ksefpl/seller/nip"
 	PathSellerName     = "ksefpl/seller/name"
@@ -41,6 +42,17 @@ const (
 	PathNBPBaseURL     = "ksefpl/nbp/base_url"
 	PathBatchThreshold = "ksefpl/submit/batch_threshold"
 )
+
+// Authentication methods (PathAuthMethod).
+const (
+	AuthToken       = "token"
+	AuthCertificate = "certificate"
+)
+
+// EnvAPICert is the environment variable holding a PEM bundle (certificate and
+// unencrypted PKCS#8 key) that overrides the stored authentication certificate of every
+// website; EnvAPICert + "_" + CODE overrides one website's.
+const EnvAPICert = "KSEFPL_API_CERT"
 
 // EnvAPIToken is the environment variable that overrides the stored API token at default
 // scope; EnvAPIToken + "_" + upper-cased website code overrides it for one website.
@@ -62,6 +74,7 @@ type Field struct {
 var registry = []Field{
 	{Path: PathAPIToken, Kind: KindSecret, EnvVar: EnvAPIToken, Help: "KSeF API token (stored encrypted; use - to read it from stdin)"},
 	{Path: PathAPIVersion, Kind: KindEnum, Default: "2", Options: []string{"2", "legacy"}, Help: "authentication profile: 2 (KSeF 2.0) or legacy (KSeF 1.0, connection tests only)"},
+	{Path: PathAuthMethod, Kind: KindEnum, Default: AuthToken, Options: []string{AuthToken, AuthCertificate}, Help: "how the website authenticates: token (a KSeF token; usable for authentication only until 2026-12-31 under § 13 of the regulation) or certificate (an XAdES signature with the website's authentication certificate: ksefpl certificate:import / certificate:enroll)"},
 	{Path: PathBaseURL, Kind: KindURL, Help: "API base URL: required for environment local (e.g. the simulator's http://127.0.0.1:8089/v2); for the other environments it overrides their address (a proxy)"},
 	{Path: PathEnvironment, Kind: KindEnum, Default: "test", Options: []string{"test", "demo", "production", "local"}, Help: "KSeF environment"},
 	{Path: PathTokenTTLMargin, Kind: KindDuration, Default: "5m", Help: "cached access tokens are dropped this long before KSeF's expiry"},

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/kcert"
+	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
 // Status of one check.
@@ -18,6 +20,9 @@ const (
 	Pass Status = "pass"
 	Fail Status = "fail"
 	Skip Status = "skip"
+	// Warn is a check that passed with something to act on soon (a certificate near
+	// its expiry): it does not make the test fail.
+	Warn Status = "warn"
 )
 
 // Outcome reasons recorded in ksefpl_auth_outcome.
@@ -60,20 +65,38 @@ type HostReach struct {
 
 // Report is the whole outcome of one test-connection run.
 type Report struct {
-	Website          string      `json:"website"`
-	Environment      string      `json:"environment"`
-	APIURL           string      `json:"api_url,omitempty"`
-	APIVersion       string      `json:"api_version"`
-	SellerNIP        string      `json:"seller_nip,omitempty"`
-	TokenFingerprint string      `json:"token_fingerprint,omitempty"`
-	TokenSource      string      `json:"token_source,omitempty"`
-	Success          bool        `json:"success"`
-	Checks           []Check     `json:"checks"`
-	Network          []HostReach `json:"network,omitempty"`
-	ClockSkewMillis  *int64      `json:"clock_skew_ms,omitempty"`
-	TestedAt         time.Time   `json:"tested_at"`
+	Website     string `json:"website"`
+	Environment string `json:"environment"`
+	APIURL      string `json:"api_url,omitempty"`
+	APIVersion  string `json:"api_version"`
+	SellerNIP   string `json:"seller_nip,omitempty"`
+	// AuthMethod is token or certificate; CredentialFingerprint identifies the token or
+	// certificate tested.
+	AuthMethod            string `json:"auth_method"`
+	CredentialFingerprint string `json:"credential_fingerprint,omitempty"`
+	TokenFingerprint      string `json:"token_fingerprint,omitempty"`
+	TokenSource           string `json:"token_source,omitempty"`
+	// Certificate describes the authentication certificate (auth_method certificate).
+	Certificate     *CertificateSummary `json:"certificate,omitempty"`
+	Success         bool                `json:"success"`
+	Checks          []Check             `json:"checks"`
+	Network         []HostReach         `json:"network,omitempty"`
+	ClockSkewMillis *int64              `json:"clock_skew_ms,omitempty"`
+	TestedAt        time.Time           `json:"tested_at"`
 	// ReleasedJobs is how many AUTH_ERROR jobs went back to PENDING after this success.
 	ReleasedJobs int `json:"released_jobs"`
+}
+
+// CertificateSummary names a certificate in reports, never its key.
+type CertificateSummary struct {
+	Serial      string    `json:"serial"`
+	Fingerprint string    `json:"fingerprint"`
+	Subject     string    `json:"subject"`
+	Issuer      string    `json:"issuer"`
+	NotBefore   time.Time `json:"not_before"`
+	NotAfter    time.Time `json:"not_after"`
+	DaysLeft    int       `json:"days_left"`
+	Source      string    `json:"source"`
 }
 
 // FirstFailure returns the first failed check, if any.
@@ -100,4 +123,14 @@ func (r *Report) reason() string {
 		return ReasonUnavailable
 	}
 	return ReasonOther
+}
+
+// certSummary describes c at now (nil without a readable certificate).
+func certSummary(c *website.Cert, now time.Time) *CertificateSummary {
+	if c == nil || c.Certificate == nil || c.Certificate.Raw == nil {
+		return nil
+	}
+	return &CertificateSummary{Serial: c.Serial, Fingerprint: c.Fingerprint, Subject: kcert.NameString(c.Certificate.Subject),
+		Issuer: kcert.NameString(c.Certificate.Issuer), NotBefore: c.Certificate.NotBefore.UTC(), NotAfter: c.Certificate.NotAfter.UTC(),
+		DaysLeft: c.DaysLeft(now), Source: c.Source}
 }

@@ -2,6 +2,8 @@ package conncheck
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/kcert"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/nip"
 	"github.com/ksefpl/ksefpl/pkg/queue"
@@ -56,8 +59,13 @@ func Run(ctx context.Context, d *deps.Deps, sc config.Scope, o Options) (*Report
 	}
 	r := &Report{
 		Website: s.WebsiteCode, Environment: s.EnvironmentName, APIURL: s.Endpoints.API,
-		APIVersion: s.APIVersion, SellerNIP: s.Seller.NIP, TokenFingerprint: s.TokenFingerprint,
-		TokenSource: s.TokenSource, TestedAt: env.Now().UTC(),
+		APIVersion: s.APIVersion, SellerNIP: s.Seller.NIP, AuthMethod: s.AuthMethod,
+		CredentialFingerprint: s.CredentialFingerprint, TestedAt: env.Now().UTC(),
+	}
+	if s.UsesCertificate() {
+		r.Certificate = certSummary(s.AuthCert, env.Clock())
+	} else {
+		r.TokenFingerprint, r.TokenSource = s.TokenFingerprint, s.TokenSource
 	}
 	rn := &runner{r: r, s: s, o: o, env: env}
 	rn.run(ctx)
@@ -65,11 +73,11 @@ func Run(ctx context.Context, d *deps.Deps, sc config.Scope, o Options) (*Report
 	if _, failed := r.FirstFailure(); failed {
 		r.Success = false
 	}
-	if s.TokenFingerprint != "" && env.DB != nil {
+	if s.CredentialFingerprint != "" && env.DB != nil {
 		c, _ := r.FirstFailure()
 		if _, err := env.DB.RecordAuthOutcome(ctx, store.AuthOutcome{
 			WebsiteID: s.WebsiteID, OccurredAt: r.TestedAt, Source: "test-connection",
-			Environment: s.EnvironmentName, TokenFingerprint: s.TokenFingerprint,
+			Environment: s.EnvironmentName, TokenFingerprint: s.CredentialFingerprint,
 			Success: r.Success, Reason: r.reason(), Message: c.Detail,
 		}); err != nil {
 			return r, err
@@ -114,7 +122,7 @@ func (rn *runner) run(ctx context.Context) {
 	cfg := rn.step("configuration", func() Check {
 		if m := s.Missing(); len(m) > 0 {
 			return Check{Status: Fail, Class: failure.Invalid, Detail: "missing: " + strings.Join(m, ", "),
-				Hint: "set them with ksefpl config:set PATH VALUE" + scopeHint(s) + " (the token: printf '%s' \"$TOKEN\" | ksefpl config:set " + config.PathAPIToken + " -" + scopeHint(s) + ")"}
+				Hint: missingHint(s)}
 		}
 		if s.EndpointsErr != nil {
 			return Check{Status: Fail, Class: failure.Invalid, Detail: s.EndpointsErr.Error(),
@@ -122,40 +130,11 @@ func (rn *runner) run(ctx context.Context) {
 		}
 		return Check{Status: Pass, Detail: fmt.Sprintf("environment %s, API %s, NIP %s", s.EnvironmentName, s.Endpoints.API, s.Seller.NIP)}
 	})
-	tokenOK := false
-	switch {
-	case s.TokenErr != nil:
-		rn.step("token decryptable", func() Check {
-			return Check{Status: Fail, Class: failure.Auth, Detail: config.DecryptMessage, tokenFailure: true,
-				Hint: "the deployment key (env.json or KSEFPL_CRYPT_KEY) is not the one the token was saved with"}
-		})
-	case s.Token == "":
-		rn.skip("token decryptable", "no token configured")
-	default:
-		rn.step("token decryptable", func() Check {
-			return Check{Status: Pass, Detail: "token from " + s.TokenSource + ", fingerprint " + short(s.TokenFingerprint)}
-		})
-		tokenOK = true
-	}
-	nipOK := false
-	if s.Seller.NIP == "" {
-		rn.skip("NIP checksum", "no NIP configured")
+	var credOK, nipOK bool
+	if s.UsesCertificate() {
+		credOK, nipOK = rn.certificateChecks()
 	} else {
-		c := rn.step("NIP checksum", func() Check {
-			if err := nip.Validate(s.Seller.NIP); err != nil {
-				return Check{Status: Fail, Class: failure.Invalid, Detail: err.Error(), Hint: "correct " + config.PathSellerNIP}
-			}
-			return Check{Status: Pass, Detail: nip.Format(s.Seller.NIP)}
-		})
-		nipOK = c.Status == Pass
-	}
-	if tokenOK && nipOK && s.APIVersion != "legacy" {
-		c := rn.step("token context NIP", func() Check { return tokenContext(s) })
-		tokenOK = c.Status == Pass
-	} else if s.APIVersion == "legacy" {
-		rn.skip("token context NIP", "KSeF 1.0 tokens do not carry their context")
-	} else {
-		rn.skip("token context NIP", "needs a token and a valid NIP")
+		credOK, nipOK = rn.tokenChecks()
 	}
 
 	if cfg.Status == Fail && s.EndpointsErr != nil {
@@ -201,13 +180,20 @@ func (rn *runner) run(ctx context.Context) {
 			return Check{Status: Pass, Detail: strings.Join(sortStrings(us), ", ")}
 		})
 	}
-	if !tokenOK || !nipOK {
-		rn.skip("authentication", "needs a usable token and NIP")
+	switch {
+	case !credOK || !nipOK:
+		rn.skip("authentication", "needs a usable credential and NIP")
 		rn.skip("clock skew", "measured during authentication")
-	} else if s.APIVersion == "legacy" {
+	case s.APIVersion == "legacy" && s.UsesCertificate():
+		rn.step("authentication", func() Check {
+			return Check{Status: Fail, Class: failure.Invalid, Detail: "the legacy (KSeF 1.0) profile tests token connections only",
+				Hint: "ksefpl config:set " + config.PathAPIVersion + " 2" + scopeHint(s)}
+		})
+		rn.skip("clock skew", "not measured by the legacy profile")
+	case s.APIVersion == "legacy":
 		rn.step("authentication", func() Check { return rn.legacyAuth(ctx) })
 		rn.skip("clock skew", "not measured by the legacy profile")
-	} else {
+	default:
 		var ch *ksef.Challenge
 		var received time.Time
 		rn.step("authentication", func() Check {
@@ -222,6 +208,188 @@ func (rn *runner) run(ctx context.Context) {
 		}
 	}
 	rn.network(ctx)
+}
+
+// missingHint says how to set what the configuration check found missing.
+func missingHint(s *website.Settings) string {
+	h := "set them with ksefpl config:set PATH VALUE" + scopeHint(s)
+	if s.UsesCertificate() {
+		return h + "; the certificate: ksefpl certificate:import --file seal.p12" + websiteFlag(s) +
+			" (or certificate:enroll, or the " + config.EnvAPICert + " environment variable)"
+	}
+	return h + " (the token: printf '%s' \"$TOKEN\" | ksefpl config:set " + config.PathAPIToken + " -" + scopeHint(s) + ")"
+}
+
+// tokenChecks are the token's checks: decryptable, the seller NIP's checksum and the
+// token's context NIP. They report whether the token and the NIP are usable.
+func (rn *runner) tokenChecks() (tokenOK, nipOK bool) {
+	s := rn.s
+	switch {
+	case s.TokenErr != nil:
+		rn.step("token decryptable", func() Check {
+			return Check{Status: Fail, Class: failure.Auth, Detail: config.DecryptMessage, tokenFailure: true,
+				Hint: "the deployment key (env.json or KSEFPL_CRYPT_KEY) is not the one the token was saved with"}
+		})
+	case s.Token == "":
+		rn.skip("token decryptable", "no token configured")
+	default:
+		rn.step("token decryptable", func() Check {
+			return Check{Status: Pass, Detail: "token from " + s.TokenSource + ", fingerprint " + short(s.TokenFingerprint)}
+		})
+		tokenOK = true
+	}
+	nipOK = rn.nipChecksum()
+	if tokenOK && nipOK && s.APIVersion != "legacy" {
+		c := rn.step("token context NIP", func() Check { return tokenContext(s) })
+		tokenOK = c.Status == Pass
+	} else if s.APIVersion == "legacy" {
+		rn.skip("token context NIP", "KSeF 1.0 tokens do not carry their context")
+	} else {
+		rn.skip("token context NIP", "needs a token and a valid NIP")
+	}
+	return tokenOK, nipOK
+}
+
+// nipChecksum checks the configured seller NIP.
+func (rn *runner) nipChecksum() bool {
+	s := rn.s
+	if s.Seller.NIP == "" {
+		rn.skip("NIP checksum", "no NIP configured")
+		return false
+	}
+	c := rn.step("NIP checksum", func() Check {
+		if err := nip.Validate(s.Seller.NIP); err != nil {
+			return Check{Status: Fail, Class: failure.Invalid, Detail: err.Error(), Hint: "correct " + config.PathSellerNIP}
+		}
+		return Check{Status: Pass, Detail: nip.Format(s.Seller.NIP)}
+	})
+	return c.Status == Pass
+}
+
+// certificateChecks are the authentication certificate's checks, in order: present, key
+// decryptable, key matches, validity, and its NIP against the seller NIP. They report
+// whether the certificate and the NIP are usable.
+func (rn *runner) certificateChecks() (certOK, nipOK bool) {
+	s, c := rn.s, rn.s.AuthCert
+	names := []string{"certificate present", "key decryptable", "key matches the certificate", "certificate validity"}
+	skipRest := func(from int, why string) {
+		for _, n := range names[from:] {
+			rn.skip(n, why)
+		}
+	}
+	if c == nil {
+		rn.step(names[0], func() Check {
+			return Check{Status: Fail, Class: failure.Invalid, tokenFailure: true,
+				Detail: "auth_method is certificate but website " + s.WebsiteCode + " has no authentication certificate",
+				Hint: "import one: ksefpl certificate:import --file seal.p12" + websiteFlag(s) + " (a qualified seal or signature, or a KSeF certificate), " +
+					"or set " + config.EnvAPICert + "; or go back to the token: ksefpl config:set " + config.PathAuthMethod + " token" + scopeHint(s)}
+		})
+		skipRest(1, "no certificate")
+		rn.nipChecksum()
+		return false, false
+	}
+	rn.step(names[0], func() Check {
+		if c.Certificate.Raw == nil {
+			return Check{Status: Fail, Class: failure.Auth, Detail: c.Err.Error(), tokenFailure: true,
+				Hint: "set " + c.Source + " to a PEM bundle: the certificate followed by its unencrypted PKCS#8 key"}
+		}
+		return Check{Status: Pass, Detail: fmt.Sprintf("%s certificate %s from %s: %s, issued by %s", c.Origin, c.Serial, c.Source,
+			kcert.NameString(c.Certificate.Subject), kcert.NameString(c.Certificate.Issuer))}
+	})
+	if c.Certificate.Raw == nil {
+		skipRest(1, "no readable certificate")
+		rn.nipChecksum()
+		return false, false
+	}
+	ok := true
+	rn.step(names[1], func() Check {
+		if c.Err != nil {
+			ok = false
+			return Check{Status: Fail, Class: failure.Auth, Detail: c.Err.Error(), tokenFailure: true,
+				Hint: "the deployment key (env.json or KSEFPL_CRYPT_KEY) is not the one the key was saved with: restore it, or import the certificate again"}
+		}
+		return Check{Status: Pass, Detail: "private key " + keyKind(c.Material)}
+	})
+	if ok {
+		rn.step(names[2], func() Check {
+			if err := c.Material.KeyMatches(); err != nil {
+				ok = false
+				return Check{Status: Fail, Class: failure.Auth, Detail: err.Error(), tokenFailure: true,
+					Hint: "import the certificate together with its own private key"}
+			}
+			if err := kcert.CheckKey(c.Certificate.PublicKey); err != nil {
+				ok = false
+				return Check{Status: Fail, Class: failure.Auth, Detail: err.Error(), tokenFailure: true,
+					Hint: "KSeF accepts RSA keys of at least 2048 bits and EC keys on P-256 or P-384"}
+			}
+			return Check{Status: Pass, Detail: "the private key belongs to certificate " + c.Serial}
+		})
+	} else {
+		rn.skip(names[2], "the private key is not usable")
+	}
+	now := rn.env.Clock()
+	rn.step(names[3], func() Check {
+		if err := kcert.CheckValidity(c.Certificate, now); err != nil {
+			ok = false
+			return Check{Status: Fail, Class: failure.Auth, Detail: err.Error(), tokenFailure: true,
+				Hint: "renew it: ksefpl certificate:enroll --type authentication" + websiteFlag(s) + ", or import a new one"}
+		}
+		days := c.DaysLeft(now)
+		detail := fmt.Sprintf("valid until %s (%d days left)", c.Certificate.NotAfter.UTC().Format(time.DateOnly), days)
+		if days < CertificateWarnDays {
+			return Check{Status: Warn, Detail: detail, Hint: "renew it before it expires: ksefpl certificate:enroll --type authentication" + websiteFlag(s)}
+		}
+		return Check{Status: Pass, Detail: detail}
+	})
+	nipOK = rn.nipChecksum()
+	if nipOK {
+		rn.step("certificate identity", func() Check { return certificateIdentity(s, c) })
+	} else {
+		rn.skip("certificate identity", "needs a valid seller NIP")
+	}
+	return ok, nipOK
+}
+
+// CertificateWarnDays is how close to its expiry a certificate is warned about.
+const CertificateWarnDays = 30
+
+// certificateIdentity compares who the certificate identifies with the seller NIP. A
+// different subject may still hold permissions in the seller's context (a person with
+// ZAW-FA, an accounting office's seal), so a difference is a warning; KSeF's
+// authentication decides.
+func certificateIdentity(s *website.Settings, c *website.Cert) Check {
+	id := kcert.IdentityOf(c.Certificate)
+	switch {
+	case id.Kind == kcert.IdentityNIP && id.Value == s.Seller.NIP:
+		return Check{Status: Pass, Detail: "NIP " + id.Value + " (" + id.Attribute + ") is the seller NIP"}
+	case id.Kind == kcert.IdentityNIP:
+		return Check{Status: Warn, Detail: fmt.Sprintf("the certificate identifies NIP %s, the seller NIP is %s", id.Value, s.Seller.NIP),
+			Hint: "KSeF accepts it only if NIP " + id.Value + " holds permissions in the context of NIP " + s.Seller.NIP}
+	case id.Kind == kcert.IdentityPESEL:
+		return Check{Status: Warn, Detail: "the certificate identifies a person (PESEL), not NIP " + s.Seller.NIP,
+			Hint: "KSeF accepts it only if that person holds permissions in the context of NIP " + s.Seller.NIP + " (e.g. through ZAW-FA)"}
+	}
+	return Check{Status: Warn, Detail: "the certificate carries no NIP or PESEL: KSeF identifies it by its fingerprint " + c.Fingerprint,
+		Hint: "KSeF accepts it only if permissions in the context of NIP " + s.Seller.NIP + " were granted to that fingerprint"}
+}
+
+// keyKind describes a key without revealing it ("EC P-256", "RSA 2048").
+func keyKind(m *kcert.Material) string {
+	switch k := m.Key.Public().(type) {
+	case *ecdsa.PublicKey:
+		return "EC " + k.Curve.Params().Name
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	}
+	return fmt.Sprintf("%T", m.Key.Public())
+}
+
+// websiteFlag is the --website flag for hints ("" for base).
+func websiteFlag(s *website.Settings) string {
+	if s.WebsiteCode == "" || s.WebsiteCode == "base" {
+		return ""
+	}
+	return " --website " + s.WebsiteCode
 }
 
 // tokenContext compares the token's embedded context with the configured NIP.

@@ -184,8 +184,8 @@ func (g *runner) connection(ctx context.Context) (Check, error) {
 			passed++
 		}
 	}
-	return Check{Detail: fmt.Sprintf("%d checks passed: environment %s, API %s, NIP %s, token fingerprint %s",
-		passed, rep.Environment, rep.APIURL, rep.SellerNIP, short(rep.TokenFingerprint))}, nil
+	return Check{Detail: fmt.Sprintf("%d checks passed: environment %s, API %s, NIP %s, %s fingerprint %s",
+		passed, rep.Environment, rep.APIURL, rep.SellerNIP, rep.AuthMethod, short(rep.CredentialFingerprint))}, nil
 }
 
 // scopeFlag is the --website flag for hints ("" for base).

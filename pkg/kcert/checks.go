@@ -105,7 +105,7 @@ func CheckValidity(c *x509.Certificate, now time.Time) error {
 	}
 	subject := c.Subject.CommonName
 	if subject == "" {
-		subject = c.Subject.String()
+		subject = NameString(c.Subject)
 	}
 	if now.Before(c.NotBefore) {
 		return &NotYetValidError{Subject: subject, NotBefore: c.NotBefore, Now: now}

@@ -6,6 +6,7 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"regexp"
+	"strings"
 )
 
 // Subject attribute OIDs KSeF reads (X.520).
@@ -127,4 +128,41 @@ func attrValues(names []pkix.AttributeTypeAndValue, oid asn1.ObjectIdentifier) [
 		}
 	}
 	return out
+}
+
+// attributeNames are the short names NameString writes.
+var attributeNames = map[string]string{
+	OIDCommonName.String(): "CN", OIDSurname.String(): "SN", OIDSerialNumber.String(): "serialNumber",
+	OIDCountryName.String(): "C", OIDOrganizationName.String(): "O", OIDGivenName.String(): "GN",
+	OIDUniqueIdentifier.String(): "uniqueIdentifier", OIDOrganizationIdentifier.String(): "organizationIdentifier",
+	"2.5.4.11": "OU", "2.5.4.7": "L", "2.5.4.8": "ST",
+}
+
+// NameString renders a subject or issuer like RFC 4514 (most significant attribute
+// last), naming the attributes KSeF reads (organizationIdentifier, GN, SN, serialNumber)
+// instead of showing their OIDs with hex values as pkix.Name.String does.
+func NameString(n pkix.Name) string {
+	parts := make([]string, 0, len(n.Names))
+	for i := len(n.Names) - 1; i >= 0; i-- {
+		atv := n.Names[i]
+		name, ok := attributeNames[atv.Type.String()]
+		if !ok {
+			name = atv.Type.String()
+		}
+		parts = append(parts, name+"="+escapeRDN(fmt.Sprint(atv.Value)))
+	}
+	return strings.Join(parts, ",")
+}
+
+// escapeRDN escapes the characters RFC 4514 reserves in attribute values.
+func escapeRDN(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case strings.ContainsRune(",+\"\\<>;", r), (r == '#' || r == ' ') && i == 0, r == ' ' && i == len(s)-1:
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

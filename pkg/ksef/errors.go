@@ -131,6 +131,20 @@ func (e *APIError) hint() string {
 		return "the public key KSeF used for encryption was rotated; fetch /security/public-key-certificates again and retry"
 	case e.HasCode(21111):
 		return "the authorisation challenge is invalid or older than 10 minutes; start authentication again"
+	case e.HasCode(9101), e.HasCode(21001), e.HasCode(21217), e.HasCode(21401):
+		return "KSeF could not read the signed AuthTokenRequest (malformed XML, encoding or schema); this is a ksefpl bug — please report it"
+	case e.HasCode(9102):
+		return "the AuthTokenRequest carries no signature; this is a ksefpl bug — please report it"
+	case e.HasCode(9103):
+		return "the AuthTokenRequest carries more than one signature; this is a ksefpl bug — please report it"
+	case e.HasCode(9105):
+		return "KSeF found the XAdES signature invalid: check that the private key belongs to the certificate (ksefpl test-connection checks it)"
+	case e.HasCode(21115):
+		return "KSeF refused the certificate (invalid, expired, revoked or not trusted); import a valid qualified seal or signature, or a KSeF certificate"
+	case e.HasCode(21117):
+		return "the certificate's subject identifier does not fit the context: use a certificate that carries the seller NIP (or one whose fingerprint has permissions in KSeF)"
+	case e.HasCode(21406):
+		return "the signature does not match the authentication type (SubjectIdentifierType); this is a ksefpl bug — please report it"
 	case e.HasCode(21301):
 		return "the tokens were already redeemed, the authentication does not allow it or the KSeF token was revoked; authenticate again (and check the token is Active)"
 	case e.HasCode(21304):

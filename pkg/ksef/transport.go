@@ -26,6 +26,10 @@ type call struct {
 	path string
 	// body is marshalled as JSON when non-nil.
 	body any
+	// rawBody is sent as it is, with contentType, when non-nil (the signed XML of
+	// /auth/xades-signature).
+	rawBody     []byte
+	contentType string
 	// bearer is sent as Authorization: Bearer …
 	bearer string
 	// idempotent calls are retried on network errors and 5xx.
@@ -67,6 +71,9 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 			return nil, fmt.Errorf("encoding the %s %s request: %w", cl.method, cl.path, err)
 		}
 		payload = b
+	}
+	if cl.rawBody != nil {
+		payload = cl.rawBody
 	}
 	var waited429 time.Duration
 	pace := c.paceFor(cl)
@@ -165,7 +172,11 @@ func (c *Client) once(ctx context.Context, cl call, payload []byte) (*response, 
 		req.Header.Set("X-Error-Format", "problem-details")
 	}
 	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
+		ct := cl.contentType
+		if ct == "" {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	for k, v := range cl.header {
 		req.Header.Set(k, v)

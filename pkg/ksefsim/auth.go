@@ -3,6 +3,7 @@ package ksefsim
 import (
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -17,7 +18,7 @@ import (
 
 // Authentication operation statuses and their texts (open-api.json
 // AuthenticationOperationStatusResponse.status; 450 details as in API 2.6.1+, with the
-// trailing full stop seen in real answers).
+// trailing full stop seen in real answers). The XAdES 460 texts are in xadesauth.go.
 const (
 	authInProgress   = 100
 	authSucceeded    = 200
@@ -61,7 +62,13 @@ type authOp struct {
 	started      time.Time
 	ctxType      string
 	ctxValue     string
-	tokenValue   string // the KSeF token used, when it was recognised
+	tokenValue   string         // the KSeF token used, when it was recognised
+	method       string         // AuthenticationMethod: Token, QualifiedSeal, QualifiedSignature, InternalCertificate
+	methodInfo   authMethodInfo // AuthenticationMethodInfo
+	subject      subjectID      // who authenticated (the token's NIP, or the certificate's identity)
+	cert         *x509.Certificate
+	permissions  []string // granted at a XAdES authentication (token authentications read the token's)
+	docHash      string   // base64 SHA-256 of the signed AuthTokenRequest as received (XAdES)
 	polls        int
 	final        statusInfo
 	redeemed     bool
@@ -247,7 +254,8 @@ func (s *Server) handleKsefToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ch.used = true
-	op := &authOp{ref: newRefNumber(now, infixAuth), started: now, ctxType: ctxType, ctxValue: ctxValue}
+	op := &authOp{ref: newRefNumber(now, infixAuth), started: now, ctxType: ctxType, ctxValue: ctxValue,
+		method: "Token", methodInfo: authMethod()}
 	s.st.auth.ops[op.ref] = op
 	s.st.mu.Unlock()
 
@@ -257,6 +265,9 @@ func (s *Server) handleKsefToken(w http.ResponseWriter, r *http.Request) {
 
 	s.st.mu.Lock()
 	op.final, op.tokenValue = s.judgeToken(plain, decErr, ch, ctxType, ctxValue, now)
+	if t := s.st.tokens.byValue[op.tokenValue]; t != nil {
+		op.subject = subjectID{Type: subjectNip, Value: t.nip}
+	}
 	s.st.mu.Unlock()
 
 	validUntil := now.Add(authTokenTTL).Truncate(time.Second)
@@ -320,8 +331,8 @@ func (s *Server) currentStatus(op *authOp) statusInfo {
 // view renders an operation for GET /auth/{ref} and GET /auth/sessions. Caller holds the lock.
 func (s *Server) view(op *authOp, st statusInfo) authStatusResponse {
 	v := authStatusResponse{
-		StartDate: formatTime(op.started), AuthenticationMethod: "Token",
-		AuthenticationMethodInfo: authMethod(), Status: st,
+		StartDate: formatTime(op.started), AuthenticationMethod: op.method,
+		AuthenticationMethodInfo: op.methodInfo, Status: st,
 	}
 	redeemed := op.redeemed
 	v.IsTokenRedeemed = &redeemed
@@ -377,16 +388,31 @@ func (s *Server) issueAccess(op *authOp, now time.Time) tokenInfo {
 	until := now.Add(s.cfg.AccessTokenTTL).Truncate(time.Second)
 	tok := signJWT(s.secret, claims{
 		TokenType: tokenTypeContext, OperationRef: op.ref, ContextType: op.ctxType, ContextValue: op.ctxValue,
-		AuthMethod: "Token", Subject: contextTokenPrefix(op.ctxType, op.ctxValue),
+		AuthMethod: op.method, Subject: op.subjectClaim(),
 		Expires: until.Unix(), IssuedAt: now.Unix(),
 	})
 	return tokenInfo{Token: tok, ValidUntil: formatTime(until)}
 }
 
-// tokenRevokedLocked reports whether the KSeF token behind op was revoked. Caller holds the lock.
-func (s *Server) tokenRevokedLocked(op *authOp) bool {
-	t := s.st.tokens.byValue[op.tokenValue]
-	return t != nil && t.status != tokenActive
+// subjectClaim is the "sub" claim of access tokens: the context for a token
+// authentication (as before), the subject identity for XAdES ("pesel-…").
+func (op *authOp) subjectClaim() string {
+	if op.cert == nil {
+		return contextTokenPrefix(op.ctxType, op.ctxValue)
+	}
+	return contextTokenPrefix(op.subject.Type, op.subject.Value)
+}
+
+// credentialRevokedLocked returns, when the KSeF token or the certificate behind op
+// was revoked since, the 21301 detail that says so; "" otherwise. Caller holds the lock.
+func (s *Server) credentialRevokedLocked(op *authOp) string {
+	if t := s.st.tokens.byValue[op.tokenValue]; t != nil && t.status != tokenActive {
+		return "Token KSeF został unieważniony."
+	}
+	if op.cert != nil && s.certRevoked(op.cert) {
+		return "Certyfikat użyty do uwierzytelnienia został unieważniony."
+	}
+	return ""
 }
 
 // handleRedeem serves POST /auth/token/redeem: once per successful operation.
@@ -409,8 +435,8 @@ func (s *Server) handleRedeem(w http.ResponseWriter, r *http.Request) {
 	case s.currentStatus(op).Code != authSucceeded:
 		fail = &apiError{Code: codeNotAuthorized, Description: descNotAuthorized,
 			Details: []string{fmt.Sprintf("Status uwierzytelniania (%d) nie pozwala na pobranie tokenów.", s.currentStatus(op).Code)}}
-	case s.tokenRevokedLocked(op):
-		fail = &apiError{Code: codeNotAuthorized, Description: descNotAuthorized, Details: []string{"Token KSeF został unieważniony."}}
+	case s.credentialRevokedLocked(op) != "":
+		fail = &apiError{Code: codeNotAuthorized, Description: descNotAuthorized, Details: []string{s.credentialRevokedLocked(op)}}
 	}
 	if fail != nil {
 		s.unlockBadRequest(w, r, *fail)
@@ -445,8 +471,8 @@ func (s *Server) handleRefresh(w http.ResponseWriter, r *http.Request) {
 		s.st.mu.Unlock()
 		s.writeUnauthorized(w, r, detailTokenRevoked)
 		return
-	case s.tokenRevokedLocked(op):
-		s.unlockBadRequest(w, r, apiError{Code: codeNotAuthorized, Description: descNotAuthorized, Details: []string{"Token KSeF został unieważniony."}})
+	case s.credentialRevokedLocked(op) != "":
+		s.unlockBadRequest(w, r, apiError{Code: codeNotAuthorized, Description: descNotAuthorized, Details: []string{s.credentialRevokedLocked(op)}})
 		return
 	}
 	access := s.issueAccess(op, now)

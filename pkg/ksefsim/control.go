@@ -22,6 +22,13 @@ import (
 //	POST /sim/invoices/release               -> {"released":N} (lifts StallInvoices)
 //	GET  /sim/stats                          Stats: requests and 429s per endpoint group, invoices
 //	DELETE /sim/stats                        -> 204 (counters back to zero)
+//	GET  /sim/ca                             the CA certificate (PEM)
+//	POST /sim/certificates   CertificateRequest {"nip","pesel","kind":"seal|personal","key":"ec|rsa","name"}
+//	                                         -> IssuedCertificate {"certificate":PEM,"privateKey":PEM,"serialNumber","fingerprint"}
+//	POST /sim/certificates/revoke {"serialNumber":"…"} -> 204
+//	POST /sim/certificates/expire {"serialNumber":"…"} -> 204
+//	POST /sim/permissions    PermissionGrant {"contextNip","subjectType":"Nip|Pesel|Fingerprint","value","permissions"?} -> 204
+//	GET  /sim/auth-requests                  []SignedAuthRequest {"receivedAt","referenceNumber"?,"document":base64}
 //
 // Session faults are part of /sim/faults: {"sessions":{"terminateAfterInvoices":N,
 // "stallInvoices":N,"stallAll":true,"failAfterAccept":N}}.

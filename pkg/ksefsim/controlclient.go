@@ -3,11 +3,16 @@ package ksefsim
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/ksefpl/ksefpl/pkg/kcert"
 )
 
 // ControlClient drives a running simulator through its /sim/ endpoints (used by
@@ -65,18 +70,88 @@ func (c *ControlClient) SetRateLimits(ctx context.Context, enabled bool, scale f
 	return c.call(ctx, http.MethodPut, "/sim/rate-limits", in, nil)
 }
 
+// CACertificate fetches the simulator CA's certificate (GET /sim/ca).
+func (c *ControlClient) CACertificate(ctx context.Context) (*x509.Certificate, error) {
+	body, err := c.do(ctx, http.MethodGet, "/sim/ca", nil)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(body)
+	if block == nil || block.Type != "CERTIFICATE" {
+		return nil, errors.New("simulator: GET /sim/ca did not answer a PEM certificate")
+	}
+	cert, err := x509.ParseCertificate(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("simulator: unreadable CA certificate: %w", err)
+	}
+	return cert, nil
+}
+
+// IssueCertificate asks the simulator's CA for a test certificate (POST
+// /sim/certificates), for --strict-certificates mode. The Material holds the
+// certificate, the CA certificate as its chain, and the private key.
+func (c *ControlClient) IssueCertificate(ctx context.Context, req CertificateRequest) (*kcert.Material, error) {
+	var out IssuedCertificate
+	if err := c.call(ctx, http.MethodPost, "/sim/certificates", req, &out); err != nil {
+		return nil, err
+	}
+	m, err := kcert.ParsePEM([]byte(out.Certificate), []byte(out.PrivateKey), "")
+	if err != nil {
+		return nil, fmt.Errorf("simulator: unreadable certificate from POST /sim/certificates: %w", err)
+	}
+	return m, nil
+}
+
+// RevokeCertificate makes the simulator treat a certificate serial number as revoked.
+func (c *ControlClient) RevokeCertificate(ctx context.Context, serial string) error {
+	return c.call(ctx, http.MethodPost, "/sim/certificates/revoke", simSerialRequest{SerialNumber: serial}, nil)
+}
+
+// ExpireCertificate makes the simulator treat a certificate serial number as expired.
+func (c *ControlClient) ExpireCertificate(ctx context.Context, serial string) error {
+	return c.call(ctx, http.MethodPost, "/sim/certificates/expire", simSerialRequest{SerialNumber: serial}, nil)
+}
+
+// GrantPermissions gives a subject identifier permissions in a NIP context.
+func (c *ControlClient) GrantPermissions(ctx context.Context, g PermissionGrant) error {
+	return c.call(ctx, http.MethodPost, "/sim/permissions", g, nil)
+}
+
+// SignedAuthRequests reads back the documents received by POST /auth/xades-signature.
+func (c *ControlClient) SignedAuthRequests(ctx context.Context) ([]SignedAuthRequest, error) {
+	var out []SignedAuthRequest
+	if err := c.call(ctx, http.MethodGet, "/sim/auth-requests", nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *ControlClient) call(ctx context.Context, method, path string, in, out any) error {
+	body, err := c.do(ctx, method, path, in)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return fmt.Errorf("simulator: unreadable answer on %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// do sends one control request and returns the body of a 2xx answer.
+func (c *ControlClient) do(ctx context.Context, method, path string, in any) ([]byte, error) {
 	var rd io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fmt.Errorf("encode simulator request: %w", err)
+			return nil, fmt.Errorf("encode simulator request: %w", err)
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.root()+path, rd)
 	if err != nil {
-		return fmt.Errorf("simulator URL %q: %w", c.URL, err)
+		return nil, fmt.Errorf("simulator URL %q: %w", c.URL, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	hc := c.HTTP
@@ -85,21 +160,16 @@ func (c *ControlClient) call(ctx context.Context, method, path string, in, out a
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("simulator at %s not reachable (is 'ksefpl sim serve' running?): %w", c.root(), err)
+		return nil, fmt.Errorf("simulator at %s not reachable (is 'ksefpl sim serve' running?): %w", c.root(), err)
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if resp.StatusCode >= 300 {
 		var e simError
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return fmt.Errorf("simulator: %s", e.Error)
+			return nil, fmt.Errorf("simulator: %s", e.Error)
 		}
-		return fmt.Errorf("simulator: HTTP %d on %s", resp.StatusCode, path)
+		return nil, fmt.Errorf("simulator: HTTP %d on %s", resp.StatusCode, path)
 	}
-	if out != nil {
-		if err := json.Unmarshal(body, out); err != nil {
-			return fmt.Errorf("simulator: unreadable answer on %s: %w", path, err)
-		}
-	}
-	return nil
+	return body, nil
 }

@@ -64,6 +64,9 @@ type env struct {
 	check *oapicheck.Checker
 	url   string
 	clock *testClock
+	// check28, when set (newXEnv), validates the same exchanges against the
+	// current contract, open-api-2.8.1.json.
+	check28 *oapicheck.Checker
 }
 
 func newEnv(t *testing.T, cfg Config) *env {
@@ -92,6 +95,11 @@ func (e *env) noViolations() {
 	if v := e.check.Violations(); len(v) > 0 {
 		e.t.Fatalf("contract violations:\n%s", strings.Join(v, "\n"))
 	}
+	if e.check28 != nil {
+		if v := e.check28.Violations(); len(v) > 0 {
+			e.t.Fatalf("open-api-2.8.1 contract violations:\n%s", strings.Join(v, "\n"))
+		}
+	}
 	if e.check.Checked() == 0 {
 		e.t.Fatal("the contract checker validated no exchange")
 	}
@@ -102,6 +110,11 @@ func (e *env) noResponseViolations() {
 	e.t.Helper()
 	if v := e.check.ResponseViolations(); len(v) > 0 {
 		e.t.Fatalf("response contract violations:\n%s", strings.Join(v, "\n"))
+	}
+	if e.check28 != nil {
+		if v := e.check28.ResponseViolations(); len(v) > 0 {
+			e.t.Fatalf("open-api-2.8.1 response contract violations:\n%s", strings.Join(v, "\n"))
+		}
 	}
 }
 

@@ -19,6 +19,7 @@ const (
 	infixInvoice   = "EE" // invoice inside a session
 	infixUPO       = "EU" // UPO page
 	infixLegacy    = "SE" // KSeF 1.0 session
+	infixEnroll    = "EH" // certificate enrolment (open-api EnrollCertificateResponse example)
 )
 
 // newRefNumber builds a 36-character reference number

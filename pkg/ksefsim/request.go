@@ -54,3 +54,20 @@ func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request, v any, mo
 	}
 	return true
 }
+
+// decodeOptional is decodeRequest for an optional body: an empty body leaves v as it is.
+func (s *Server) decodeOptional(w http.ResponseWriter, r *http.Request, v any, model string) bool {
+	body, err := readBody(r)
+	if err != nil {
+		s.writeBadRequest(w, r, validationError("Nie udało się odczytać treści żądania: "+err.Error()+"."))
+		return false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return true
+	}
+	if err := json.NewDecoder(bytes.NewReader(body)).Decode(v); err != nil {
+		s.writeBadRequest(w, r, validationError("Treść żądania nie jest poprawnym dokumentem JSON zgodnym z modelem "+model+": "+jsonErrorText(err)))
+		return false
+	}
+	return true
+}

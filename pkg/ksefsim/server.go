@@ -9,6 +9,31 @@
 // decryption, hands out HS256-signed JWTs, enforces the official rate-limit table
 // (optional) and injects faults (latency, 5xx, 429, WAF pages) on demand.
 //
+// It runs XAdES authentication (POST /auth/xades-signature) for real: the signed
+// AuthTokenRequest (schema v2.0 or v2.1) is verified with pkg/xades (digests,
+// SignatureValue, SigningCertificate) and read only from what the signature covers;
+// document and signature problems are answered at once (21001, 21217, 9101, 9102,
+// 9103, 9105, 21115, 21401, 21111, 21406) and certificate and permission problems
+// become the operation status (460 "Nieważny certyfikat", "Certyfikat odwołany",
+// "Niezaufany łańcuch certyfikatów", "Niepoprawny certyfikat"; 415). The subject is
+// read from the certificate with pkg/kcert (NIP, PESEL or fingerprint); a NIP equal
+// to the context NIP is the owner, any other subject needs a grant (GrantPermissions,
+// POST /sim/permissions). Self-signed certificates are accepted as on TEST; with
+// Config.StrictCertificates (or ?verifyCertificateChain=true) only certificates of
+// the simulator's CA are. Every received document is kept for read-back
+// (SignedAuthRequests, GET /sim/auth-requests).
+//
+// It has its own CA (EC P-256, CACertificate, GET /sim/ca) that issues test
+// certificates on request (IssueCertificate, POST /sim/certificates) and the KSeF
+// certificates of the /certificates endpoints: limits, enrolment data (the subject of
+// the authenticating certificate; refused after a KSeF token with 25001/25002),
+// enrolments checked at once (21405, 25003, 25004, 25006, 25010, 25011) and issued
+// asynchronously (100 for Config.EnrollmentPolls reads, then 200 or 400 "Wniosek
+// odrzucony"), retrieve, query and revoke. KSeF certificates belong to the
+// authenticated subject, not to the context; they authenticate as
+// InternalCertificate. Certificates can be revoked or expired from outside
+// (RevokeCertificate, ExpireCertificate, POST /sim/certificates/revoke and /expire).
+//
 // It runs online (interactive) sessions: AES-256-CBC invoices under an RSA-OAEP
 // wrapped key, asynchronous invoice processing (100 -> 150 -> final, driven by status
 // reads or the injected clock), basic XML and semantic checks, duplicate detection
@@ -78,6 +103,25 @@ type Config struct {
 	// UPOPageSize is the number of invoices per page of a session UPO; zero means the
 	// official 10 000.
 	UPOPageSize int
+
+	// StrictCertificates makes XAdES authentication trust only certificates issued by
+	// the simulator's own CA (CACertificate): others end in status 460 "Niezaufany
+	// łańcuch certyfikatów", as on the pre-production and production environments.
+	// By default self-signed certificates are accepted, as on KSeF's TEST
+	// environment (a request can still ask for the check with
+	// ?verifyCertificateChain=true).
+	StrictCertificates bool
+	// EnrollmentPolls is how many reads of GET /certificates/enrollments/{ref} see
+	// status 100 before the certificate is issued (or the request rejected). Zero
+	// means 1; negative means 0.
+	EnrollmentPolls int
+	// CertificateEnrollmentLimit and CertificateLimit are the certificate limits of
+	// every authenticated subject (GET /certificates/limits): how many enrolment
+	// requests it may submit and how many active KSeF certificates it may hold. Zero
+	// means the documented defaults (limity/limity.md): 300 and 100 for a NIP, 12
+	// and 6 for a PESEL or a certificate fingerprint.
+	CertificateEnrollmentLimit int
+	CertificateLimit           int
 }
 
 // Default lifetimes (research §3.8: observed JWT lifetimes on TEST).
@@ -122,10 +166,11 @@ type state struct {
 	sessions sessionState
 	stats    statsState
 	parts    *partStore
+	certs    certState
 }
 
 // New builds a simulator: it generates RSA-2048 key pairs and self-signed certificates
-// for both key usages and an HS256 secret for its JWTs.
+// for both key usages, an HS256 secret for its JWTs and an EC P-256 CA.
 func New(cfg Config) (*Server, error) {
 	if cfg.AccessTokenTTL <= 0 {
 		cfg.AccessTokenTTL = defaultAccessTTL
@@ -173,6 +218,11 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.st.keys = ks
+	cs, err := newCertState(s.now())
+	if err != nil {
+		return nil, err
+	}
+	s.st.certs = cs
 	s.routes()
 	return s, nil
 }
@@ -190,6 +240,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v2/security/public-key-certificates", s.handlePublicKeyCertificates)
 	m.HandleFunc("POST /v2/auth/challenge", s.handleChallenge)
 	m.HandleFunc("POST /v2/auth/ksef-token", s.handleKsefToken)
+	m.HandleFunc("POST /v2/auth/xades-signature", s.handleXadesSignature)
 	m.HandleFunc("GET /v2/auth/{referenceNumber}", s.handleAuthStatus)
 	m.HandleFunc("POST /v2/auth/token/redeem", s.handleRedeem)
 	m.HandleFunc("POST /v2/auth/token/refresh", s.handleRefresh)
@@ -200,6 +251,13 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v2/tokens/{referenceNumber}", s.handleGetToken)
 	m.HandleFunc("DELETE /v2/tokens/{referenceNumber}", s.handleDeleteToken)
 	m.HandleFunc("GET /v2/rate-limits", s.handleRateLimits)
+	m.HandleFunc("GET /v2/certificates/limits", s.handleCertificateLimits)
+	m.HandleFunc("GET /v2/certificates/enrollments/data", s.handleEnrollmentData)
+	m.HandleFunc("POST /v2/certificates/enrollments", s.handleEnroll)
+	m.HandleFunc("GET /v2/certificates/enrollments/{referenceNumber}", s.handleEnrollmentStatus)
+	m.HandleFunc("POST /v2/certificates/retrieve", s.handleRetrieveCertificates)
+	m.HandleFunc("POST /v2/certificates/query", s.handleQueryCertificates)
+	m.HandleFunc("POST /v2/certificates/{certificateSerialNumber}/revoke", s.handleRevokeCertificate)
 	m.HandleFunc("GET /latarnia/status", s.handleLatarniaStatus)
 	m.HandleFunc("GET /latarnia/messages", s.handleLatarniaMessages)
 	m.HandleFunc("POST /v2/sessions/online", s.handleOpenSession)
@@ -238,6 +296,12 @@ func (s *Server) routes() {
 	c.HandleFunc("POST /sim/invoices/release", s.handleSimRelease)
 	c.HandleFunc("GET /sim/stats", s.handleSimStats)
 	c.HandleFunc("DELETE /sim/stats", s.handleSimResetStats)
+	c.HandleFunc("GET /sim/ca", s.handleSimCA)
+	c.HandleFunc("POST /sim/certificates", s.handleSimIssueCertificate)
+	c.HandleFunc("POST /sim/certificates/revoke", s.handleSimRevokeCertificate)
+	c.HandleFunc("POST /sim/certificates/expire", s.handleSimExpireCertificate)
+	c.HandleFunc("POST /sim/permissions", s.handleSimGrantPermissions)
+	c.HandleFunc("GET /sim/auth-requests", s.handleSimAuthRequests)
 	s.control = c
 }
 

@@ -52,8 +52,9 @@ type forbiddenProblem struct {
 	TraceID    string         `json:"traceId"`
 }
 
-// requireAccess checks the Bearer access token and that the KSeF token behind it
-// holds one of the wanted permissions; on failure it answers 401 or 403.
+// requireAccess checks the Bearer access token and that the KSeF token behind it (or,
+// after XAdES, the subject's permissions in the context) holds one of the wanted
+// permissions; on failure it answers 401 or 403.
 func (s *Server) requireAccess(w http.ResponseWriter, r *http.Request, anyOf []string) (claims, bool) {
 	c, ok := s.requireBearer(w, r, tokenTypeContext)
 	if !ok {
@@ -64,6 +65,8 @@ func (s *Server) requireAccess(w http.ResponseWriter, r *http.Request, anyOf []s
 	if op := s.st.auth.ops[c.OperationRef]; op != nil {
 		if t := s.st.tokens.byValue[op.tokenValue]; t != nil {
 			present = slices.Clone(t.permissions)
+		} else {
+			present = slices.Clone(op.permissions)
 		}
 	}
 	s.st.mu.Unlock()
@@ -91,6 +94,15 @@ func (s *Server) tokenRefOf(c claims) string {
 		if t := s.st.tokens.byValue[op.tokenValue]; t != nil {
 			return t.ref
 		}
+	}
+	return ""
+}
+
+// authDocHashOf is the hash of the signed AuthTokenRequest behind an access token
+// (XAdES authentications; "" for a KSeF token). Caller holds the lock.
+func (s *Server) authDocHashOf(c claims) string {
+	if op := s.st.auth.ops[c.OperationRef]; op != nil {
+		return op.docHash
 	}
 	return ""
 }

@@ -165,6 +165,7 @@ func (s *Server) unwrapSessionKey(w http.ResponseWriter, r *http.Request, enc *e
 // addSessionLocked registers a new session opened by the caller. Caller holds the lock.
 func (s *Server) addSessionLocked(c claims, ss *onlineSession) {
 	ss.tokenRef = s.tokenRefOf(c)
+	ss.authDocHash = s.authDocHashOf(c)
 	s.st.sessions.byRef[ss.ref] = ss
 	s.st.sessions.order = append(s.st.sessions.order, ss)
 }

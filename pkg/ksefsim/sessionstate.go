@@ -72,6 +72,7 @@ type onlineSession struct {
 	ctxType        string
 	ctxValue       string
 	tokenRef       string // reference number of the KSeF token behind the authentication
+	authDocHash    string // XAdES: base64 SHA-256 of the signed AuthTokenRequest (UPO SkrotDokumentuUwierzytelniajacego)
 	form           FormCode
 	key, iv        []byte // nil key: the symmetric key could not be decrypted (status 415)
 	created        time.Time

@@ -42,7 +42,8 @@ type (
 	}
 	upoAuth struct {
 		Context  upoContext `xml:"IdKontekstu"`
-		TokenRef string     `xml:"NumerReferencyjnyTokenaKSeF"`
+		TokenRef string     `xml:"NumerReferencyjnyTokenaKSeF,omitempty"`
+		DocHash  string     `xml:"SkrotDokumentuUwierzytelniajacego,omitempty"` // XAdES authentication
 	}
 	upoContext struct {
 		NIP        string `xml:"Nip,omitempty"`
@@ -73,7 +74,7 @@ type (
 func (s *Server) upoHead(ss *onlineSession) upoXML {
 	u := upoXML{
 		Xmlns: upoNamespace, Version: upoSchemaVersion, Recipient: upoRecipient, SessionRef: ss.ref,
-		Auth:             upoAuth{TokenRef: ss.tokenRef},
+		Auth:             upoAuth{TokenRef: ss.tokenRef, DocHash: ss.authDocHash},
 		LogicalStructure: logicalStructureName(ss.form), FormCode: ss.form.SystemCode,
 	}
 	switch ss.ctxType {

@@ -49,7 +49,7 @@ func (f *fixture) scope(code string) config.Scope { return f.Scope(code) }
 // cache, as submit does, and returns the cache key it wrote.
 func (f *fixture) warmCache(code string) string {
 	f.t.Helper()
-	s, err := website.Load(f.ctx, f.cfg, f.scope(code))
+	s, err := f.Deps.Website(f.ctx, f.scope(code))
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -27,6 +27,8 @@ type KeyChange struct {
 	// CacheDropped is how many cache rows were dropped because the old keys could not
 	// decrypt them (KSeF issues such tokens again on the next authentication).
 	CacheDropped int64 `json:"cache_dropped"`
+	// PrivateKeys is how many certificate private keys were re-encrypted.
+	PrivateKeys int64 `json:"private_keys"`
 	// Scrubbed reports that the old ciphertexts are gone from the database files.
 	Scrubbed    bool   `json:"scrubbed"`
 	ScrubDetail string `json:"scrub_detail,omitempty"`
@@ -88,19 +90,22 @@ func ChangeKey(ctx context.Context, h *home.Home, newKey string) (*KeyChange, er
 				return "", false, nil
 			}
 			return v, err == nil, err
-		})
+		},
+		next.Reencrypt)
 	if err != nil {
 		return nil, fmt.Errorf("key version %d was added to env.json (every value still decrypts with the kept old keys), "+
 			"but re-encrypting the database failed and was rolled back: run ksefpl encryption:key:change again: %w", next.Current(), err)
 	}
 	res.NewVersion, res.Versions = next.Current(), next.Versions()
-	res.ConfigValues, res.CacheRows, res.CacheDropped = re.ConfigValues, re.CacheRows, re.CacheDropped
+	res.ConfigValues, res.CacheRows, res.CacheDropped, res.PrivateKeys = re.ConfigValues, re.CacheRows, re.CacheDropped, re.Keys
 	res.Scrubbed, res.ScrubDetail = re.Scrubbed, re.ScrubDetail
 	return res, nil
 }
 
-// checkDecryptable fails with *UndecryptableError when a stored config secret does not
-// decrypt with keys (cache rows are dropped instead, so they do not count).
+// checkDecryptable fails with *UndecryptableError when a stored config secret or a
+// certificate's private key does not decrypt with keys (cache rows are dropped instead,
+// so they do not count; a key of an enrolment in progress that does not decrypt makes the
+// re-encryption fail and roll back).
 func checkDecryptable(ctx context.Context, db *store.DB, keys *secret.Keyring) error {
 	rows, err := db.ConfigRows(ctx)
 	if err != nil {
@@ -114,6 +119,18 @@ func checkDecryptable(ctx context.Context, db *store.DB, keys *secret.Keyring) e
 		}
 		if _, err := keys.Decrypt(r.Value); err != nil {
 			ue.Values = append(ue.Values, r.Path+" at "+scopeName(r.Scope, r.ScopeID))
+			if ue.Err == nil {
+				ue.Err = err
+			}
+		}
+	}
+	certs, err := db.Certificates(ctx, 0)
+	if err != nil {
+		return err
+	}
+	for _, c := range certs {
+		if _, err := keys.Decrypt(c.KeyEnc); err != nil {
+			ue.Values = append(ue.Values, fmt.Sprintf("the private key of %s certificate %s (website %d)", c.Usage, c.Serial, c.WebsiteID))
 			if ue.Err == nil {
 				ue.Err = err
 			}

@@ -286,7 +286,7 @@ func createSession(t *testing.T, f *fixture, ref string, websiteID int64) {
 // authenticate runs a full authentication with tok for website base, outside any cache.
 func authenticate(t *testing.T, f *fixture, tok string) (string, error) {
 	t.Helper()
-	s, err := website.Load(f.ctx, f.cfg, f.scope("base"))
+	s, err := f.Deps.Website(f.ctx, f.scope("base"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,9 @@ import (
 
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/deps"
+	"github.com/ksefpl/ksefpl/pkg/kcert"
 	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
 // JobStatuses are the queue statuses every report lists, zero or not, in life order.
@@ -39,6 +41,18 @@ type Token struct {
 	Problem string `json:"problem,omitempty"`
 }
 
+// Certificate describes a website's certificate, never its key.
+type Certificate struct {
+	Serial   string    `json:"serial"`
+	Subject  string    `json:"subject"`
+	NotAfter time.Time `json:"not_after"`
+	DaysLeft int       `json:"days_left"`
+	// Source is "stored" or the environment variable it comes from.
+	Source string `json:"source"`
+	// Problem says why it cannot be used (its key does not decrypt, …).
+	Problem string `json:"problem,omitempty"`
+}
+
 // Connection is the newest test-connection outcome.
 type Connection struct {
 	At          time.Time `json:"at"`
@@ -60,7 +74,13 @@ type Website struct {
 	// ConfigProblem says why the environment or endpoints are unusable.
 	ConfigProblem string `json:"config_problem,omitempty"`
 	SellerNIP     string `json:"seller_nip"`
-	Token         Token  `json:"token"`
+	// AuthMethod is token or certificate.
+	AuthMethod string `json:"auth_method"`
+	Token      Token  `json:"token"`
+	// Certificate is the authentication certificate (nil: none); OfflineCertificate the
+	// certificate that signs offline QR codes (nil: none).
+	Certificate        *Certificate `json:"certificate"`
+	OfflineCertificate *Certificate `json:"offline_certificate"`
 	// LastConnection is nil when test-connection never ran for the website.
 	LastConnection *Connection `json:"last_connection"`
 	// Queue counts jobs by status; every status in JobStatuses is present.
@@ -126,6 +146,9 @@ func one(ctx context.Context, env *deps.Deps, w store.Website) (Website, error) 
 	if s.TokenErr != nil {
 		out.Token.Problem = config.DecryptMessage
 	}
+	out.AuthMethod = s.AuthMethod
+	out.Certificate = certificateOf(s.AuthCert, env.Clock())
+	out.OfflineCertificate = certificateOf(s.OfflineCert, env.Clock())
 
 	last, err := env.DB.LastAuthOutcome(ctx, w.ID, "test-connection")
 	switch {
@@ -170,6 +193,21 @@ func one(ctx context.Context, env *deps.Deps, w store.Website) (Website, error) 
 		out.OldestPendingAgeSeconds = int64(age / time.Second)
 	}
 	return out, nil
+}
+
+// certificateOf describes c at now (nil for none).
+func certificateOf(c *website.Cert, now time.Time) *Certificate {
+	if c == nil {
+		return nil
+	}
+	out := &Certificate{Serial: c.Serial, Source: c.Source}
+	if c.Certificate != nil && c.Certificate.Raw != nil {
+		out.Subject, out.NotAfter, out.DaysLeft = kcert.NameString(c.Certificate.Subject), c.Certificate.NotAfter.UTC(), c.DaysLeft(now)
+	}
+	if c.Err != nil {
+		out.Problem = c.Err.Error()
+	}
+	return out
 }
 
 // short is the first 12 hex digits of a fingerprint.

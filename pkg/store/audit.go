@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,8 @@ const (
 	EventWarning    = "warning"    // something notable that changed no status
 	EventUPO        = "upo"        // a UPO was stored
 	EventAuth       = "auth"       // an authentication outcome that affects jobs
+	// EventCertificate: a certificate was imported, enrolled, put in use, revoked or removed.
+	EventCertificate = "certificate"
 )
 
 // AuditEntry is one ksefpl_audit_log row. Rows are only ever appended.
@@ -140,4 +143,19 @@ func (d *DB) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// LastAuditOf returns when the website's newest audit row with the reason was written;
+// ok is false when there is none.
+func (d *DB) LastAuditOf(ctx context.Context, websiteID int64, reason string) (at time.Time, ok bool, err error) {
+	var s sql.NullString
+	if err := d.sql.QueryRowContext(ctx, `SELECT occurred_at FROM ksefpl_audit_log WHERE website_id = ? AND reason = ?
+		ORDER BY audit_id DESC LIMIT 1`, websiteID, reason).Scan(&s); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return time.Time{}, false, nil
+		}
+		return time.Time{}, false, fmt.Errorf("read the audit log: %w", err)
+	}
+	t, err := parseTime(s.String)
+	return t, err == nil, err
 }

@@ -15,6 +15,9 @@ type Reencryption struct {
 	// CacheDropped is how many ksefpl_cache rows were deleted because their value could
 	// not be re-encrypted (a cache row is only a copy of what KSeF can issue again).
 	CacheDropped int64
+	// Keys is how many private keys (certificates and enrolments in progress) were
+	// rewritten.
+	Keys int64
 	// Scrubbed reports that the WAL was checkpointed and truncated and the database
 	// vacuumed, so the replaced values are gone from the files. False when another
 	// connection kept the checkpoint from completing (see ScrubDetail).
@@ -31,13 +34,17 @@ type ReencryptConfig func(row ConfigRow) (string, error)
 // an error aborts the whole transaction.
 type ReencryptCache func(e CacheEntry) (value string, keep bool, err error)
 
+// ReencryptKey maps one encrypted private key to its replacement; an error aborts the
+// whole transaction.
+type ReencryptKey func(ciphertext string) (string, error)
+
 // ReencryptSecrets rewrites, inside ONE transaction, every core_config_data value whose
-// path is in configPaths (all scopes) with configFn and every ksefpl_cache row with
-// cacheFn. It runs with PRAGMA secure_delete on, then checkpoints the WAL with TRUNCATE,
+// path is in configPaths (all scopes) with configFn, every ksefpl_cache row with cacheFn
+// and every private key (ksefpl_certificate, ksefpl_certificate_enrollment) with keyFn. It runs with PRAGMA secure_delete on, then checkpoints the WAL with TRUNCATE,
 // vacuums and truncates the WAL again, so that the old values do not survive in the
 // database file or its -wal file. The store never sees plaintext: both functions get
 // and return ciphertext.
-func (d *DB) ReencryptSecrets(ctx context.Context, configPaths []string, configFn ReencryptConfig, cacheFn ReencryptCache) (Reencryption, error) {
+func (d *DB) ReencryptSecrets(ctx context.Context, configPaths []string, configFn ReencryptConfig, cacheFn ReencryptCache, keyFn ReencryptKey) (Reencryption, error) {
 	var out Reencryption
 	conn, err := d.sql.Conn(ctx)
 	if err != nil {
@@ -60,7 +67,11 @@ func (d *DB) ReencryptSecrets(ctx context.Context, configPaths []string, configF
 	if err != nil {
 		return out, fmt.Errorf("re-encrypt secrets: begin transaction: %w", err)
 	}
-	if err := reencryptTx(ctx, tx, d, configPaths, configFn, cacheFn, &out); err != nil {
+	err = reencryptTx(ctx, tx, d, configPaths, configFn, cacheFn, &out)
+	if err == nil {
+		err = reencryptKeysTx(ctx, tx, d, keyFn, &out)
+	}
+	if err != nil {
 		_ = tx.Rollback()
 		return Reencryption{}, err
 	}
@@ -143,6 +154,47 @@ func reencryptTx(ctx context.Context, tx *sql.Tx, d *DB, configPaths []string, c
 			return fmt.Errorf("re-encrypt cache entry: %w", err)
 		}
 		out.CacheRows++
+	}
+	return nil
+}
+
+// reencryptKeysTx rewrites the encrypted private keys of certificates and enrolments.
+func reencryptKeysTx(ctx context.Context, tx *sql.Tx, d *DB, keyFn ReencryptKey, out *Reencryption) error {
+	now := timestamp(d.now())
+	for _, t := range []struct{ table, id string }{
+		{"ksefpl_certificate", "certificate_id"},
+		{"ksefpl_certificate_enrollment", "reference"},
+	} {
+		rows, err := tx.QueryContext(ctx, `SELECT `+t.id+`, key_enc FROM `+t.table+` ORDER BY `+t.id)
+		if err != nil {
+			return fmt.Errorf("re-encrypt secrets: list %s: %w", t.table, err)
+		}
+		type row struct {
+			id  any
+			key string
+		}
+		var all []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.key); err != nil {
+				rows.Close()
+				return err
+			}
+			all = append(all, r)
+		}
+		if err := rows.Close(); err != nil {
+			return err
+		}
+		for _, r := range all {
+			v, err := keyFn(r.key)
+			if err != nil {
+				return fmt.Errorf("re-encrypt a private key of %s: %w", t.table, err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE `+t.table+` SET key_enc = ?, updated_at = ? WHERE `+t.id+` = ?`, v, now, r.id); err != nil {
+				return fmt.Errorf("re-encrypt a private key of %s: %w", t.table, err)
+			}
+			out.Keys++
+		}
 	}
 	return nil
 }

@@ -60,6 +60,19 @@ func TestReencryptSecretsRewritesInOneTransactionAndScrubsFiles(t *testing.T) {
 	if err := db.CachePut(ctx, CacheEntry{Key: "website:1|broken", Tag: "t", Value: "0:3:UNREADABLE-ROW", ExpiresAt: exp}); err != nil {
 		t.Fatal(err)
 	}
+	certKey := "0:3:OLD-PRIVATE-KEY-CIPHERTEXT"
+	if _, err := db.PutCertificate(ctx, Certificate{WebsiteID: 2, Usage: CertAuthentication, Serial: "0123456789ABCDEF",
+		Fingerprint: "FP", Subject: "CN=x", Issuer: "CN=x", NotBefore: exp, NotAfter: exp, CertPEM: "PEM", KeyEnc: certKey,
+		Origin: CertImported, InUse: true}, AuditEntry{Reason: "CERTIFICATE_IMPORTED"}); err != nil {
+		t.Fatal(err)
+	}
+	old[certKey] = "key"
+	enrolKey := "0:3:OLD-ENROLMENT-KEY-CIPHERTEXT"
+	if err := db.PutEnrollment(ctx, Enrollment{Reference: "20261201-EH-1", WebsiteID: 2, Usage: CertOffline, Name: "n",
+		KeyEnc: enrolKey, Status: EnrollmentPending}, AuditEntry{Reason: "CERTIFICATE_ENROLLMENT"}); err != nil {
+		t.Fatal(err)
+	}
+	old[enrolKey] = "key"
 	// Control: an ordinary update leaves the replaced bytes in the files, so the scan
 	// below can see old ciphertexts when they survive.
 	if got := fileHas(t, db.Path(), "OLD-CONFIG-CIPHERTEXT-x"); len(got) == 0 {
@@ -73,11 +86,12 @@ func TestReencryptSecretsRewritesInOneTransactionAndScrubsFiles(t *testing.T) {
 				return "", false, nil
 			}
 			return strings.Replace(e.Value, "OLD", "NEW", 1), true, nil
-		})
+		},
+		func(k string) (string, error) { return strings.Replace(k, "OLD", "NEW", 1), nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.ConfigValues != 2 || res.CacheRows != 2 || res.CacheDropped != 1 || !res.Scrubbed {
+	if res.ConfigValues != 2 || res.CacheRows != 2 || res.CacheDropped != 1 || res.Keys != 2 || !res.Scrubbed {
 		t.Fatalf("result = %+v", res)
 	}
 	for v := range old {
@@ -115,7 +129,8 @@ func TestReencryptSecretsFailureChangesNothing(t *testing.T) {
 			}
 			return "NEW", nil
 		},
-		func(e CacheEntry) (string, bool, error) { return e.Value, true, nil })
+		func(e CacheEntry) (string, bool, error) { return e.Value, true, nil },
+		func(k string) (string, error) { return k, nil })
 	if !errors.Is(err, boom) {
 		t.Fatalf("err = %v", err)
 	}

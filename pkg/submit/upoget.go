@@ -9,7 +9,6 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/store"
-	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
 // UPOSelector picks one UPO: a job's, an invoice's by KSeF number, or a session's.
@@ -120,7 +119,7 @@ func websiteFor(ctx context.Context, env env, websiteID int64) (*websiteRun, err
 	if err != nil {
 		return nil, err
 	}
-	s, err := website.Load(ctx, env.Config, sc)
+	s, err := env.Website(ctx, sc)
 	if err != nil {
 		return nil, err
 	}

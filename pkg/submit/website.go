@@ -45,12 +45,16 @@ func runWebsite(ctx context.Context, env env, o Options, sc config.Scope, explic
 		if explicit {
 			res.fail(&ksef.ConfigError{Field: "configuration", Msg: fmt.Sprintf("website %s is missing %v: run ksefpl test-connection --website %s", sc.WebsiteCode, m, sc.WebsiteCode)})
 		} else {
-			res.Skipped = "not configured (no NIP or token)"
+			res.Skipped = "not configured (no NIP, or no token or certificate)"
 		}
 		return res
 	}
-	if s.TokenErr != nil {
+	if s.TokenErr != nil && !s.UsesCertificate() {
 		res.Error, res.Class = s.TokenErr.Error(), failure.Auth
+		return res
+	}
+	if c := s.AuthCert; s.UsesCertificate() && c != nil && c.Err != nil {
+		res.fail(c.Err)
 		return res
 	}
 	if s.APIVersion == "legacy" {
@@ -58,6 +62,10 @@ func runWebsite(ctx context.Context, env env, o Options, sc config.Scope, explic
 		return res
 	}
 	if err := productionGuard(ctx, env, s); err != nil {
+		res.fail(err)
+		return res
+	}
+	if err := warnCertificateExpiry(ctx, env, s, &res); err != nil {
 		res.fail(err)
 		return res
 	}
@@ -138,7 +146,7 @@ func (w *websiteRun) token(ctx context.Context) (string, error) {
 	}
 	if failure.Of(err) == failure.Auth || isTokenFormat(err) {
 		_, _ = w.env.DB.RecordAuthOutcome(ctx, store.AuthOutcome{WebsiteID: w.s.WebsiteID, Source: "submit",
-			Environment: w.s.EnvironmentName, TokenFingerprint: w.s.TokenFingerprint, Success: false,
+			Environment: w.s.EnvironmentName, TokenFingerprint: w.s.CredentialFingerprint, Success: false,
 			Reason: "TOKEN_REJECTED", Message: err.Error()})
 		_ = w.env.DB.AppendAudit(ctx, store.AuditEntry{WebsiteID: w.s.WebsiteID, Event: store.EventAuth, Actor: w.env.Actor,
 			Reason: "TOKEN_REJECTED", Message: err.Error()})
@@ -201,6 +209,37 @@ func (w *websiteRun) audit(reason, msg string) store.AuditEntry {
 	return store.AuditEntry{Event: store.EventTransition, Actor: w.env.Actor, Reason: reason, Message: msg}
 }
 
+// ReasonCertificateExpires is the daily audit warning about an authentication
+// certificate near its expiry.
+const ReasonCertificateExpires = "CERTIFICATE_EXPIRES_SOON"
+
+// certificateWarnDays is how close to its expiry the authentication certificate is warned
+// about.
+const certificateWarnDays = 30
+
+// warnCertificateExpiry warns, once a day, in the run's output and the audit log, when
+// the authentication certificate in use expires within 30 days.
+func warnCertificateExpiry(ctx context.Context, env env, s *website.Settings, res *WebsiteResult) error {
+	c := s.AuthCert
+	if !s.UsesCertificate() || c == nil || c.Certificate == nil || c.Certificate.Raw == nil {
+		return nil
+	}
+	now := env.Clock()
+	days := c.DaysLeft(now)
+	if days >= certificateWarnDays {
+		return nil
+	}
+	msg := fmt.Sprintf("the authentication certificate %s of website %s expires on %s (%d days left): renew it with ksefpl certificate:enroll --type authentication --website %s",
+		c.Serial, s.WebsiteCode, c.Certificate.NotAfter.UTC().Format(time.DateOnly), days, s.WebsiteCode)
+	last, ok, err := env.DB.LastAuditOf(ctx, s.WebsiteID, ReasonCertificateExpires)
+	if err != nil || (ok && now.Sub(last) < 24*time.Hour) {
+		return err
+	}
+	res.Warnings = append(res.Warnings, msg)
+	return env.DB.AppendAudit(ctx, store.AuditEntry{WebsiteID: s.WebsiteID, Event: store.EventWarning, Actor: env.Actor,
+		Reason: ReasonCertificateExpires, Message: msg})
+}
+
 // productionGuard refuses to send to production until test-connection has succeeded
 // against production with the current token (the seed's "green indicator required").
 func productionGuard(ctx context.Context, env env, s *website.Settings) error {
@@ -208,7 +247,7 @@ func productionGuard(ctx context.Context, env env, s *website.Settings) error {
 		return nil
 	}
 	o, err := env.DB.LastAuthOutcome(ctx, s.WebsiteID, "test-connection")
-	if err == nil && o.Success && o.Environment == string(ksef.EnvProduction) && o.TokenFingerprint == s.TokenFingerprint {
+	if err == nil && o.Success && o.Environment == string(ksef.EnvProduction) && o.TokenFingerprint == s.CredentialFingerprint {
 		return nil
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {

@@ -1,7 +1,9 @@
 // Package website owns the resolved KSeF settings of one website (one legal entity):
-// its environment and endpoints, seller NIP and identity, API token (decrypted, with its
-// source and fingerprint), invoice schema and NBP endpoint — read from configuration in
-// one place — and builds the KSeF client and credentials every command uses for it.
+// its environment and endpoints, seller NIP and identity, its credential — the API token
+// (decrypted, with its source and fingerprint) or, with auth_method certificate, its
+// authentication certificate and key (from the store or KSEFPL_API_CERT) — its offline
+// certificate, invoice schema and NBP endpoint, read in one place; and it builds the
+// KSeF client and the authenticator every command uses for it.
 package website
 
 import (
@@ -47,6 +49,17 @@ type Settings struct {
 	TokenFromEnv     bool
 	TokenFingerprint string
 	TokenErr         error // a *config.DecryptError when the stored token cannot be decrypted
+
+	// AuthMethod is config.AuthToken or config.AuthCertificate.
+	AuthMethod string
+	// AuthCert is the authentication certificate in use (nil: none); OfflineCert the
+	// certificate that signs offline QR codes (nil: none).
+	AuthCert    *Cert
+	OfflineCert *Cert
+	// CredentialFingerprint identifies the credential AuthMethod uses: the token's or
+	// the certificate's fingerprint ("" when there is none). Cached KSeF tokens and
+	// authentication outcomes are kept per credential.
+	CredentialFingerprint string
 }
 
 // String hides the token.
@@ -57,10 +70,23 @@ func (s *Settings) String() string {
 // GoString hides the token in %#v output too.
 func (s *Settings) GoString() string { return s.String() }
 
+// Source is what Load reads: the configuration, and the store, keys and environment that
+// hold the website's certificates.
+type Source struct {
+	Config *config.Service
+	// DB holds the stored certificates (nil: none are read).
+	DB *store.DB
+	// Keys decrypt the certificates' private keys.
+	Keys *secret.Keyring
+	// Getenv reads the KSEFPL_API_CERT overrides (nil: none).
+	Getenv func(string) string
+}
+
 // Load reads the website's effective settings. It fails only on storage errors: missing
-// or undecryptable values are left empty (see Missing and TokenErr) so that
+// or undecryptable values are left empty (see Missing, TokenErr and Cert.Err) so that
 // test-connection can report each problem.
-func Load(ctx context.Context, svc *config.Service, sc config.Scope) (*Settings, error) {
+func Load(ctx context.Context, src Source, sc config.Scope) (*Settings, error) {
+	svc := src.Config
 	s := &Settings{WebsiteID: sc.WebsiteID, WebsiteCode: sc.WebsiteCode}
 	str := func(path string) (string, error) { return svc.String(ctx, path, sc) }
 	var err error
@@ -71,6 +97,7 @@ func Load(ctx context.Context, svc *config.Service, sc config.Scope) (*Settings,
 	}
 	var baseURL, schema, margin, threshold string
 	get(&s.EnvironmentName, config.PathEnvironment)
+	get(&s.AuthMethod, config.PathAuthMethod)
 	get(&baseURL, config.PathBaseURL)
 	get(&s.APIVersion, config.PathAPIVersion)
 	get(&margin, config.PathTokenTTLMargin)
@@ -116,10 +143,30 @@ func Load(ctx context.Context, svc *config.Service, sc config.Scope) (*Settings,
 	default:
 		s.Token, s.TokenSource, s.TokenFromEnv = tok, v.From, v.Source == config.SourceEnv
 		s.TokenFingerprint = secret.Fingerprint(tok)
-		s.Auth = ksef.TokenAuth{Token: tok}
+	}
+	if s.AuthCert, err = loadCert(ctx, src, sc, store.CertAuthentication); err != nil {
+		return nil, err
+	}
+	if s.OfflineCert, err = loadCert(ctx, src, sc, store.CertOffline); err != nil {
+		return nil, err
+	}
+	switch {
+	case s.AuthMethod == config.AuthCertificate:
+		if c := s.AuthCert; c != nil && c.Fingerprint != "" {
+			s.CredentialFingerprint = c.Fingerprint
+			if c.Material != nil {
+				s.Auth = c.Authenticator(nil)
+			}
+		}
+	case s.Token != "":
+		s.Auth = ksef.TokenAuth{Token: s.Token}
+		s.CredentialFingerprint = s.TokenFingerprint
 	}
 	return s, nil
 }
+
+// UsesCertificate reports whether the website authenticates with a certificate.
+func (s *Settings) UsesCertificate() bool { return s.AuthMethod == config.AuthCertificate }
 
 // Missing lists the required settings that have no value.
 func (s *Settings) Missing() []string {
@@ -127,7 +174,12 @@ func (s *Settings) Missing() []string {
 	if s.Seller.NIP == "" {
 		m = append(m, config.PathSellerNIP)
 	}
-	if s.Token == "" && s.TokenErr == nil {
+	switch {
+	case s.UsesCertificate():
+		if s.AuthCert == nil {
+			m = append(m, "an authentication certificate (ksefpl certificate:import)")
+		}
+	case s.Token == "" && s.TokenErr == nil:
 		m = append(m, config.PathAPIToken)
 	}
 	if s.EnvironmentName == "" {
@@ -176,7 +228,7 @@ func (s *Settings) Credentials() ksef.Credentials {
 	return ksef.Credentials{
 		Auth:     s.Auth,
 		NIP:      s.Seller.NIP,
-		CacheKey: authcache.Key(s.WebsiteID, s.Endpoints.API, s.TokenFingerprint),
+		CacheKey: authcache.Key(s.WebsiteID, s.Endpoints.API, s.CredentialFingerprint),
 		Margin:   s.Margin,
 	}
 }
