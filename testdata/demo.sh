@@ -69,4 +69,22 @@ step "Write the first invoice's UPO (official receipt) to a file"
 k upo:download --job 1 --out "$WORK/upo.xml"
 head -c 600 "$WORK/upo.xml"; echo; echo "..."
 
+step "Certificates: KSeF tokens authenticate only until 2026-12-31 — switch this shop to XAdES"
+echo "# a test company seal the simulator accepts (a real shop imports its qualified seal)"
+k sim cert --nip 5261040828 --out "$WORK/seal"
+echo "\$ ksefpl certificate:import --file seal/cert.p12 < /dev/null   # the password comes from stdin"
+"$BIN" --home "$WORK/home" certificate:import --file "$WORK/seal/cert.p12" < /dev/null
+k config:set ksefpl/connection/auth_method certificate
+k test-connection
+
+step "Enrol a KSeF authentication certificate (KSeF allows it after a signed login) and use it"
+k certificate:enroll --type authentication --wait 60s --poll-interval 200ms
+k certificate:list
+
+step "Send one more invoice, authenticated with the KSeF certificate"
+sed 's/"increment_id": "INV-000123"/"increment_id": "INV-000200"/' "$DATA/domestic_b2b.json" > "$WORK/INV-000200.json"
+k queue invoice --file "$WORK/INV-000200.json"
+k submit --wait 60s --poll-interval 200ms
+k queue show INV-000200 | grep -E 'Status|KSeF number' | head -2 || true
+
 step "Done: every invoice is ACCEPTED with its KSeF number and UPO; the simulator stops now."

@@ -41,6 +41,8 @@ type simServeOptions struct {
 	stepTime   time.Duration
 	storageDir string
 	verbose    bool
+	strict     bool
+	enrollPoll int
 }
 
 func newSimServeCmd(a *app) *cobra.Command {
@@ -62,6 +64,8 @@ func newSimServeCmd(a *app) *cobra.Command {
 	f.DurationVar(&o.stepTime, "invoice-step-time", 0, "also move processing on after this much time per step")
 	f.StringVar(&o.storageDir, "storage-dir", "", "keep uploaded batch parts in this directory instead of memory")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every request to stderr")
+	f.BoolVar(&o.strict, "strict-certificates", false, "accept only certificates issued by the simulator's own CA (GET /sim/ca; ksefpl sim cert --url)")
+	f.IntVar(&o.enrollPoll, "enrollment-polls", 1, "certificate enrolment status reads answered 100 (processing) before the certificate is issued")
 	return cmd
 }
 
@@ -74,6 +78,7 @@ func runSimServe(ctx context.Context, o *simServeOptions) error {
 		AccessTokenTTL: o.accessTTL, RefreshTokenTTL: o.refreshTTL, AuthDelay: o.authDelay,
 		RateLimits: o.rateLimits, TimeScale: o.timeScale,
 		InvoiceStepPolls: o.stepPolls, InvoiceStepTime: o.stepTime, StorageDir: o.storageDir,
+		StrictCertificates: o.strict, EnrollmentPolls: o.enrollPoll,
 	}
 	if o.verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(a.io.ErrOut, nil))

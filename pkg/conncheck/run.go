@@ -293,7 +293,11 @@ func (rn *runner) certificateChecks() (certOK, nipOK bool) {
 			return Check{Status: Fail, Class: failure.Auth, Detail: c.Err.Error(), tokenFailure: true,
 				Hint: "set " + c.Source + " to a PEM bundle: the certificate followed by its unencrypted PKCS#8 key"}
 		}
-		return Check{Status: Pass, Detail: fmt.Sprintf("%s certificate %s from %s: %s, issued by %s", c.Origin, c.Serial, c.Source,
+		from := c.Source
+		if c.Origin != "" {
+			from += ", " + c.Origin
+		}
+		return Check{Status: Pass, Detail: fmt.Sprintf("certificate %s (%s): %s, issued by %s", c.Serial, from,
 			kcert.NameString(c.Certificate.Subject), kcert.NameString(c.Certificate.Issuer))}
 	})
 	if c.Certificate.Raw == nil {

@@ -77,7 +77,7 @@ func (d *Deps) Env(name string) string {
 
 // Website reads the effective settings of the website at sc.
 func (d *Deps) Website(ctx context.Context, sc config.Scope) (*website.Settings, error) {
-	return website.Load(ctx, website.Source{Config: d.Config, DB: d.DB, Keys: d.Keys, Getenv: d.Getenv}, sc)
+	return website.Load(ctx, website.Source{Config: d.Config, DB: d.DB, Keys: d.Keys, Getenv: d.Getenv, Now: d.Now}, sc)
 }
 
 // ClientOptions are the options of a KSeF client for a website: this version, HTTP

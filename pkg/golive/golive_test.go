@@ -8,10 +8,12 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/internal/ksefpltest"
+	"github.com/ksefpl/ksefpl/pkg/certificate"
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
 	"github.com/ksefpl/ksefpl/pkg/fa"
 	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/kcert"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/store"
@@ -263,5 +265,24 @@ func TestRunValidatesAgainstTheOfficialXSD(t *testing.T) {
 	r = h.run(Options{SchemaDir: t.TempDir(), SchemaDirExplicit: true})
 	if c, _ := r.FirstFailure(); c.Name != CheckPreview || !strings.Contains(c.Detail, "FA") {
 		t.Errorf("empty schema dir: first failure %+v", c)
+	}
+}
+
+// golive:check works the same on a website that authenticates with a certificate.
+func TestRunPassesWithACertificate(t *testing.T) {
+	h := newHarness(t)
+	m, err := kcert.NewTestCertificate(kcert.TestCertOptions{Kind: "seal", NIP: sellerNIP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, _ := kcert.EncodePKCS12(m, "")
+	if _, err := certificate.Import(h.Ctx, h.Deps, certificate.ImportRequest{Scope: h.scope(), Usage: certificate.Authentication, PKCS12: p12}); err != nil {
+		t.Fatal(err)
+	}
+	h.set(config.PathAuthMethod, config.AuthCertificate)
+	r := h.run(Options{})
+	if !r.Success || r.Connection == nil || r.Connection.AuthMethod != config.AuthCertificate ||
+		!strings.Contains(check(t, r, CheckConnection).Detail, "certificate fingerprint "+kcert.Fingerprint(m.Cert)[:12]) {
+		t.Fatalf("%s\n%+v", statuses(r), r.Checks)
 	}
 }

@@ -59,8 +59,10 @@ func (e *APIError) HasCode(code int) bool {
 }
 
 // authExceptionCodes are 400 exception codes that mean the credentials or the
-// authentication operation were refused.
-var authExceptionCodes = [...]int{21301, 21304, 21308}
+// authentication operation were refused: a redeemed or unknown operation, a deceased
+// person's credentials, and every refusal of a signed AuthTokenRequest (its document,
+// signature, certificate or subject identifier).
+var authExceptionCodes = [...]int{21301, 21304, 21308, 9101, 9102, 9103, 9105, 21001, 21115, 21117, 21217, 21401, 21406}
 
 // Class implements the classification described on Class.
 func (e *APIError) Class() failure.Class {

@@ -2,16 +2,20 @@ package ops
 
 import (
 	"bytes"
+	"crypto"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ksefpl/ksefpl/pkg/certificate"
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/home"
+	"github.com/ksefpl/ksefpl/pkg/kcert"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
 // storedSecrets returns every stored ciphertext: secret config values and cache rows.
@@ -34,7 +38,28 @@ func storedSecrets(t *testing.T, f *fixture) []string {
 	for _, e := range es {
 		out = append(out, e.Value)
 	}
+	certs, err := f.h.DB.Certificates(f.ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range certs {
+		out = append(out, c.KeyEnc)
+	}
 	return out
+}
+
+// importCertificate stores a test seal with its key for website base.
+func importCertificate(t *testing.T, f *fixture) *kcert.Material {
+	t.Helper()
+	m, err := kcert.NewTestCertificate(kcert.TestCertOptions{Kind: "seal", NIP: nipBase})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, _ := kcert.EncodePKCS12(m, "")
+	if _, err := certificate.Import(f.ctx, f.Deps, certificate.ImportRequest{Scope: f.scope("base"), Usage: certificate.Authentication, PKCS12: p12}); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func dbFilesContain(t *testing.T, dbPath, s string) []string {
@@ -64,9 +89,10 @@ func TestChangeKeyReencryptsEverySecretAndScrubsOldCiphertexts(t *testing.T) {
 	f.set(config.PathAPIToken, f.issue(nipBase), f.scope("shop2"))
 	f.warmCache("base")
 	f.warmCache("shop2")
+	cert := importCertificate(t, f)
 	before := storedSecrets(t, f)
-	if len(before) != 4 {
-		t.Fatalf("want 2 tokens and 2 cache rows, have %d secrets", len(before))
+	if len(before) != 5 {
+		t.Fatalf("want 2 tokens, 2 cache rows and a private key, have %d secrets", len(before))
 	}
 	for _, v := range before {
 		if len(dbFilesContain(t, f.h.DB.Path(), v)) == 0 {
@@ -79,7 +105,7 @@ func TestChangeKeyReencryptsEverySecretAndScrubsOldCiphertexts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.NewVersion != 1 || res.Versions != 2 || !res.Generated || res.ConfigValues != 2 || res.CacheRows != 2 || !res.Scrubbed {
+	if res.NewVersion != 1 || res.Versions != 2 || !res.Generated || res.ConfigValues != 2 || res.CacheRows != 2 || res.PrivateKeys != 1 || !res.Scrubbed {
 		t.Fatalf("result = %+v", res)
 	}
 	after := storedSecrets(t, f)
@@ -108,6 +134,15 @@ func TestChangeKeyReencryptsEverySecretAndScrubsOldCiphertexts(t *testing.T) {
 	// The configuration still works: the token decrypts and authenticates.
 	if _, err := authenticate(t, f, plainBefore[0]); err != nil {
 		t.Fatal(err)
+	}
+	// The certificate's key decrypts with the new keyring to the same key.
+	row, err := f.h.DB.CertificateInUse(f.ctx, 1, store.CertAuthentication)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := website.FromStore(row, h2.Keys)
+	if err != nil || c.Err != nil || !c.Material.Key.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(cert.Key.Public()) {
+		t.Fatalf("certificate key after the change: %v %v", err, c.Err)
 	}
 
 	list, err := ListKeys(f.ctx, f.h.DB, f.h.Keys, f.h.KeySource)

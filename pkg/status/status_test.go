@@ -7,9 +7,11 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/internal/ksefpltest"
+	"github.com/ksefpl/ksefpl/pkg/certificate"
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
 	"github.com/ksefpl/ksefpl/pkg/deps"
+	"github.com/ksefpl/ksefpl/pkg/kcert"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
@@ -159,5 +161,28 @@ func TestCollectNamesAnUndecryptableToken(t *testing.T) {
 	tk := got[0].Token
 	if !tk.Configured || tk.Problem != config.DecryptMessage || tk.Fingerprint != "" {
 		t.Errorf("token %+v", tk)
+	}
+}
+
+// status shows the authentication method and the certificate's days left, never its key.
+func TestCollectShowsCertificates(t *testing.T) {
+	f := ksefpltest.NewFixture(t)
+	m, err := kcert.NewTestCertificate(kcert.TestCertOptions{Kind: "seal", NIP: ksefpltest.NIP, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(10*24*time.Hour + time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, _ := kcert.EncodePKCS12(m, "")
+	if _, err := certificate.Import(f.Ctx, f.Deps, certificate.ImportRequest{Scope: f.Scope("base"), Usage: certificate.Authentication, PKCS12: p12}); err != nil {
+		t.Fatal(err)
+	}
+	f.Set(config.PathAuthMethod, config.AuthCertificate, config.Default)
+	got, err := Collect(f.Ctx, f.Deps, Options{})
+	if err != nil || len(got) != 1 {
+		t.Fatal(err)
+	}
+	c := got[0].Certificate
+	if got[0].AuthMethod != config.AuthCertificate || c == nil || c.Serial != kcert.SerialHex(m.Cert) || c.DaysLeft != 10 || c.Source != "stored" ||
+		got[0].OfflineCertificate != nil {
+		t.Fatalf("%+v %+v", got[0], c)
 	}
 }

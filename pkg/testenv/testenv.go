@@ -68,3 +68,14 @@ func missing(t testing.TB, msg string) {
 	}
 	t.Fatal(msg + " — set KSEFPL_SKIP_SHARED=1 to skip tests that need it")
 }
+
+// Xmlsec1 returns the path of xmlsec1 (the independent XML-signature verifier), failing
+// clearly when it is not installed.
+func Xmlsec1(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("xmlsec1")
+	if err != nil {
+		missing(t, "xmlsec1 not installed: apt-get install -y xmlsec1")
+	}
+	return p
+}

@@ -80,6 +80,8 @@ type Source struct {
 	Keys *secret.Keyring
 	// Getenv reads the KSEFPL_API_CERT overrides (nil: none).
 	Getenv func(string) string
+	// Now is the clock of the certificate's validity check (nil: time.Now).
+	Now func() time.Time
 }
 
 // Load reads the website's effective settings. It fails only on storage errors: missing
@@ -155,7 +157,7 @@ func Load(ctx context.Context, src Source, sc config.Scope) (*Settings, error) {
 		if c := s.AuthCert; c != nil && c.Fingerprint != "" {
 			s.CredentialFingerprint = c.Fingerprint
 			if c.Material != nil {
-				s.Auth = c.Authenticator(nil)
+				s.Auth = c.Authenticator(src.Now)
 			}
 		}
 	case s.Token != "":
