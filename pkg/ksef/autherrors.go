@@ -76,7 +76,13 @@ func (e *AuthStatusError) hint() string {
 		}
 		return "the KSeF token is invalid; check it was copied whole and is Active in KSeF"
 	case 460:
-		return "the certificate was refused; check it is valid and not revoked"
+		switch {
+		case e.detailHas("odwołany", "zawieszony", "revoked", "suspended"):
+			return "the certificate is revoked or suspended: enroll or import another one (ksefpl certificate:enroll / certificate:import)"
+		case e.detailHas("łańcuch", "chain"):
+			return "KSeF does not trust the certificate's chain: use a qualified certificate from a trusted provider or a KSeF certificate (self-signed ones work only on the TEST environment)"
+		}
+		return "the certificate is not valid (expired, not yet valid or malformed): check its dates with ksefpl certificate:list and renew it"
 	case 470:
 		return "KSeF refused credentials of a deceased person"
 	case 480:
