@@ -24,12 +24,17 @@ type app struct {
 	output   string
 	noColor  bool
 
+	// mayCreate lets home create a missing home: only setup:install and config:set do.
+	mayCreate bool
+
 	h *home.Home
 	d *deps.Deps
 }
 
-// home opens the data directory on first use, initialising it when missing (and saying so
-// on stderr).
+// home opens the data directory on first use. Only a command that set mayCreate
+// (setup:install, config:set) initialises a missing one, saying so on stderr; any other
+// command fails with a *home.MissingError (exit 3), so a mistyped KSEFPL_HOME in cron
+// fails loudly. Permission problems are warned about on stderr.
 func (a *app) home(ctx context.Context) (*home.Home, error) {
 	if a.h != nil {
 		return a.h, nil
@@ -38,12 +43,20 @@ func (a *app) home(ctx context.Context) (*home.Home, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, res, err := home.Open(ctx, dir, a.getenv, store.Options{Now: a.now})
-	if err != nil {
+	var h *home.Home
+	if a.mayCreate {
+		var res home.InstallResult
+		if h, res, err = home.Open(ctx, dir, a.getenv, store.Options{Now: a.now}); err != nil {
+			return nil, err
+		}
+		if res.CreatedDir || res.CreatedDB {
+			fmt.Fprintf(a.io.ErrOut, "Initialised ksefpl home at %s\n", dir)
+		}
+	} else if h, err = home.OpenExisting(ctx, dir, a.getenv, store.Options{Now: a.now}); err != nil {
 		return nil, err
 	}
-	if res.CreatedDir || res.CreatedDB {
-		fmt.Fprintf(a.io.ErrOut, "Initialised ksefpl home at %s\n", dir)
+	for _, w := range h.Warnings {
+		fmt.Fprintln(a.io.ErrOut, a.io.yellow("Warning: "+w))
 	}
 	a.h = h
 	return h, nil

@@ -63,6 +63,7 @@ stdin, which keeps tokens out of shell history and the process list.`,
 
 func runConfigSet(ctx context.Context, o *configSetOptions) error {
 	a := o.app
+	a.mayCreate = true // Magento users expect config:set to work on a fresh install
 	svc, sc, err := o.open(ctx, a)
 	if err != nil {
 		return err

@@ -28,6 +28,7 @@ With KSEFPL_CRYPT_KEY set, no key is written: the variable supplies it.`,
 
 func runSetupInstall(ctx context.Context, o *setupInstallOptions) error {
 	a := o.app
+	a.mayCreate = true
 	h, err := a.home(ctx)
 	if err != nil {
 		return err

@@ -84,6 +84,7 @@ func TestChaosSoak(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	must(k("", "setup:install"))
 	must(k("", "store:website:create", "shop2"))
 	for _, s := range sites {
 		scope := []string{"--scope", "websites", "--scope-code", s.code}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
@@ -53,6 +54,80 @@ type Home struct {
 	Keys *secret.Keyring // nil when no key is configured
 	// KeySource says where the keys came from: "env.json", EnvCryptKey or "" (none).
 	KeySource string
+	// Warnings are problems every command should mention (env.json readable by others).
+	Warnings []string
+}
+
+// MissingError means the home directory (or its database) does not exist: only
+// setup:install (and config:set) create one, so that a mistyped KSEFPL_HOME in cron fails
+// loudly instead of starting an empty home. Its class is invalid.
+type MissingError struct{ Dir string }
+
+// Error says what to do.
+func (e *MissingError) Error() string {
+	return "ksefpl home " + e.Dir + " does not exist — run ksefpl setup:install (or check --home / KSEFPL_HOME)"
+}
+
+// Class is failure.Invalid.
+func (e *MissingError) Class() failure.Class { return failure.Invalid }
+
+// OpenExisting opens the home at dir like Open but creates nothing: a missing directory
+// or database is a *MissingError.
+func OpenExisting(ctx context.Context, dir string, getenv func(string) string, opts store.Options) (*Home, error) {
+	st, err := os.Stat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, &MissingError{Dir: dir}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("home %s: %w", dir, err)
+	}
+	if !st.IsDir() {
+		return nil, failure.New(failure.Invalid, fmt.Errorf("home %s is not a directory: choose another --home", dir))
+	}
+	if _, err := os.Stat(filepath.Join(dir, DBFile)); errors.Is(err, os.ErrNotExist) {
+		return nil, &MissingError{Dir: dir}
+	}
+	env, err := readEnv(filepath.Join(dir, EnvFile))
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, filepath.Join(dir, DBFile), opts)
+	if err != nil {
+		return nil, err
+	}
+	h, err := openKeys(dir, db, env, getenv)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	h.Warnings = permissionWarnings(dir)
+	return h, nil
+}
+
+// permissionWarnings names the home's files that group or others may read.
+func permissionWarnings(dir string) []string {
+	var out []string
+	for _, f := range []string{EnvFile, DBFile} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err == nil && st.Mode().Perm()&0o077 != 0 {
+			out = append(out, fmt.Sprintf("%s has mode %04o: group or others may read it (it holds %s); run ksefpl setup:install to make it 0600",
+				filepath.Join(dir, f), st.Mode().Perm(), map[string]string{EnvFile: "the encryption keys", DBFile: "the encrypted secrets"}[f]))
+		}
+	}
+	return out
+}
+
+// fixPermissions makes the home 0700 and its files 0600.
+func fixPermissions(dir string) error {
+	for _, f := range []string{EnvFile, DBFile, DBFile + "-wal", DBFile + "-shm"} {
+		p := filepath.Join(dir, f)
+		if _, err := os.Stat(p); err == nil {
+			if err := os.Chmod(p, 0o600); err != nil {
+				return fmt.Errorf("secure %s: %w", p, err)
+			}
+		}
+	}
+	return nil
 }
 
 // InstallResult says what Install or Open created.
@@ -90,11 +165,26 @@ func Open(ctx context.Context, dir string, getenv func(string) string, opts stor
 	if _, err := os.Stat(filepath.Join(dir, DBFile)); errors.Is(err, os.ErrNotExist) {
 		res.CreatedDB = true
 	}
+	if err := fixPermissions(dir); err != nil {
+		return nil, res, err
+	}
 	db, err := store.Open(ctx, filepath.Join(dir, DBFile), opts)
 	if err != nil {
 		return nil, res, err
 	}
+	h, err := openKeys(dir, db, env, getenv)
+	if err != nil {
+		db.Close()
+		return nil, res, err
+	}
+	return h, res, nil
+}
+
+// openKeys builds the Home over an opened database with the keys of KSEFPL_CRYPT_KEY or
+// env.json.
+func openKeys(dir string, db *store.DB, env envSettings, getenv func(string) string) (*Home, error) {
 	h := &Home{Dir: dir, DB: db}
+	var err error
 	if k := getenv(EnvCryptKey); k != "" {
 		h.Keys, err = secret.ParseKeys(k)
 		h.KeySource = EnvCryptKey
@@ -103,10 +193,9 @@ func Open(ctx context.Context, dir string, getenv func(string) string, opts stor
 		h.KeySource = EnvFile
 	}
 	if err != nil {
-		db.Close()
-		return nil, res, fmt.Errorf("encryption key from %s is unusable (check the key, never share it): %w", h.KeySource, err)
+		return nil, fmt.Errorf("encryption key from %s is unusable (check the key, never share it): %w", h.KeySource, err)
 	}
-	return h, res, nil
+	return h, nil
 }
 
 // Close releases the database.
