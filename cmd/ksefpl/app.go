@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
@@ -18,6 +19,9 @@ type app struct {
 	getenv  func(string) string
 	now     func() time.Time
 	version string
+	// executable is the path of the running binary (os.Executable): the schemas are
+	// looked for beside it.
+	executable func() (string, error)
 
 	// global flags
 	homeFlag string
@@ -29,6 +33,11 @@ type app struct {
 
 	h *home.Home
 	d *deps.Deps
+
+	// warned holds the warnings already printed (warn prints each once); websites are
+	// processed concurrently, so warnMu guards it.
+	warnMu sync.Mutex
+	warned map[string]bool
 }
 
 // home opens the data directory on first use. Only a command that set mayCreate
@@ -56,10 +65,24 @@ func (a *app) home(ctx context.Context) (*home.Home, error) {
 		return nil, err
 	}
 	for _, w := range h.Warnings {
-		fmt.Fprintln(a.io.ErrOut, a.io.yellow("Warning: "+w))
+		a.warn(w)
 	}
 	a.h = h
 	return h, nil
+}
+
+// warn prints a warning on stderr, whatever the output format, once per process.
+func (a *app) warn(msg string) {
+	a.warnMu.Lock()
+	defer a.warnMu.Unlock()
+	if a.warned[msg] {
+		return
+	}
+	if a.warned == nil {
+		a.warned = map[string]bool{}
+	}
+	a.warned[msg] = true
+	fmt.Fprintln(a.io.ErrOut, a.io.yellow("Warning: "+esc(msg)))
 }
 
 // deps returns the dependencies of the workflows, built once over the home (opened on
@@ -73,6 +96,7 @@ func (a *app) deps(ctx context.Context) (*deps.Deps, error) {
 		return nil, err
 	}
 	a.d = deps.FromHome(h, a.getenv, a.version, a.now)
+	a.d.Warn = a.warn
 	return a.d, nil
 }
 

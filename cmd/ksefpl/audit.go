@@ -174,6 +174,9 @@ func runAuditExport(ctx context.Context, o *auditExportOptions) error {
 	if err := writeFileAtomic(o.out, func(w *os.File) error { return queue.ExportAudit(w, o.format, rows) }); err != nil {
 		return err
 	}
+	if a.json() {
+		return writeJSON(a.io.Out, map[string]any{"out": o.out, "format": o.format, "rows": len(rows)})
+	}
 	fmt.Fprintf(a.io.ErrOut, "Exported %d audit row(s) to %s.\n", len(rows), o.out)
 	return nil
 }
@@ -181,6 +184,9 @@ func runAuditExport(ctx context.Context, o *auditExportOptions) error {
 // writeFileAtomic writes path through a temporary file in the same directory (mode
 // 0600), synced and renamed into place, so that readers never see a partial file.
 func writeFileAtomic(path string, write func(*os.File) error) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return withClass(failure.Invalid, fmt.Errorf("%s is a directory: give the path of a file to write", path))
+	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
@@ -207,7 +213,7 @@ func writeFileAtomic(path string, write func(*os.File) error) error {
 	}
 	if err := os.Rename(name, path); err != nil {
 		os.Remove(name)
-		return fmt.Errorf("write %s: %w", path, err)
+		return withClass(failure.Invalid, fmt.Errorf("write %s: %w; check the path", path, err))
 	}
 	return nil
 }

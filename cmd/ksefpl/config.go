@@ -46,8 +46,10 @@ func newConfigSetCmd(a *app) *cobra.Command {
 		Use:   "config:set PATH VALUE",
 		Short: "Save a configuration value (VALUE - reads it from stdin)",
 		Long: `Validates VALUE for PATH and saves it at the given scope. A NIP is normalised first; secrets
-(the API token) are encrypted with the deployment key. Use - as VALUE to read one line from
-stdin, which keeps tokens out of shell history and the process list.`,
+(the API token) are encrypted with the deployment key. A secret is read from stdin only: give -
+as VALUE (it keeps tokens out of shell history and the process list); a secret on the command
+line is refused. A VALUE that starts with a dash (a negative duration) follows --:
+  ksefpl config:set ksefpl/connection/token_ttl_margin -- -1m`,
 		Example: `  ksefpl config:set ksefpl/seller/nip 526-104-08-28
   printf '%s' "$TOKEN" | ksefpl config:set ksefpl/connection/api_token -
   ksefpl config:set ksefpl/seller/nip 7740001454 --scope websites --scope-code shop2`,
@@ -73,6 +75,9 @@ func runConfigSet(ctx context.Context, o *configSetOptions) error {
 		if value, err = readLine(a.io.In); err != nil {
 			return err
 		}
+	} else if f, ok := config.Lookup(o.path); ok && f.Secret() {
+		return &usageErr{fmt.Errorf("%s is a secret: give - as the value and pipe it in, e.g. printf '%%s' \"$TOKEN\" | ksefpl config:set %s - "+
+			"(a value on the command line shows in the process list and the shell history; nothing was saved)", o.path, o.path)}
 	}
 	res, err := svc.Set(ctx, o.path, value, sc)
 	if err != nil {
@@ -146,11 +151,12 @@ func runConfigShow(ctx context.Context, o *configShowOptions) error {
 		if a.json() {
 			return writeJSON(a.io.Out, map[string]string{v.Path: v.Display()})
 		}
-		fmt.Fprintln(a.io.Out, v.Display())
+		fmt.Fprintln(a.io.Out, esc(v.Display()))
 		return nil
 	}
 	if o.path != "" && !config.IsKnownPrefix(o.path) {
-		return notFound
+		// An unknown path is invalid input, as config:set says (exit 3).
+		return &config.UnknownPathError{Path: o.path}
 	}
 	vals, err := svc.Show(ctx, o.path, sc)
 	if err != nil {
@@ -167,7 +173,7 @@ func runConfigShow(ctx context.Context, o *configShowOptions) error {
 		return writeJSON(a.io.Out, m)
 	}
 	for _, v := range vals {
-		fmt.Fprintf(a.io.Out, "%s - %s\n", v.Path, v.Display())
+		fmt.Fprintf(a.io.Out, "%s - %s\n", v.Path, esc(v.Display()))
 	}
 	return nil
 }

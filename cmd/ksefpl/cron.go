@@ -95,8 +95,9 @@ func runCronInstall(_ context.Context, o *cronOptions) error {
 	if logFile, err = filepath.Abs(logFile); err != nil {
 		return withClass(failure.Invalid, fmt.Errorf("log path: %w", err))
 	}
+	maxDur := submitMaxDuration(o.every)
 	wait := submitWait(o.every)
-	args := []string{"--home", dir, "--no-color", "submit", "--wait", wait}
+	args := []string{"--home", dir, "--no-color", "submit", "--max-duration", shortDuration(maxDur), "--wait", wait}
 	name := "ksefpl-submit"
 	if o.website != "" {
 		args = append(args, "--website", o.website)
@@ -163,7 +164,16 @@ func submitWait(every time.Duration) string {
 	if w > 2*time.Minute {
 		w = 2 * time.Minute
 	}
+	if m := submitMaxDuration(every); w > m {
+		w = m
+	}
 	return shortDuration(w)
+}
+
+// submitMaxDuration bounds a scheduled run: 50 s below the interval (at least 10 s), so
+// that a run ends before the next one is due.
+func submitMaxDuration(every time.Duration) time.Duration {
+	return max(every-50*time.Second, 10*time.Second)
 }
 
 // shortDuration writes d as 50s, 5m or 2h (both cron and systemd read these).

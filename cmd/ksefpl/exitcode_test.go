@@ -14,8 +14,10 @@ import (
 	"time"
 
 	"github.com/ksefpl/ksefpl/internal/ksefpltest"
+	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
@@ -87,6 +89,9 @@ func TestExitCodeTableMatchesREADME(t *testing.T) {
 	}
 }
 
+// stdinVar is the fixture variable whose value a case's command reads on stdin.
+const stdinVar = "EXITCASE_STDIN"
+
 // exitCase is one command run and the exit code the README's table gives it.
 type exitCase struct {
 	name string
@@ -106,7 +111,26 @@ func TestExitCodesOverTheCommandSet(t *testing.T) {
 		{"status", args("status"), 0},
 		{"test-connection passes", args("test-connection"), 0},
 		{"queue list", args("queue", "list", "-o", "json"), 0},
-		{"config:show of a path with no value (Magento's message)", args("config:show", "ksefpl/connection/no_such_path"), 1},
+		{"config:show of a path with no value (Magento's message)", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			if err := f.Config().Delete(f.Ctx, "ksefpl/seller/address_line2", config.Default); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"config:show", "ksefpl/seller/address_line2"}
+		}, 1},
+		{"config:show of an unknown path", args("config:show", "ksefpl/connection/no_such_path"), 3},
+		{"config:set of an unknown path", args("config:set", "ksefpl/connection/no_such_path", "1"), 3},
+		{"config:set of a secret on the command line", args("config:set", "ksefpl/connection/api_token", "20251010-EC-1A2B3C4D5E-6F7A8B9C0D-1E|nip-5261040828|"+strings.Repeat("5ec7", 16)), 2},
+		{"config:set of an unknown country", args("config:set", "ksefpl/seller/country_code", "XX"), 3},
+		{"config:set of an absurd margin", args("config:set", "ksefpl/connection/token_ttl_margin", "100000h"), 3},
+		{"config:set of production at a foreign host", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			if err := f.Config().Delete(f.Ctx, "ksefpl/connection/base_url", config.Default); err != nil {
+				t.Fatal(err)
+			}
+			f.Set("ksefpl/connection/environment", "production", config.Default)
+			return []string{"config:set", "ksefpl/connection/base_url", "https://evil.example.com/v2"}
+		}, 3},
+		{"config:set of a base URL with credentials", args("config:set", "ksefpl/connection/base_url", "http://user:pw@127.0.0.1:8089/v2"), 3},
+		{"config:set of a metadata address", args("config:set", "ksefpl/connection/base_url", "http://169.254.169.254/v2"), 3},
 		{"unknown command", args("no-such-command"), 2},
 		{"bad flag value", args("queue", "list", "--status", "BOGUS"), 2},
 		{"missing argument", args("queue", "show"), 2},
@@ -118,8 +142,56 @@ func TestExitCodesOverTheCommandSet(t *testing.T) {
 		{"no such job for a UPO", args("upo:download", "--job", "99"), 3},
 		{"website exists", args("store:website:create", "base"), 3},
 		{"golive:check refuses production", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			if err := f.Config().Delete(f.Ctx, "ksefpl/connection/base_url", config.Default); err != nil {
+				t.Fatal(err)
+			}
 			f.Set("ksefpl/connection/environment", "production", f.Scope("base"))
 			return []string{"golive:check"}
+		}, 3},
+		{"upo:download of a job not sent yet", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			f.EnqueueRaw(store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: "INV-PENDING", Input: ksefpltest.InvoiceJSON("INV-PENDING")})
+			return []string{"upo:download", "--job", "1"}
+		}, 3},
+		{"--out pointing at a directory", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			return []string{"audit:export", "--format", "csv", "--out", t.TempDir()}
+		}, 3},
+		{"--png pointing at a directory", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			xml := ksefpltest.Testdata(t, "invoices", "domestic_b2b.golden.xml")
+			j := f.EnqueueRaw(store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: "INV-000123", InputFormat: "xml", Input: string(xml)})
+			if _, err := f.DB().UpdateJob(f.Ctx, j.ID, nil, func(x *store.Job) error {
+				x.XML, x.InvoiceHash, x.FrozenAt = xml, ksef.SHA256Base64(xml), time.Now()
+				return nil
+			}, store.AuditEntry{}); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"invoice:qr", "--job", strconv.FormatInt(j.ID, 10), "--png", t.TempDir()}
+		}, 3},
+		{"a short KSEFPL_CRYPT_KEY", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			f.Setenv("KSEFPL_CRYPT_KEY", "short")
+			return []string{"status"}
+		}, 3},
+		{"sim revoke of an unknown token", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			f.Setenv(stdinVar, "20251010-EC-1A2B3C4D5E-6F7A8B9C0D-1E|nip-5261040828|"+strings.Repeat("5ec7", 16)+"\n")
+			return []string{"sim", "revoke", "--url", f.URL}
+		}, 3},
+		{"sim token for an invalid NIP", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			return []string{"sim", "token", "--url", f.URL, "--nip", "1234567890"}
+		}, 3},
+		{"nip:validate of a negative-looking NIP", args("nip:validate", "--", "-5261040828"), 3},
+		{"completion for an unknown shell", args("completion", "tcsh"), 2},
+		{"submit --limit -1", args("submit", "--limit=-1"), 2},
+		{"submit --wait -1s", args("submit", "--wait=-1s"), 2},
+		{"submit --poll-interval 0", args("submit", "--poll-interval", "0"), 2},
+		{"submit --max-duration 0", args("submit", "--max-duration", "0"), 2},
+		{"queue retry of a DUPLICATE job", func(t *testing.T, f *ksefpltest.Fixture) []string {
+			j := f.EnqueueRaw(store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: "INV-DUP", Input: ksefpltest.InvoiceJSON("INV-DUP")})
+			if _, err := f.DB().UpdateJob(f.Ctx, j.ID, nil, func(x *store.Job) error {
+				x.Status, x.Reason, x.ReasonDetail = store.JobFailed, queue.ReasonDuplicate, "KSeF already has invoice INV-DUP from this seller; do not send it again"
+				return nil
+			}, store.AuditEntry{}); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"queue", "retry", strconv.FormatInt(j.ID, 10)}
 		}, 3},
 		{"token revoked", func(t *testing.T, f *ksefpltest.Fixture) []string {
 			if err := f.Sim.RevokeToken(f.Token); err != nil {
@@ -150,9 +222,9 @@ func TestExitCodesOverTheCommandSet(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := ksefpltest.NewFixture(t)
 			argv := c.prep(t, f)
-			env := map[string]string{"KSEFPL_HOME": f.Home.Dir, "NO_COLOR": "1"}
+			env := map[string]string{"KSEFPL_HOME": f.Home.Dir, "NO_COLOR": "1", "KSEFPL_CRYPT_KEY": f.Getenv("KSEFPL_CRYPT_KEY")}
 			var out, errOut bytes.Buffer
-			ios := &ioStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut}
+			ios := &ioStreams{In: strings.NewReader(f.Getenv(stdinVar)), Out: &out, ErrOut: &errOut}
 			if got := run(context.Background(), argv, ios, func(k string) string { return env[k] }); got != c.want {
 				t.Errorf("ksefpl %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(argv, " "), got, c.want, out.String(), errOut.String())
 			}

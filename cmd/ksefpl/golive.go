@@ -32,7 +32,7 @@ invoice. Each line is ✔/✘ with its detail and, on failure, what to do:
   1. test-connection passes (every check of ksefpl test-connection; its outcome is recorded);
   2. the FA preview of a test invoice shows the configured seller NIP, name, address and tax
      codes and is valid (structural checks, plus the official XSD through xmllint when a schema
-     directory is available: --xsd, $KSEFPL_XSD_DIR or ../shared/schemas, else skipped);
+     directory is available: --xsd, $KSEFPL_XSD_DIR, or schemas beside the binary, else skipped);
   3. the test invoice is queued and one submit run for the website sends it: its audit trail
      must show PENDING → SUBMITTED → ACCEPTED within --wait;
   4. its KSeF number is written to its queue record (checksum and seller NIP checked);
@@ -52,7 +52,7 @@ cron would. Exit 0 only when everything passed, else the class of the first fail
 	f := cmd.Flags()
 	f.StringVar(&o.website, "website", "", "website code (default: base)")
 	f.StringVarP(&o.file, "file", "f", "", "shop invoice JSON to send as the test invoice (default: a built-in sample); - reads stdin")
-	f.StringVar(&o.xsd, "xsd", "", "directory of the official schemas (FA3.xsd, FA2.xsd, bazowe/); default $"+envXSDDir+", else "+sharedSchemas)
+	f.StringVar(&o.xsd, "xsd", "", xsdFlagHelp)
 	f.DurationVar(&o.wait, "wait", 2*time.Minute, "how long to wait for KSeF to accept the test invoice")
 	f.DurationVar(&o.poll, "poll-interval", 2*time.Second, "pause between status polls while waiting")
 	return cmd

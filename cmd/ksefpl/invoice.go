@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -48,15 +47,11 @@ func (f *invoiceBuildFlags) check() error {
 	return nil
 }
 
-// buildInvoice reads a shop JSON file and builds the invoice for the website through the
+// buildInvoice builds a shop JSON document (raw, read from file) for the website through the
 // invoice pipeline: seller and schema from configuration (the --schema flag wins), the
 // exchange rate from the input (exchange_rate) or from NBP through the store-backed cache,
 // the version in SystemInfo — the bytes submit would send.
-func (a *app) buildInvoice(ctx context.Context, file string, f *invoiceBuildFlags) (*invoice.Built, error) {
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		return nil, withClass(failure.Invalid, fmt.Errorf("read invoice input: %w; check the path", err))
-	}
+func (a *app) buildInvoice(ctx context.Context, file string, raw []byte, f *invoiceBuildFlags) (*invoice.Built, error) {
 	d, sc, err := a.websiteScope(ctx, f.website)
 	if err != nil {
 		return nil, err
@@ -125,7 +120,11 @@ Exit codes: 3 invalid input or configuration (every problem is listed), 6 NBP un
 
 func runInvoicePreview(ctx context.Context, o *invoicePreviewOptions) error {
 	a := o.app
-	b, err := a.buildInvoice(ctx, o.file, &o.invoiceBuildFlags)
+	raw, err := a.readInput(o.file)
+	if err != nil {
+		return err
+	}
+	b, err := a.buildInvoice(ctx, o.file, raw, &o.invoiceBuildFlags)
 	if err != nil {
 		var ie *invoice.InvalidError
 		if a.json() && errors.As(err, &ie) {

@@ -19,12 +19,21 @@ import (
 // envXSDDir names the schema directory when --xsd is not given.
 const envXSDDir = "KSEFPL_XSD_DIR"
 
-// sharedSchemas is the schema directory looked for, relative to the working directory,
-// when neither --xsd nor KSEFPL_XSD_DIR is set.
-const sharedSchemas = "../shared/schemas"
+// schemasBesideBinary are the directories, relative to the directory of the ksefpl
+// binary (symlinks resolved), where the official schemas are looked for when neither
+// --xsd nor KSEFPL_XSD_DIR names one: schemas/ beside the binary (a release archive), and
+// the ../shared/schemas of a checkout whose binary is at its top or in bin/ (make build).
+// Never relative to the working directory, so cron finds the same schemas as a shell.
+func schemasBesideBinary() []string {
+	return []string{"schemas", filepath.Join("..", "shared", "schemas"), filepath.Join("..", "..", "shared", "schemas")}
+}
+
+// xsdFlagHelp is the help of --xsd (invoice:validate, golive:check).
+const xsdFlagHelp = "directory of the official schemas (FA3.xsd, FA2.xsd, bazowe/); default $" + envXSDDir +
+	", else schemas/ or ../shared/schemas beside the ksefpl binary"
 
 // xsdHowTo tells the user how to enable XSD validation.
-const xsdHowTo = "pass --xsd DIR or set " + envXSDDir + " to a folder holding FA3.xsd, FA2.xsd and bazowe/ " +
+const xsdHowTo = "pass --xsd DIR, set " + envXSDDir + ", or put schemas/ beside the ksefpl binary: a folder holding FA3.xsd, FA2.xsd and bazowe/ " +
 	"(the official KSeF schemas, github.com/CIRFMF/ksef-docs faktury/schemy/FA), and install xmllint (libxml2-utils)"
 
 type invoiceValidateOptions struct {
@@ -54,9 +63,10 @@ configuration, NBP rate when needed). XML is validated as it is.
 
 Two layers run: ksefpl's structural checks (encoding, header, NIP checksums, codes, dates,
 amount formats, P_15 arithmetic) and the official XSD through xmllint. The schema directory is
---xsd DIR, else $KSEFPL_XSD_DIR, else ../shared/schemas when it exists. When none is set (or
-xmllint is missing and no directory was named), XSD validation is skipped with a notice and the
-result rests on the structural checks alone. A directory named by --xsd or KSEFPL_XSD_DIR must
+--xsd DIR, else $KSEFPL_XSD_DIR, else the first of these, relative to the ksefpl binary (not the
+current directory), that holds FA3.xsd: schemas/, ../shared/schemas, ../../shared/schemas. When
+none is found (or xmllint is missing and no directory was named), the verdict says "XSD skipped",
+a notice says how to enable it, and the result rests on the structural checks alone. A directory named by --xsd or KSEFPL_XSD_DIR must
 hold the schemas and xmllint must be installed, or the command fails with exit 3.
 
 Problems are listed as "line N: element path: message". Exit 0 valid, 3 invalid.
@@ -73,7 +83,7 @@ Problems are listed as "line N: element path: message". Exit 0 valid, 3 invalid.
 		},
 	}
 	o.register(cmd)
-	cmd.Flags().StringVar(&o.xsd, "xsd", "", "directory of the official schemas (FA3.xsd, FA2.xsd, bazowe/); default $"+envXSDDir+", else "+sharedSchemas)
+	cmd.Flags().StringVar(&o.xsd, "xsd", "", xsdFlagHelp)
 	return cmd
 }
 
@@ -87,7 +97,7 @@ func isJSONInput(name string, b []byte) bool {
 }
 
 // schemaDir picks the XSD directory: --xsd, then $KSEFPL_XSD_DIR (both explicit), then
-// ../shared/schemas if it holds FA3.xsd. dir is "" when none is available.
+// the first of schemasBesideBinary that holds FA3.xsd. dir is "" when none is available.
 func (a *app) schemaDir(flag string) (dir string, explicit bool) {
 	if flag != "" {
 		return flag, true
@@ -95,22 +105,32 @@ func (a *app) schemaDir(flag string) (dir string, explicit bool) {
 	if env := a.getenv(envXSDDir); env != "" {
 		return env, true
 	}
-	if _, err := os.Stat(filepath.Join(sharedSchemas, "FA3.xsd")); err == nil {
-		return sharedSchemas, false
+	exe, err := a.executable()
+	if err != nil {
+		return "", false
+	}
+	if real, err := filepath.EvalSymlinks(exe); err == nil {
+		exe = real
+	}
+	for _, rel := range schemasBesideBinary() {
+		d := filepath.Join(filepath.Dir(exe), rel)
+		if _, err := os.Stat(filepath.Join(d, "FA3.xsd")); err == nil {
+			return d, false
+		}
 	}
 	return "", false
 }
 
 func runInvoiceValidate(ctx context.Context, o *invoiceValidateOptions) error {
 	a := o.app
-	raw, err := os.ReadFile(o.file)
+	raw, err := a.readInput(o.file)
 	if err != nil {
-		return withClass(failure.Invalid, fmt.Errorf("read invoice: %w; check the path", err))
+		return err
 	}
 	res := validateOut{File: o.file, Problems: []problemOut{}}
 	xml, checks := raw, []fa.Problem(nil)
 	if isJSONInput(o.file, raw) {
-		b, err := a.buildInvoice(ctx, o.file, &o.invoiceBuildFlags)
+		b, err := a.buildInvoice(ctx, o.file, raw, &o.invoiceBuildFlags)
 		var ie *invoice.InvalidError
 		switch {
 		case errors.As(err, &ie):
@@ -170,14 +190,14 @@ func (a *app) reportValidation(res validateOut) error {
 		}
 		switch {
 		case !res.Valid:
-			fmt.Fprintf(a.io.Out, "%s %s is not a valid %s invoice (%d problem(s)):\n", a.io.red("✘"), res.File, schema, len(res.Problems))
+			fmt.Fprintf(a.io.Out, "%s %s is not a valid %s invoice (%d problem(s)):\n", a.io.red("✘"), esc(res.File), schema, len(res.Problems))
 			for _, p := range res.Problems {
-				fmt.Fprintln(a.io.Out, p.String())
+				fmt.Fprintln(a.io.Out, esc(p.String()))
 			}
 		case skipped:
-			fmt.Fprintf(a.io.Out, "%s %s passes the structural checks (%s); the XSD was not checked\n", a.io.green("✔"), res.File, schema)
+			fmt.Fprintf(a.io.Out, "%s %s passes the structural checks (%s); XSD skipped\n", a.io.green("✔"), esc(res.File), schema)
 		default:
-			fmt.Fprintf(a.io.Out, "%s %s is a valid %s invoice (structural checks and XSD)\n", a.io.green("✔"), res.File, schema)
+			fmt.Fprintf(a.io.Out, "%s %s is a valid %s invoice (structural checks and XSD)\n", a.io.green("✔"), esc(res.File), schema)
 		}
 	}
 	if skipped && !a.json() {

@@ -58,9 +58,11 @@ func (s *ioStreams) secretLine(prompt string) (string, error) {
 	return strings.TrimRight(line, "\r\n"), nil
 }
 
-// paint returns s coloured with attrs when colour is on. It configures each color.Color
-// explicitly so that fatih/color's package-level switch is never consulted or changed.
+// paint returns text coloured with attrs when colour is on, its control characters
+// escaped (esc). It configures each color.Color explicitly so that fatih/color's
+// package-level switch is never consulted or changed.
 func (s *ioStreams) paint(text string, attrs ...color.Attribute) string {
+	text = esc(text)
 	c := color.New(attrs...)
 	if s.color {
 		c.EnableColor()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/ksefpl/ksefpl/internal/ksefpltest"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -45,6 +46,15 @@ func TestScripts(t *testing.T) {
 			env.Setenv("KSEFPL_HOME", env.WorkDir+"/home")
 			env.Setenv("NO_COLOR", "1")
 			env.Setenv("SIMURL", srv.URL)
+			// The same simulator answers as the official hosts (*.ksef.mf.gov.pl) to a
+			// script that sets HTTPS_PROXY=$OFFICIAL_PROXY and SSL_CERT_FILE=$OFFICIAL_CA.
+			official, err := ksefpltest.NewOfficialHosts(sim, env.WorkDir)
+			if err != nil {
+				return err
+			}
+			env.Defer(official.Close)
+			env.Setenv("OFFICIAL_PROXY", official.ProxyURL)
+			env.Setenv("OFFICIAL_CA", official.CAFile)
 			return nil
 		},
 		Cmds: scriptCmds(),

@@ -13,6 +13,9 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/nip"
 )
 
+// maxNIPLine bounds one line of nip:validate's stdin.
+const maxNIPLine = 1 << 20
+
 // nipResult is one nip:validate row (also its JSON shape).
 type nipResult struct {
 	Input      string `json:"input"`
@@ -47,10 +50,16 @@ func runNIPValidate(_ context.Context, o *nipValidateOptions) error {
 	inputs := o.nips
 	if len(inputs) == 0 {
 		sc := bufio.NewScanner(a.io.In)
+		sc.Buffer(make([]byte, 64<<10), maxNIPLine)
+		line := 0
 		for sc.Scan() {
+			line++
 			if s := strings.TrimSpace(sc.Text()); s != "" {
 				inputs = append(inputs, s)
 			}
+		}
+		if errors.Is(sc.Err(), bufio.ErrTooLong) {
+			return withClass(failure.Invalid, fmt.Errorf("line %d of stdin is longer than %d bytes: not a NIP; give one NIP per line", line+1, maxNIPLine))
 		}
 		if err := sc.Err(); err != nil {
 			return fmt.Errorf("read stdin: %w", err)

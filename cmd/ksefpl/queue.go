@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -43,6 +44,7 @@ its token, new jobs are held as AUTH_ERROR until a successful 'ksefpl test-conne
 		newQueueListCmd(a),
 		newQueueShowCmd(a),
 		newQueueRetryCmd(a),
+		newQueueResolveCmd(a),
 	)
 	return cmd
 }
@@ -63,7 +65,11 @@ func (a *app) readInput(file string) ([]byte, error) {
 	} else {
 		f, err := os.Open(file)
 		if err != nil {
-			return nil, withClass(failure.Invalid, fmt.Errorf("read %s: %w; check the path", file, err))
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err // the path is in the message already
+			}
+			return nil, withClass(failure.Invalid, fmt.Errorf("cannot read %s: %w; check the path", file, err))
 		}
 		defer f.Close()
 		r = f
@@ -347,7 +353,7 @@ func (a *app) renderJob(d queue.JobDetail) error {
 	fmt.Fprintf(w, "%s\n", a.io.bold(fmt.Sprintf("Job %d: %s %s (website %s)", d.ID, d.Type, d.IncrementID, d.Website)))
 	field := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(w, "  %-19s %s\n", k+":", v)
+			fmt.Fprintf(w, "  %-19s %s\n", k+":", escCell(v))
 		}
 	}
 	field("Status", a.statusText(d.Status))
@@ -449,13 +455,95 @@ func runQueueRetry(ctx context.Context, o *queueRetryOptions) error {
 	}
 	if len(jobs) == 0 {
 		fmt.Fprintln(a.io.Out, "No FAILED jobs to retry.")
-		return nil
 	}
 	for _, j := range jobs {
-		fmt.Fprintf(a.io.Out, "Job %d (%s %s) is %s again; the next submit sends it.\n", j.ID, j.EntityType, j.IncrementID, j.Status)
+		fmt.Fprintf(a.io.Out, "Job %d (%s %s) is %s again; the next submit sends it.\n", j.ID, j.EntityType, esc(j.IncrementID), j.Status)
+	}
+	if o.failed {
+		dups, derr := queue.UnresolvedDuplicates(ctx, d.DB, wid)
+		if derr != nil {
+			return derr
+		}
+		for _, j := range dups {
+			fmt.Fprintf(a.io.Out, "Job %d (%s %s) is a DUPLICATE KSeF already holds: not retried; record its KSeF number with ksefpl queue resolve %d --ksef-number NUMBER\n",
+				j.ID, j.EntityType, esc(j.IncrementID), j.ID)
+		}
 	}
 	if err != nil {
 		return withClass(failure.Partial, err)
 	}
+	return nil
+}
+
+type queueResolveOptions struct {
+	*app
+	id         string
+	ksefNumber string
+}
+
+func newQueueResolveCmd(a *app) *cobra.Command {
+	o := &queueResolveOptions{app: a}
+	cmd := &cobra.Command{
+		Use:   "resolve ID --ksef-number NUMBER",
+		Short: "Record the KSeF number KSeF reported for a job it refused as a DUPLICATE",
+		Long: `A job fails as DUPLICATE when KSeF already holds an invoice with its number from this seller
+(sent earlier, by this or another system). Sending it again is refused every time, so 'queue
+retry' refuses it; instead record the KSeF number KSeF reported ('queue show ID' names it). The
+job becomes ACCEPTED with that number, so credit memos waiting for it can be sent.
+
+The number is checked first: its checksum, its seller NIP, that no other job has it, and, when
+KSeF can be reached, that KSeF holds an invoice under it with this job's seller and invoice
+number (different content is reported as a warning). When KSeF cannot be reached the number is
+recorded unverified, with a warning.`,
+		Example: "  ksefpl queue resolve 12 --ksef-number 5261040828-20261120-0100A1B2C3D4-5E",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.id = args[0]
+			return runQueueResolve(cmd.Context(), o)
+		},
+	}
+	cmd.Flags().StringVar(&o.ksefNumber, "ksef-number", "", "the KSeF number KSeF reported for the invoice (required)")
+	return cmd
+}
+
+func runQueueResolve(ctx context.Context, o *queueResolveOptions) error {
+	a := o.app
+	id, err := strconv.ParseInt(o.id, 10, 64)
+	if err != nil || id <= 0 {
+		return &usageErr{fmt.Errorf("invalid job id %q: give the numeric id shown by ksefpl queue list", o.id)}
+	}
+	if o.ksefNumber == "" {
+		return &usageErr{errors.New("--ksef-number is required: the number KSeF reported for the invoice (ksefpl queue show ID)")}
+	}
+	d, err := a.deps(ctx)
+	if err != nil {
+		return err
+	}
+	res, err := queue.Resolve(ctx, d, queue.ResolveRequest{JobID: id, KSeFNumber: strings.TrimSpace(o.ksefNumber), Actor: a.actor()})
+	if err != nil {
+		return err
+	}
+	for _, w := range res.Warnings {
+		a.warn(w)
+	}
+	if a.json() {
+		views, err := queue.Views(ctx, d.DB, []*store.Job{res.Job})
+		if err != nil {
+			return err
+		}
+		return writeJSON(a.io.Out, struct {
+			Job any `json:"job"`
+			*queue.ResolveResult
+		}{views[0], res})
+	}
+	how := "verified against KSeF"
+	switch {
+	case res.SameDocument:
+		how += ": KSeF holds this job's exact document"
+	case !res.Verified:
+		how = "not verified: KSeF could not be reached"
+	}
+	fmt.Fprintf(a.io.Out, "Job %d (%s %s) is %s with KSeF number %s (%s).\n", res.Job.ID, res.Job.EntityType, esc(res.Job.IncrementID),
+		res.Job.Status, res.Job.KSeFNumber, how)
 	return nil
 }

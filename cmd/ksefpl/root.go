@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,7 +13,7 @@ import (
 
 // run builds the command tree, executes args and returns the exit code.
 func run(ctx context.Context, args []string, ios *ioStreams, getenv func(string) string) int {
-	a := &app{io: ios, getenv: getenv, now: time.Now, version: version}
+	a := &app{io: ios, getenv: getenv, now: time.Now, version: version, executable: os.Executable}
 	defer a.close()
 	root := newRootCmd(a)
 	root.SetArgs(args)
@@ -22,7 +23,7 @@ func run(ctx context.Context, args []string, ios *ioStreams, getenv func(string)
 	err := root.ExecuteContext(ctx)
 	code := exitCode(err)
 	if err != nil && !errSilent(err) {
-		msg := err.Error()
+		msg := esc(err.Error())
 		if classOf(err) == failure.Usage {
 			msg += "\nRun 'ksefpl --help' for usage."
 		}
@@ -81,7 +82,20 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newCertificateImportCmd(a), newCertificateEnrollCmd(a), newCertificateListCmd(a),
 		newCertificateRevokeCmd(a), newCertificateRemoveCmd(a),
 	)
+	// Cobra's completion command: an unknown shell (completion tcsh) is a usage error.
+	root.InitDefaultCompletionCmd()
 	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			// Without a run function cobra prints the help for any argument and exits 0;
+			// with one, its argument check refuses an unknown shell.
+			c.Args = func(_ *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return fmt.Errorf("unknown shell %q: ksefpl completion supports bash, zsh, fish and powershell", args[0])
+				}
+				return nil
+			}
+			c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
 		wrapArgs(c)
 	}
 	return root

@@ -113,9 +113,13 @@ func runSimToken(ctx context.Context, o *simTokenOptions) error {
 	if o.url == "" || o.nip == "" {
 		return &usageErr{fmt.Errorf("both --url and --nip are required")}
 	}
-	tok, err := (&ksefsim.ControlClient{URL: o.url}).IssueToken(ctx, o.nip)
+	n := nip.Normalize(o.nip)
+	if err := nip.Validate(n); err != nil {
+		return err
+	}
+	tok, err := (&ksefsim.ControlClient{URL: o.url}).IssueToken(ctx, n)
 	if err != nil {
-		return withClass(failure.Unavailable, err)
+		return simErr(err)
 	}
 	if a.json() {
 		return writeJSON(a.io.Out, map[string]string{"token": tok})
@@ -151,7 +155,7 @@ func runSimRevoke(ctx context.Context, o *simRevokeOptions) error {
 		return err
 	}
 	if err := (&ksefsim.ControlClient{URL: o.url}).RevokeToken(ctx, tok); err != nil {
-		return withClass(failure.Unavailable, err)
+		return simErr(err)
 	}
 	fmt.Fprintln(a.io.Out, "Token revoked.")
 	return nil
@@ -212,7 +216,7 @@ func runSimCert(ctx context.Context, o *simCertOptions) error {
 		m, err = (&ksefsim.ControlClient{URL: o.url}).IssueCertificate(ctx, ksefsim.CertificateRequest{
 			NIP: nip.Normalize(o.nip), PESEL: o.pesel, Kind: o.kind, Key: o.key})
 		if err != nil {
-			return withClass(failure.Unavailable, err)
+			return simErr(err)
 		}
 	} else {
 		now := time.Now()
@@ -246,4 +250,13 @@ func runSimCert(ctx context.Context, o *simCertOptions) error {
 	fmt.Fprintf(a.io.Out, "Test certificate %s (%s) written to %s: cert.pem, key.pem, cert.p12 (empty password)\n",
 		info["serial"], info["subject"], o.out)
 	return nil
+}
+
+// simErr classifies a control-client error: the simulator's refusal keeps its class
+// (invalid for a wrong request), anything else (not reachable) is unavailable.
+func simErr(err error) error {
+	if c := failure.Of(err); c != failure.Unknown {
+		return err
+	}
+	return withClass(failure.Unavailable, err)
 }

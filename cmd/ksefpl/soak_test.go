@@ -174,7 +174,9 @@ func TestChaosSoak(t *testing.T) {
 	runs, kills := 0, 0
 	killAt := map[int]bool{3: true, 8: true, 14: true}
 	stop := make(chan struct{})
+	cronDone := make(chan struct{}) // joined before wg.Wait: no wg.Add races the Wait, no t call outlives the test
 	go func() {
+		defer close(cronDone)
 		rng := rand.New(rand.NewPCG(1, 2))
 		for i := 0; ; i++ {
 			select {
@@ -248,6 +250,7 @@ func TestChaosSoak(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			close(stop)
+			<-cronDone
 			wg.Wait()
 			stuck, _ := db.Jobs(ctx, store.JobFilter{Statuses: []string{store.JobSubmitted, store.JobSending, store.JobPending, store.JobFailed}})
 			for _, j := range stuck {
@@ -271,6 +274,7 @@ func TestChaosSoak(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	close(stop)
+	<-cronDone
 	wg.Wait()
 	procMu.Lock()
 	defer procMu.Unlock()

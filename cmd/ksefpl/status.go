@@ -65,17 +65,17 @@ func renderStatus(a *app, sites []status.Website) error {
 		if i > 0 {
 			fmt.Fprintln(a.io.Out)
 		}
-		fmt.Fprintf(a.io.Out, "%s (%s)\n", a.io.bold("Website "+w.Code), w.Name)
-		env := w.Environment
+		fmt.Fprintf(a.io.Out, "%s (%s)\n", a.io.bold("Website "+w.Code), esc(w.Name))
+		env := esc(w.Environment)
 		if w.APIURL != "" {
-			env += " · " + w.APIURL
+			env += " · " + esc(w.APIURL)
 		}
 		if w.ConfigProblem != "" {
 			env += " · " + a.io.red(w.ConfigProblem)
 		}
 		rows := [][]string{
 			{"environment", env},
-			{"seller NIP", orDash(w.SellerNIP)},
+			{"seller NIP", esc(orDash(w.SellerNIP))},
 			{"authentication", w.AuthMethod},
 			{"token", tokenText(a, w.Token, w.AuthMethod)},
 			{"certificate", certText(a, w.Certificate)},
@@ -86,7 +86,7 @@ func renderStatus(a *app, sites []status.Website) error {
 			{"oldest pending job", pendingText(w)},
 		}
 		for _, r := range rows {
-			fmt.Fprintf(a.io.Out, "  %-21s %s\n", r[0], r[1])
+			fmt.Fprintf(a.io.Out, "  %-21s %s\n", r[0], r[1]) // data in r[1] is escaped where it is composed
 		}
 	}
 	return nil
@@ -106,11 +106,11 @@ func tokenText(a *app, t status.Token, method string) string {
 	case !t.Configured:
 		return a.io.red("not configured")
 	case t.Problem != "":
-		return a.io.red(t.Problem) + " (" + t.Source + ")"
+		return a.io.red(t.Problem) + " (" + esc(t.Source) + ")"
 	case t.FromEnv:
-		return "environment variable " + t.Source + " · fingerprint " + t.Fingerprint
+		return "environment variable " + esc(t.Source) + " · fingerprint " + t.Fingerprint
 	}
-	return "stored (" + t.Source + ") · fingerprint " + t.Fingerprint
+	return "stored (" + esc(t.Source) + ") · fingerprint " + t.Fingerprint
 }
 
 func certText(a *app, c *status.Certificate) string {
@@ -118,9 +118,9 @@ func certText(a *app, c *status.Certificate) string {
 	case c == nil:
 		return "none"
 	case c.Problem != "":
-		return a.io.red(c.Problem) + " (" + c.Source + ")"
+		return a.io.red(c.Problem) + " (" + esc(c.Source) + ")"
 	}
-	s := fmt.Sprintf("%s · %s · valid until %s", c.Serial, c.Subject, c.NotAfter.Format(time.DateOnly))
+	s := fmt.Sprintf("%s · %s · valid until %s", c.Serial, esc(c.Subject), c.NotAfter.Format(time.DateOnly))
 	left := fmt.Sprintf("%d days left", c.DaysLeft)
 	switch {
 	case c.DaysLeft < 0:
@@ -128,7 +128,7 @@ func certText(a *app, c *status.Certificate) string {
 	case c.DaysLeft < conncheck.CertificateWarnDays:
 		left = a.io.yellow(left)
 	}
-	return s + " (" + left + ") · " + c.Source
+	return s + " (" + left + ") · " + esc(c.Source)
 }
 
 func connectionText(a *app, c *status.Connection) string {
@@ -141,10 +141,10 @@ func connectionText(a *app, c *status.Connection) string {
 	} else {
 		s += a.io.red("failed")
 		if c.Reason != "" {
-			s += " " + c.Reason
+			s += " " + esc(c.Reason)
 		}
 		if c.Message != "" {
-			s += ": " + c.Message
+			s += ": " + esc(c.Message)
 		}
 	}
 	return s + " · token " + c.Fingerprint
@@ -162,7 +162,7 @@ func sessionsText(refs []string) string {
 	if len(refs) == 0 {
 		return "0"
 	}
-	return strconv.Itoa(len(refs)) + ": " + strings.Join(refs, ", ")
+	return strconv.Itoa(len(refs)) + ": " + esc(strings.Join(refs, ", "))
 }
 
 func pendingText(w status.Website) string {

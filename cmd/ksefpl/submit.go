@@ -25,6 +25,8 @@ type submitOptions struct {
 	mode      string
 	timeScale float64
 	waitSet   bool
+	maxDur    time.Duration
+	heartbeat time.Duration
 }
 
 func newSubmitCmd(a *app) *cobra.Command {
@@ -33,8 +35,11 @@ func newSubmitCmd(a *app) *cobra.Command {
 		Use:   "submit",
 		Short: "Send queued invoices to KSeF and collect KSeF numbers and UPOs (cron-safe)",
 		Long: `One run (1) advances what is in flight: invoice statuses, KSeF numbers, session closing, UPO
-receipts; (2) freezes and sends new PENDING jobs through online sessions; (3) waits up to --wait
-for results, leaving the rest to the next run. Safe to run from cron every minute: a second
+receipts; (2) freezes and sends new PENDING jobs through online sessions, polling what was sent
+meanwhile so that KSeF numbers arrive as they are assigned; (3) waits up to --wait for results,
+leaving the rest to the next run. The whole run ends within --max-duration: it then stops
+sending, settles what it can and exits 0; the next run continues. On a non-terminal it prints
+one progress line per website per minute. Safe to run from cron every minute: a second
 run for the same website exits at once, and a crashed run never loses or double-sends a job.
 Exit 0 when nothing failed, 7 when some jobs failed, 4/6 when a website could not
 authenticate / reach KSeF.`,
@@ -53,13 +58,26 @@ authenticate / reach KSeF.`,
 	f.DurationVar(&o.poll, "poll-interval", 2*time.Second, "pause between status polls while waiting")
 	f.Float64Var(&o.timeScale, "time-scale", 1, "pace the rate limits N times faster (only for a simulator started with the same --time-scale)")
 	f.StringVar(&o.mode, "mode", "auto", "online, batch, or auto (batch when a website's backlog exceeds ksefpl/submit/batch_threshold)")
+	f.DurationVar(&o.maxDur, "max-duration", 10*time.Minute, "end the run after this long: stop sending, settle what was sent, exit 0 (the next run continues)")
+	f.DurationVar(&o.heartbeat, "heartbeat", time.Minute, "on a non-terminal stderr, print each website's counts this often")
 	return cmd
 }
 
 func runSubmit(ctx context.Context, o *submitOptions) error {
 	a := o.app
-	if o.timeScale <= 0 {
+	switch {
+	case o.timeScale <= 0:
 		return &usageErr{fmt.Errorf("--time-scale must be positive")}
+	case o.limit < 0:
+		return &usageErr{fmt.Errorf("--limit must not be negative (0: no limit)")}
+	case o.wait < 0:
+		return &usageErr{fmt.Errorf("--wait must not be negative (0: do not wait)")}
+	case o.poll <= 0:
+		return &usageErr{fmt.Errorf("--poll-interval must be positive")}
+	case o.maxDur <= 0:
+		return &usageErr{fmt.Errorf("--max-duration must be positive")}
+	case o.heartbeat <= 0:
+		return &usageErr{fmt.Errorf("--heartbeat must be positive")}
 	}
 	switch o.mode {
 	case submit.ModeAuto, submit.ModeOnline, submit.ModeBatch:
@@ -71,7 +89,15 @@ func runSubmit(ctx context.Context, o *submitOptions) error {
 		return err
 	}
 	opts := submit.Options{Website: o.website, Limit: o.limit, Wait: o.wait, NoWait: o.waitSet && o.wait == 0,
-		AutoRetry: o.autoRetry, PollInterval: o.poll, Mode: o.mode}
+		AutoRetry: o.autoRetry, PollInterval: o.poll, Mode: o.mode, MaxDuration: o.maxDur}
+	opts.HeartbeatEvery = o.heartbeat
+	if !a.io.ErrTTY {
+		// cron's log shows life: one line per website per minute.
+		opts.Heartbeat = func(h submit.Heartbeat) {
+			fmt.Fprintf(a.io.ErrOut, "%s submit: website %s: %d sent, %d accepted, %d failed, %d pending (%s)\n",
+				a.now().Format(time.RFC3339), esc(h.Website), h.Sent, h.Accepted, h.Failed, h.Pending, h.Elapsed.Round(time.Second))
+		}
+	}
 	if o.timeScale != 1 {
 		opts.Pacer = ksef.NewPacer(ksef.PacerOptions{TimeScale: o.timeScale})
 	}

@@ -7,6 +7,7 @@ package ksefpltest
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"path/filepath"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
 // The sellers of the fixture's websites: base, and a second legal entity.
@@ -37,6 +39,7 @@ type options struct {
 	sim       bool
 	simCfg    ksefsim.Config
 	configure bool
+	official  bool
 	now       func() time.Time
 }
 
@@ -47,6 +50,11 @@ type Option func(*options)
 func WithSim(cfg ksefsim.Config) Option {
 	return func(o *options) { o.sim, o.simCfg = true, cfg }
 }
+
+// WithOfficialHosts makes the simulator answer as the official KSeF hosts as well
+// (https://api.ksef.mf.gov.pl/v2 and the rest, see OfficialHosts), for tests of what
+// only the official hosts unlock.
+func WithOfficialHosts() Option { return func(o *options) { o.official = true } }
 
 // WithoutSim starts no simulator: the base website gets its seller only (no environment
 // or token), for tests of the store, the queue and offline code.
@@ -71,6 +79,9 @@ type Fixture struct {
 	// Sim and URL are the simulator and its address (nil and "" WithoutSim).
 	Sim *ksefsim.Server
 	URL string
+	// Official makes the simulator answer as the official KSeF hosts too (nil unless
+	// WithOfficialHosts); Deps.HTTPClient reaches them. See UseOfficialHost.
+	Official *OfficialHosts
 	// Token is the base website's KSeF token (stored at the default scope).
 	Token string
 
@@ -103,6 +114,13 @@ func NewFixture(t testing.TB, opts ...Option) *Fixture {
 		srv := httptest.NewServer(f.Sim)
 		t.Cleanup(srv.Close)
 		f.URL = srv.URL
+		if o.official {
+			if f.Official, err = NewOfficialHosts(f.Sim, t.TempDir()); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(f.Official.Close)
+			f.Deps.HTTPClient = f.Official.Client()
+		}
 	}
 	if !o.configure {
 		return f
@@ -113,6 +131,25 @@ func NewFixture(t testing.TB, opts ...Option) *Fixture {
 		f.SetSeller(config.Default, NIP)
 	}
 	return f
+}
+
+// UseOfficialHost switches the website at sc to environment env (test, demo or
+// production) at its official host, which the simulator answers (WithOfficialHosts):
+// base_url is deleted at sc and at the default scope.
+func (f *Fixture) UseOfficialHost(sc config.Scope, env string) {
+	f.T.Helper()
+	if f.Official == nil {
+		f.T.Fatal("UseOfficialHost needs WithOfficialHosts")
+	}
+	for _, at := range []config.Scope{sc, config.Default} {
+		if err := f.Config().Delete(f.Ctx, config.PathBaseURL, at); err != nil {
+			var nf *config.NotFoundError
+			if !errors.As(err, &nf) {
+				f.T.Fatal(err)
+			}
+		}
+	}
+	f.Set(config.PathEnvironment, env, sc)
 }
 
 // Getenv reads the fixture's environment variables (Deps and the configuration use it).
@@ -212,4 +249,19 @@ func (f *Fixture) OpenDB() *store.DB {
 	}
 	f.T.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Client is website code's KSeF client as the workflows build it, with the settings it
+// came from (its Credentials authenticate as submit does).
+func (f *Fixture) Client(code string) (*ksef.Client, *website.Settings) {
+	f.T.Helper()
+	s, err := f.Deps.Website(f.Ctx, f.Scope(code))
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	c, err := s.Client(f.Deps.ClientOptions())
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	return c, s
 }

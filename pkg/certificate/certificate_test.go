@@ -223,14 +223,7 @@ func useCertificate(t *testing.T, f *ksefpltest.Fixture, m *kcert.Material) {
 // accessToken authenticates the base website as submit does.
 func accessToken(t *testing.T, f *ksefpltest.Fixture) (string, error) {
 	t.Helper()
-	s, err := f.Deps.Website(f.Ctx, f.Scope("base"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := s.Client(f.Deps.ClientOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s := f.Client("base")
 	return c.AccessToken(f.Ctx, s.Credentials())
 }
 

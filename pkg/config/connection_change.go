@@ -10,7 +10,9 @@ import (
 // connectionPaths are the paths whose change makes a website's cached KSeF tokens and
 // its last connection-test outcome stale: they were obtained from another environment,
 // endpoint or token. Immutable.
-var connectionPaths = []string{PathEnvironment, PathBaseURL, PathAPIToken, PathAuthMethod}
+// allow_custom_host belongs here too: a connection test passed through a proxy must not
+// outlive the permission to use one.
+var connectionPaths = []string{PathEnvironment, PathBaseURL, PathAPIToken, PathAuthMethod, PathAllowCustomHost}
 
 // ConnectionPaths returns the paths whose change clears cached KSeF tokens and
 // connection-test outcomes.

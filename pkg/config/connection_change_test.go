@@ -50,7 +50,13 @@ func TestConnectionChangeAtWebsiteScopeClearsThatWebsiteOnly(t *testing.T) {
 		t.Run(path, func(t *testing.T) {
 			s, db, _ := newService(t, nil)
 			shop2 := seedConnectionState(t, db)
-			value := map[string]string{PathEnvironment: "local", PathBaseURL: "http://127.0.0.1:1/v2", PathAPIToken: "tok", PathAuthMethod: AuthCertificate}[path]
+			// The simulator's loopback base_url needs environment local: save it as is, so
+			// that only the change under test clears anything.
+			if err := db.ConfigSet(context.Background(), store.ScopeWebsites, 2, PathEnvironment, "local"); err != nil {
+				t.Fatal(err)
+			}
+			value := map[string]string{PathEnvironment: "local", PathBaseURL: "http://127.0.0.1:1/v2", PathAPIToken: testToken("7740001454", 'c'),
+				PathAuthMethod: AuthCertificate, PathAllowCustomHost: "1"}[path]
 			mustSet(t, s, path, value, shop2)
 			if c, o := state(t, db, 2); c || o {
 				t.Errorf("shop2 after config:set %s: cached=%v outcome=%v, want both cleared", path, c, o)
@@ -102,14 +108,15 @@ func TestOtherPathsKeepConnectionState(t *testing.T) {
 func TestSetKeepingTokenCacheForgetsOnlyOutcomes(t *testing.T) {
 	s, db, _ := newService(t, nil)
 	shop2 := seedConnectionState(t, db)
-	if _, err := s.SetKeepingTokenCache(context.Background(), PathAPIToken, "tok-new", shop2); err != nil {
+	newTok := testToken("7740001454", 'd')
+	if _, err := s.SetKeepingTokenCache(context.Background(), PathAPIToken, newTok, shop2); err != nil {
 		t.Fatal(err)
 	}
 	if c, o := state(t, db, 2); !c || o {
 		t.Errorf("shop2: cached=%v outcome=%v, want cache kept and outcome cleared", c, o)
 	}
 	plain, _, err := s.Secret(context.Background(), PathAPIToken, shop2)
-	if err != nil || plain != "tok-new" {
+	if err != nil || plain != newTok {
 		t.Fatalf("token = %q, %v", plain, err)
 	}
 }

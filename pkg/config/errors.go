@@ -9,16 +9,28 @@ import (
 
 // UnknownPathError is returned for a path that is not in the registry.
 type UnknownPathError struct {
-	Path        string
+	Path string
+	// Suggestions are the closest known paths; when nil (an error built outside this
+	// package, e.g. &UnknownPathError{Path: p}) Error computes them.
 	Suggestions []string
 }
 
+// Error is Magento's message followed by the closest known paths ("Did you mean: …?")
+// or, when none is close, the groups of known paths.
 func (e *UnknownPathError) Error() string {
-	msg := fmt.Sprintf("The %q path doesn't exist. Verify and try again.", e.Path)
-	if len(e.Suggestions) > 0 {
-		msg += " Did you mean: " + strings.Join(e.Suggestions, ", ") + "?"
+	s := e.Suggestions
+	if s == nil {
+		s = suggest(e.Path)
 	}
-	return msg
+	return fmt.Sprintf("The %q path doesn't exist. Verify and try again.", e.Path) + didYouMean(s)
+}
+
+// didYouMean is the hint appended to messages about an unknown path.
+func didYouMean(suggestions []string) string {
+	if len(suggestions) > 0 {
+		return " Did you mean: " + strings.Join(suggestions, ", ") + "?"
+	}
+	return " Known paths are under " + strings.Join(groups(), ", ") + " (ksefpl config:show lists them)."
 }
 
 // InvalidValueError is returned when a value does not fit its path's type. Its message
@@ -44,8 +56,15 @@ func (e *ScopeError) Error() string { return e.Msg }
 // NotFoundError is returned by Get and Delete for a path with no value.
 type NotFoundError struct{ Path string }
 
+// Error is Magento's message. For a path that is neither a registered path nor a group
+// of them (config:show of a typo) it adds the closest known paths, as UnknownPathError
+// does; a registered path that merely has no value gets Magento's message alone.
 func (e *NotFoundError) Error() string {
-	return fmt.Sprintf("Configuration for path: %q doesn't exist", e.Path)
+	msg := fmt.Sprintf("Configuration for path: %q doesn't exist", e.Path)
+	if e.Path != "" && !IsKnownPrefix(e.Path) {
+		msg += "." + didYouMean(suggest(e.Path))
+	}
+	return msg
 }
 
 // DecryptError is returned when a stored secret cannot be decrypted with the deployment

@@ -8,6 +8,7 @@ package config
 import (
 	"sort"
 	"strings"
+	"time"
 )
 
 // Kind is the type of a configuration value; it decides validation and display.
@@ -23,24 +24,32 @@ const (
 	KindDuration
 	KindCountry
 	KindInt
+	// KindBool is a yes/no switch stored as "1" or "0" (Magento's yesno source model);
+	// true/false, yes/no and on/off are accepted and normalised.
+	KindBool
 )
 
 // Known paths.
 const (
-	PathEnvironment    = "ksefpl/connection/environment"
-	PathBaseURL        = "ksefpl/connection/base_url"
-	PathAPIToken       = "ksefpl/connection/api_token"
-	PathAPIVersion     = "ksefpl/connection/api_version"
-	PathAuthMethod     = "ksefpl/connection/auth_method"
-	PathTokenTTLMargin = "ksefpl/connection/token_ttl_margin"
-	PathSellerNIP      = "ksefpl/seller/nip"
-	PathSellerName     = "ksefpl/seller/name"
-	PathSellerAddress1 = "ksefpl/seller/address_line1"
-	PathSellerAddress2 = "ksefpl/seller/address_line2"
-	PathSellerCountry  = "ksefpl/seller/country_code"
-	PathInvoiceSchema  = "ksefpl/invoice/schema"
-	PathNBPBaseURL     = "ksefpl/nbp/base_url"
-	PathBatchThreshold = "ksefpl/submit/batch_threshold"
+	PathEnvironment = "ksefpl/connection/environment"
+	// PathAllowCustomHost ("0" or "1") lets ksefpl/connection/base_url point the test,
+	// demo or production environment at a host other than the Ministry of Finance's
+	// (a corporate proxy in front of KSeF). Every command that uses such a connection
+	// warns, naming the host (see OfficialHost and Service.CustomHostAllowed).
+	PathAllowCustomHost = "ksefpl/connection/allow_custom_host"
+	PathBaseURL         = "ksefpl/connection/base_url"
+	PathAPIToken        = "ksefpl/connection/api_token"
+	PathAPIVersion      = "ksefpl/connection/api_version"
+	PathAuthMethod      = "ksefpl/connection/auth_method"
+	PathTokenTTLMargin  = "ksefpl/connection/token_ttl_margin"
+	PathSellerNIP       = "ksefpl/seller/nip"
+	PathSellerName      = "ksefpl/seller/name"
+	PathSellerAddress1  = "ksefpl/seller/address_line1"
+	PathSellerAddress2  = "ksefpl/seller/address_line2"
+	PathSellerCountry   = "ksefpl/seller/country_code"
+	PathInvoiceSchema   = "ksefpl/invoice/schema"
+	PathNBPBaseURL      = "ksefpl/nbp/base_url"
+	PathBatchThreshold  = "ksefpl/submit/batch_threshold"
 )
 
 // Authentication methods (PathAuthMethod).
@@ -63,30 +72,46 @@ type Field struct {
 	Path    string
 	Kind    Kind
 	Default string
-	Options []string // allowed values for KindEnum
+	Options []string // allowed values for KindEnum and KindBool
 	Help    string
 	// EnvVar, when set, overrides the stored value at default scope, and EnvVar_<CODE>
 	// at website scope.
 	EnvVar string
+	// MinDuration and MaxDuration bound a KindDuration value (both inclusive).
+	MinDuration, MaxDuration time.Duration
+	// MinInt and MaxInt bound a KindInt value (both inclusive).
+	MinInt, MaxInt int
 }
 
 // registry is the immutable table of known paths, sorted by path.
 var registry = []Field{
-	{Path: PathAPIToken, Kind: KindSecret, EnvVar: EnvAPIToken, Help: "KSeF API token (stored encrypted; use - to read it from stdin)"},
+	{Path: PathAllowCustomHost, Kind: KindBool, Default: "0", Options: []string{"0", "1"}, Help: "1 lets base_url point the test, demo or production environment at a host other than the Ministry of Finance's API host — for a corporate proxy in front of KSeF; every command that uses the connection then warns, naming the host"},
+	{Path: PathAPIToken, Kind: KindSecret, EnvVar: EnvAPIToken, Help: "KSeF API token <reference>|nip-<NIP>|<64 hex> (stored encrypted; use - to read it from stdin); with api_version legacy a KSeF 1.0 token is accepted too"},
 	{Path: PathAPIVersion, Kind: KindEnum, Default: "2", Options: []string{"2", "legacy"}, Help: "authentication profile: 2 (KSeF 2.0) or legacy (KSeF 1.0, connection tests only)"},
 	{Path: PathAuthMethod, Kind: KindEnum, Default: AuthToken, Options: []string{AuthToken, AuthCertificate}, Help: "how the website authenticates: token (a KSeF token; usable for authentication only until 2026-12-31 under § 13 of the regulation) or certificate (an XAdES signature with the website's authentication certificate: ksefpl certificate:import / certificate:enroll)"},
-	{Path: PathBaseURL, Kind: KindURL, Help: "API base URL: required for environment local (e.g. the simulator's http://127.0.0.1:8089/v2); for the other environments it overrides their address (a proxy)"},
+	{Path: PathBaseURL, Kind: KindURL, Help: "API base URL: required for environment local (e.g. the simulator's http://127.0.0.1:8089/v2, plain http only for a loopback host); for test, demo and production it must be that environment's Ministry of Finance API host unless allow_custom_host is 1 (a proxy, https)"},
 	{Path: PathEnvironment, Kind: KindEnum, Default: "test", Options: []string{"test", "demo", "production", "local"}, Help: "KSeF environment"},
-	{Path: PathTokenTTLMargin, Kind: KindDuration, Default: "5m", Help: "cached access tokens are dropped this long before KSeF's expiry"},
+	{Path: PathTokenTTLMargin, Kind: KindDuration, Default: "5m", MinDuration: time.Second, MaxDuration: maxTokenTTLMargin, Help: "cached access tokens are dropped this long before KSeF's expiry (1s to 10m; KSeF access tokens live about 15 minutes)"},
 	{Path: PathInvoiceSchema, Kind: KindEnum, Default: "FA3", Options: []string{"FA3", "FA2"}, Help: "structured invoice schema (production accepts only FA3)"},
-	{Path: PathNBPBaseURL, Kind: KindURL, Default: "https://api.nbp.pl/api", Help: "NBP exchange-rate API base URL"},
+	{Path: PathNBPBaseURL, Kind: KindURL, Default: "https://api.nbp.pl/api", Help: "NBP exchange-rate API base URL (https; plain http only for a loopback host)"},
 	{Path: PathSellerAddress1, Kind: KindString, Help: "seller address, first line (AdresL1)"},
 	{Path: PathSellerAddress2, Kind: KindString, Help: "seller address, second line (AdresL2)"},
 	{Path: PathSellerCountry, Kind: KindCountry, Default: "PL", Help: "seller country code (ISO 3166-1 alpha-2)"},
 	{Path: PathSellerName, Kind: KindString, Help: "seller legal name"},
 	{Path: PathSellerNIP, Kind: KindNIP, Help: "seller NIP (tax id); normalised before saving"},
-	{Path: PathBatchThreshold, Kind: KindInt, Default: "100", Help: "submit --mode auto sends a website's backlog in batch sessions when it exceeds this many invoices"},
+	{Path: PathBatchThreshold, Kind: KindInt, Default: "100", MinInt: 0, MaxInt: maxBatchThreshold, Help: "submit --mode auto sends a website's backlog in batch sessions when it exceeds this many invoices (0 to 100000)"},
 }
+
+// Bounds of the numeric paths.
+const (
+	// maxTokenTTLMargin: KSeF access tokens live about 15 minutes, so a larger margin
+	// would make every cached access token stale on arrival (each command would refresh
+	// it); the authenticator treats 0 as its 5m default, so 0 is not accepted either.
+	maxTokenTTLMargin = 10 * time.Minute
+	// maxBatchThreshold is ten full batch sessions (ksef.MaxInvoicesPerSession is
+	// 10 000); above it --mode auto would never choose batch.
+	maxBatchThreshold = 100_000
+)
 
 // Lookup returns the field registered at path.
 func Lookup(path string) (Field, bool) {
@@ -103,19 +128,44 @@ func Fields() []Field { return append([]Field(nil), registry...) }
 // Secret reports whether values of this field are stored encrypted and never shown.
 func (f Field) Secret() bool { return f.Kind == KindSecret }
 
-// suggest returns registered paths close to path: same prefix or small edit distance.
+// suggest returns up to five registered paths close to path, closest first: a small edit
+// distance over the whole path or its last segment, a shared prefix, or a path that
+// contains (or ends with) what was typed; failing those, the paths of path's group when
+// that group exists. It returns nothing when no path is close; the UnknownPathError
+// message then lists the groups of paths instead.
 func suggest(path string) []string {
 	type cand struct {
 		path string
 		dist int
 	}
+	p := strings.ToLower(strings.Trim(strings.TrimSpace(path), "/"))
+	if p == "" {
+		return nil
+	}
+	pLast := p[strings.LastIndex(p, "/")+1:]
 	var cs []cand
 	for _, f := range registry {
-		d := editDistance(path, f.Path)
+		d := editDistance(p, f.Path)
 		last := f.Path[strings.LastIndex(f.Path, "/")+1:]
-		if d <= 4 || strings.HasPrefix(f.Path, path) || (len(path) > 2 && strings.Contains(f.Path, path)) ||
-			strings.HasSuffix(path, "/"+last) {
-			cs = append(cs, cand{f.Path, d})
+		dl := editDistance(pLast, last)
+		near := d <= 4 ||
+			strings.HasPrefix(f.Path, p) ||
+			(len(p) > 2 && strings.Contains(f.Path, p)) ||
+			strings.HasSuffix(p, "/"+last) || pLast == last ||
+			(len(pLast) > 3 && dl <= 2) ||
+			(len(pLast) > 3 && (strings.Contains(last, pLast) || strings.Contains(pLast, last)))
+		if near {
+			cs = append(cs, cand{f.Path, min(d, dl+1)})
+		}
+	}
+	if len(cs) == 0 {
+		// Nothing is close: offer the group's paths when the group itself is known
+		// (ksefpl/connection/no_such_path → the ksefpl/connection/ paths).
+		group := p[:strings.LastIndex(p, "/")+1]
+		for _, f := range registry {
+			if group != "" && strings.HasPrefix(f.Path, group) && !strings.Contains(f.Path[len(group):], "/") {
+				cs = append(cs, cand{f.Path, editDistance(pLast, f.Path[len(group):])})
+			}
 		}
 	}
 	sort.Slice(cs, func(i, j int) bool {
@@ -130,6 +180,18 @@ func suggest(path string) []string {
 			break
 		}
 		out = append(out, c.path)
+	}
+	return out
+}
+
+// groups returns the registered path groups ("ksefpl/seller/" …), sorted.
+func groups() []string {
+	var out []string
+	for _, f := range registry {
+		g := f.Path[:strings.LastIndex(f.Path, "/")+1]
+		if len(out) == 0 || out[len(out)-1] != g {
+			out = append(out, g)
+		}
 	}
 	return out
 }

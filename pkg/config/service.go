@@ -4,12 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ksefpl/ksefpl/pkg/nip"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
@@ -63,7 +60,8 @@ type Value struct {
 	Value  string `json:"-"`
 }
 
-// Display returns the value as shown to people: secrets as ******.
+// Display returns the value as shown to people: secrets as ******, and a URL with the
+// credentials of its userinfo (stored by an older release) as https://******@host/….
 func (v Value) Display() string {
 	if v.Secret {
 		if v.Value == "" && v.Source != SourceEnv {
@@ -71,8 +69,15 @@ func (v Value) Display() string {
 		}
 		return "******"
 	}
+	if f, ok := Lookup(v.Path); ok && f.Kind == KindURL {
+		return redactURL(v.Value)
+	}
 	return v.Value
 }
+
+// String is the path and its displayed value, so that printing a Value (%v) never shows
+// a secret or a URL's credentials.
+func (v Value) String() string { return v.Path + "=" + v.Display() }
 
 // SetResult reports what Set saved.
 type SetResult struct {
@@ -84,6 +89,14 @@ type SetResult struct {
 
 // Set validates value for path, normalises it (a NIP loses its separators and PL prefix),
 // encrypts it when secret and saves it at scope. Nothing is saved when validation fails.
+//
+// Some rules depend on other paths and are checked against their effective values at
+// scope (and, for base_url, environment and allow_custom_host, at every website and store
+// view below it that the change reaches): base_url against environment and
+// allow_custom_host, and the API token's shape against api_version. The order of
+// config:set commands therefore matters: set environment local before a simulator's
+// http://127.0.0.1 base_url (the default environment, test, accepts only its official
+// host), and allow_custom_host 1 before a proxy's base_url.
 func (s *Service) Set(ctx context.Context, path, value string, sc Scope) (SetResult, error) {
 	return s.set(ctx, path, value, sc, forgetTokensAndOutcomes)
 }
@@ -98,6 +111,12 @@ func (s *Service) set(ctx context.Context, path, value string, sc Scope, forget 
 	if err != nil {
 		return SetResult{}, err
 	}
+	if sc.Type == "" {
+		sc = Default
+	}
+	if err := s.checkInContext(ctx, change{path: path, scope: sc, value: norm}); err != nil {
+		return SetResult{}, err
+	}
 	res := SetResult{Path: path, Scope: sc}
 	stored := norm
 	if f.Secret() {
@@ -109,9 +128,6 @@ func (s *Service) set(ctx context.Context, path, value string, sc Scope, forget 
 		}
 	} else {
 		res.Saved = norm
-	}
-	if sc.Type == "" {
-		sc = Default
 	}
 	if sc.Type == store.ScopeStores && strings.HasPrefix(path, "ksefpl/") {
 		res.Warnings = append(res.Warnings, "KSeF settings belong to a legal entity (one NIP per website): "+
@@ -126,13 +142,26 @@ func (s *Service) set(ctx context.Context, path, value string, sc Scope, forget 
 	return res, nil
 }
 
-// Delete removes the value stored at exactly this scope.
+// Delete removes the value stored at exactly this scope. Deleting environment,
+// base_url or allow_custom_host is refused when the combination it leaves (an inherited
+// value or the default then applies) breaks the base_url rule Set applies (see Set).
 func (s *Service) Delete(ctx context.Context, path string, sc Scope) error {
 	if _, ok := Lookup(path); !ok {
 		return &UnknownPathError{Path: path, Suggestions: suggest(path)}
 	}
 	if sc.Type == "" {
 		sc = Default
+	}
+	if isPairPath(path) {
+		// Deleting lets an inherited value or the default apply: check that the
+		// combination the deletion leaves is one Set would accept.
+		if _, stored, err := s.db.ConfigGet(ctx, sc.Type, sc.ID, path); err != nil {
+			return err
+		} else if stored {
+			if err := s.checkInContext(ctx, change{path: path, scope: sc, deleted: true}); err != nil {
+				return err
+			}
+		}
 	}
 	ok, err := s.db.ConfigDelete(ctx, sc.Type, sc.ID, path)
 	if err != nil {
@@ -152,11 +181,31 @@ func (s *Service) Get(ctx context.Context, path string, sc Scope) (Value, error)
 	if !ok {
 		return Value{}, &UnknownPathError{Path: path, Suggestions: suggest(path)}
 	}
+	return s.lookup(ctx, f, sc, nil)
+}
+
+// change is a pending Set (value) or Delete (deleted) of path at scope.
+type change struct {
+	path    string
+	scope   Scope
+	value   string
+	deleted bool
+}
+
+// lookup is Get of f with ch, when not nil, applied as if it were already saved.
+func (s *Service) lookup(ctx context.Context, f Field, sc Scope, ch *change) (Value, error) {
+	path := f.Path
 	for _, level := range sc.chain() {
 		if name := s.envName(f, level); name != "" {
 			if v := s.getenv(name); v != "" {
 				return Value{Path: path, Source: SourceEnv, From: name, Secret: f.Secret(), Value: v}, nil
 			}
+		}
+		if ch != nil && ch.path == path && level.Type == ch.scope.Type && level.ID == ch.scope.ID {
+			if !ch.deleted && ch.value != "" {
+				return Value{Path: path, Source: SourceDB, From: level.String(), Secret: f.Secret(), Value: ch.value}, nil
+			}
+			continue
 		}
 		v, ok, err := s.db.ConfigGet(ctx, level.Type, level.ID, path)
 		if err != nil {
@@ -261,62 +310,4 @@ func (s *Service) envName(f Field, level Scope) string {
 		return f.EnvVar + "_" + strings.ToUpper(level.Code)
 	}
 	return ""
-}
-
-// normalise validates value against f's kind and returns the form to store.
-func normalise(f Field, value string) (string, error) {
-	bad := func(reason string, err error) error {
-		return &InvalidValueError{Path: f.Path, Reason: reason, Err: err}
-	}
-	v := strings.TrimSpace(value)
-	if f.Kind != KindSecret && strings.ContainsAny(v, "\r\n\x00") {
-		return "", bad("the value must be a single line", nil)
-	}
-	switch f.Kind {
-	case KindSecret:
-		if v == "" {
-			return "", bad("the value is empty", nil)
-		}
-		if strings.ContainsAny(v, "\r\n\x00") {
-			return "", bad("the value must be a single line", nil)
-		}
-	case KindNIP:
-		n, err := nip.Parse(v)
-		if err != nil {
-			return "", bad(err.Error(), err)
-		}
-		v = n
-	case KindEnum:
-		for _, o := range f.Options {
-			if strings.EqualFold(o, v) {
-				return o, nil
-			}
-		}
-		return "", bad(fmt.Sprintf("%q is not one of %s", v, strings.Join(f.Options, ", ")), nil)
-	case KindURL:
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return "", bad(fmt.Sprintf("%q is not an http(s) URL", v), err)
-		}
-		v = strings.TrimSuffix(v, "/")
-	case KindDuration:
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			return "", bad(fmt.Sprintf("%q is not a duration such as 5m or 90s", v), err)
-		}
-	case KindCountry:
-		v = strings.ToUpper(v)
-		if len(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z' {
-			return "", bad(fmt.Sprintf("%q is not a two-letter country code such as PL", value), nil)
-		}
-	case KindInt:
-		if _, err := strconv.Atoi(v); err != nil {
-			return "", bad(fmt.Sprintf("%q is not a whole number", v), err)
-		}
-	case KindString:
-		if len(v) > 512 {
-			return "", bad("the value is longer than 512 characters", nil)
-		}
-	}
-	return v, nil
 }

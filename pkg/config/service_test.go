@@ -76,24 +76,30 @@ func TestUnknownPathSuggests(t *testing.T) {
 	}
 }
 
+// testToken returns a token of the KSeF 2.0 shape for nip whose secret is 64 times c.
+func testToken(nip string, c byte) string {
+	return "20251010-EC-1A2B3C4D5E-6F7A8B9C0D-1E|nip-" + nip + "|" + strings.Repeat(string(c), 64)
+}
+
 func TestSecretEncryptedAtRestAndDecrypts(t *testing.T) {
 	ctx := context.Background()
 	s, db, path := newService(t, nil)
-	if _, err := s.Set(ctx, PathAPIToken, "tok-123", Default); err != nil {
+	tok := testToken("5261040828", 'a')
+	if _, err := s.Set(ctx, PathAPIToken, tok, Default); err != nil {
 		t.Fatal(err)
 	}
 	raw, _, _ := db.ConfigGet(ctx, store.ScopeDefault, 0, PathAPIToken)
-	if !strings.HasPrefix(raw, "0:3:") || strings.Contains(raw, "tok-123") {
+	if !strings.HasPrefix(raw, "0:3:") || strings.Contains(raw, tok[50:]) {
 		t.Fatalf("stored value is not Magento ciphertext: %q", raw)
 	}
 	plain, v, err := s.Secret(ctx, PathAPIToken, Default)
-	if err != nil || plain != "tok-123" || v.Display() != "******" {
+	if err != nil || plain != tok || v.Display() != "******" {
 		t.Fatalf("secret = %q %+v %v", plain, v, err)
 	}
 	db.Close()
 	for _, p := range []string{path, path + "-wal"} {
 		b, _ := os.ReadFile(p)
-		if strings.Contains(string(b), "tok-123") {
+		if strings.Contains(string(b), tok[50:]) {
 			t.Fatalf("plaintext token found in %s", p)
 		}
 	}
@@ -102,7 +108,7 @@ func TestSecretEncryptedAtRestAndDecrypts(t *testing.T) {
 func TestSecretUnderWrongKeyIsDecryptError(t *testing.T) {
 	ctx := context.Background()
 	s, db, _ := newService(t, nil)
-	if _, err := s.Set(ctx, PathAPIToken, "tok-123", Default); err != nil {
+	if _, err := s.Set(ctx, PathAPIToken, testToken("5261040828", 'a'), Default); err != nil {
 		t.Fatal(err)
 	}
 	other, err := secret.GenerateKey()
@@ -150,7 +156,8 @@ func TestScopeInheritanceAndEnvOverride(t *testing.T) {
 		t.Errorf("environment default = %+v", v)
 	}
 	// Environment overrides win over the database at their level.
-	mustSet(t, s, PathAPIToken, "stored-default", Default)
+	stored := testToken("5261040828", 'b')
+	mustSet(t, s, PathAPIToken, stored, Default)
 	env["KSEFPL_API_TOKEN"] = "env-default"
 	env["KSEFPL_API_TOKEN_SHOP2"] = "env-shop2"
 	if tok, v, _ := s.Secret(ctx, PathAPIToken, base); tok != "env-default" || v.From != "KSEFPL_API_TOKEN" {
@@ -160,7 +167,7 @@ func TestScopeInheritanceAndEnvOverride(t *testing.T) {
 		t.Errorf("shop2 token = %q", tok)
 	}
 	delete(env, "KSEFPL_API_TOKEN")
-	if tok, _, _ := s.Secret(ctx, PathAPIToken, base); tok != "stored-default" {
+	if tok, _, _ := s.Secret(ctx, PathAPIToken, base); tok != stored {
 		t.Errorf("base token without env = %q", tok)
 	}
 }

@@ -67,9 +67,12 @@ type HostReach struct {
 type Report struct {
 	Website     string `json:"website"`
 	Environment string `json:"environment"`
-	APIURL      string `json:"api_url,omitempty"`
-	APIVersion  string `json:"api_version"`
-	SellerNIP   string `json:"seller_nip,omitempty"`
+	// CustomHost is the non-official host a test, demo or production connection goes
+	// to (allow_custom_host 1); "" for the official host and the simulator.
+	CustomHost string `json:"custom_host,omitempty"`
+	APIURL     string `json:"api_url,omitempty"`
+	APIVersion string `json:"api_version"`
+	SellerNIP  string `json:"seller_nip,omitempty"`
 	// AuthMethod is token or certificate; CredentialFingerprint identifies the token or
 	// certificate tested.
 	AuthMethod            string `json:"auth_method"`

@@ -4,10 +4,9 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
@@ -58,7 +57,7 @@ func Run(ctx context.Context, d *deps.Deps, sc config.Scope, o Options) (*Report
 		return nil, err
 	}
 	r := &Report{
-		Website: s.WebsiteCode, Environment: s.EnvironmentName, APIURL: s.Endpoints.API,
+		Website: s.WebsiteCode, Environment: s.EnvironmentName, CustomHost: s.CustomHost, APIURL: s.Endpoints.API,
 		APIVersion: s.APIVersion, SellerNIP: s.Seller.NIP, AuthMethod: s.AuthMethod,
 		CredentialFingerprint: s.CredentialFingerprint, TestedAt: env.Now().UTC(),
 	}
@@ -77,7 +76,7 @@ func Run(ctx context.Context, d *deps.Deps, sc config.Scope, o Options) (*Report
 		c, _ := r.FirstFailure()
 		if _, err := env.DB.RecordAuthOutcome(ctx, store.AuthOutcome{
 			WebsiteID: s.WebsiteID, OccurredAt: r.TestedAt, Source: "test-connection",
-			Environment: s.EnvironmentName, TokenFingerprint: s.CredentialFingerprint,
+			Environment: s.Target(), TokenFingerprint: s.CredentialFingerprint,
 			Success: r.Success, Reason: r.reason(), Message: c.Detail,
 		}); err != nil {
 			return r, err
@@ -127,6 +126,14 @@ func (rn *runner) run(ctx context.Context) {
 		if s.EndpointsErr != nil {
 			return Check{Status: Fail, Class: failure.Invalid, Detail: s.EndpointsErr.Error(),
 				Hint: "check " + config.PathEnvironment + " and, for local, " + config.PathBaseURL}
+		}
+		if s.CustomHost != "" {
+			// Allowed by allow_custom_host (config:set refuses it otherwise), but never
+			// silent, and the outcome is recorded against "ENV via HOST", not ENV.
+			return Check{Status: Warn, Detail: fmt.Sprintf("environment %s through the custom host %s, API %s, NIP %s",
+				s.EnvironmentName, s.CustomHost, s.Endpoints.API, s.Seller.NIP),
+				Hint: s.CustomHostWarning() + fmt.Sprintf("; a passed test here counts only for %s, never as a test against %s itself",
+					s.Target(), s.EnvironmentName)}
 		}
 		return Check{Status: Pass, Detail: fmt.Sprintf("environment %s, API %s, NIP %s", s.EnvironmentName, s.Endpoints.API, s.Seller.NIP)}
 	})
@@ -419,13 +426,17 @@ func (rn *runner) reach(ctx context.Context, api string) Check {
 	if err != nil {
 		return Check{Status: Fail, Class: failure.Invalid, Detail: err.Error()}
 	}
-	if err := dial(ctx, host, port, useTLS, rn.o.DialTimeout); err != nil {
-		return Check{Status: Fail, Class: failure.Unavailable, Detail: err.Error(),
+	via, err := probe(ctx, rn.env.HTTPClient, api, rn.o.DialTimeout)
+	if err != nil {
+		return Check{Status: Fail, Class: failure.Unavailable, Detail: fmt.Sprintf("%s:%d: %v", host, port, err),
 			Hint: fmt.Sprintf("allow outbound HTTPS to %s:%d in the firewall (run with --network for the full list) and check DNS", host, port)}
 	}
-	kind := "TCP"
+	kind := "plain HTTP"
 	if useTLS {
 		kind = "TLS verified"
+	}
+	if via != "" {
+		kind += ", through the proxy " + via
 	}
 	return Check{Status: Pass, Detail: fmt.Sprintf("%s:%d (%s)", host, port, kind)}
 }
@@ -529,20 +540,32 @@ func (rn *runner) skew(ch *ksef.Challenge, received time.Time) Check {
 	return Check{Status: Pass, Detail: detail}
 }
 
-// network probes the firewall hosts when asked.
+// network probes the firewall hosts when asked, and adds the "firewall" check: it fails
+// (unavailable) when a host cannot be reached on 443, so that the run's verdict and exit
+// code agree with the report.
 func (rn *runner) network(ctx context.Context) {
 	if !rn.o.Network {
 		return
 	}
+	var blocked []string
 	for _, h := range rn.o.FirewallHosts {
 		start := time.Now()
-		err := dial(ctx, h, 443, true, rn.o.DialTimeout)
+		_, err := probe(ctx, rn.env.HTTPClient, "https://"+h+"/", rn.o.DialTimeout)
 		hr := HostReach{Host: h, Port: 443, Reachable: err == nil, Millis: time.Since(start).Milliseconds()}
 		if err != nil {
 			hr.Error = err.Error()
+			blocked = append(blocked, h)
 		}
 		rn.r.Network = append(rn.r.Network, hr)
 	}
+	rn.step("firewall", func() Check {
+		if len(blocked) > 0 {
+			return Check{Status: Fail, Class: failure.Unavailable,
+				Detail: fmt.Sprintf("%d of %d hosts not reachable on 443: %s", len(blocked), len(rn.o.FirewallHosts), strings.Join(blocked, ", ")),
+				Hint:   "allow outbound HTTPS to these hosts in the shop's firewall (KSeF's test and production hosts differ) and check DNS"}
+		}
+		return Check{Status: Pass, Detail: fmt.Sprintf("%d hosts reachable on 443", len(rn.o.FirewallHosts))}
+	})
 }
 
 // fromErr turns a KSeF client error into a failed check.
@@ -559,22 +582,46 @@ func fromErr(err error, prefix string) Check {
 	return c
 }
 
-// dial connects to host:port (TLS-verified when useTLS) and closes the connection.
-func dial(ctx context.Context, host string, port int, useTLS bool, timeout time.Duration) error {
-	d := &net.Dialer{Timeout: timeout}
-	addr := net.JoinHostPort(host, strconv.Itoa(port))
-	var conn net.Conn
-	var err error
-	if useTLS {
-		td := &tls.Dialer{NetDialer: d, Config: &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}}
-		conn, err = td.DialContext(ctx, "tcp", addr)
-	} else {
-		conn, err = d.DialContext(ctx, "tcp", addr)
-	}
+// probe sends HEAD to the origin (scheme://host:port/) of raw through hc, the HTTP client
+// every KSeF call uses, so that a proxy from HTTPS_PROXY is used here too. Any HTTP
+// answer, whatever its status, means the host is reachable (and, for https, that its
+// certificate verified). via is the proxy the request went through ("" for none).
+func probe(ctx context.Context, hc *http.Client, raw string, timeout time.Duration) (via string, err error) {
+	u, err := url.Parse(raw)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return conn.Close()
+	origin := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, origin.String(), nil)
+	if err != nil {
+		return "", err
+	}
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	tr, _ := hc.Transport.(*http.Transport)
+	if hc.Transport == nil {
+		tr, _ = http.DefaultTransport.(*http.Transport)
+	}
+	if tr != nil && tr.Proxy != nil {
+		if p, perr := tr.Proxy(req); perr == nil && p != nil {
+			via = p.Redacted()
+		}
+	}
+	c := *hc
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is in the check's detail already
+		}
+		return via, err
+	}
+	resp.Body.Close()
+	return via, nil
 }
 
 func hostPort(raw string) (string, int, bool, error) {

@@ -39,6 +39,10 @@ type Deps struct {
 	Now func() time.Time
 	// Getenv reads environment variables (default: none).
 	Getenv func(string) string
+	// Warn receives warnings every command must show its user whatever its output
+	// format, e.g. that a connection goes to a custom host (nil: dropped). cmd/ksefpl
+	// prints each distinct one once to stderr.
+	Warn func(msg string)
 }
 
 // FromHome bundles an opened home with the process's environment, version and clock.
@@ -84,5 +88,5 @@ func (d *Deps) Website(ctx context.Context, sc config.Scope) (*website.Settings,
 // client, retry policy and clock, and the persistent token cache in the store.
 func (d *Deps) ClientOptions() website.ClientOptions {
 	return website.ClientOptions{Version: d.Version, DB: d.DB, Keys: d.Keys, HTTPClient: d.HTTPClient,
-		Retry: d.Retry, Clock: d.Now}
+		Retry: d.Retry, Clock: d.Now, Warn: d.Warn}
 }

@@ -322,6 +322,10 @@ func Build(ctx context.Context, in *Input, opts BuildOptions) (*Document, error)
 // seller validates the configured seller and returns it normalised.
 func (c *collector) seller(s Seller) Seller {
 	out := s
+	for _, f := range [][2]string{{"seller.nip", s.NIP}, {"seller.name", s.Name}, {"seller.address_line1", s.AddressLine1},
+		{"seller.address_line2", s.AddressLine2}, {"seller.country_code", s.CountryCode}} {
+		c.control(f[0], f[1])
+	}
 	v, err := nip.Parse(s.NIP)
 	if err != nil {
 		c.add("seller.nip", "invalid seller NIP in configuration: %v", err)
@@ -335,7 +339,7 @@ func (c *collector) seller(s Seller) Seller {
 		out.CountryCode = "PL"
 	}
 	if !countryCodes[out.CountryCode] {
-		c.add("seller.country_code", "%q is not a country code KSeF accepts", s.CountryCode)
+		c.add("seller.country_code", "%s is not a country code KSeF accepts", quote(s.CountryCode))
 	}
 	return out
 }

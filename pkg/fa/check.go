@@ -53,11 +53,12 @@ var (
 	invoiceKinds = map[string]bool{"VAT": true, "KOR": true, "ZAL": true, "ROZ": true, "UPR": true, "KOR_ZAL": true, "KOR_ROZ": true}
 )
 
-// Check validates an invoice in Go, without the XSD: encoding (UTF-8, no BOM, no
-// processing instructions, size), the fixed header, NIP checksums of the seller
-// and of a Polish buyer, identifiers, codes, dates, amount formats and the
-// arithmetic P_15 = ΣP_13 + ΣP_14 (exact) for VAT and KOR invoices. It returns nil when
-// nothing is wrong.
+// Check validates an invoice in Go, without the XSD: that the file is XML with a
+// single Faktura root, encoding (UTF-8, no BOM, no processing instructions, no
+// DOCTYPE, size), control characters in text and attribute values, the fixed
+// header, NIP checksums of the seller and of a Polish buyer, identifiers, codes,
+// dates, amount formats and the arithmetic P_15 = ΣP_13 + ΣP_14 (exact) for VAT
+// and KOR invoices. It returns nil when nothing is wrong.
 func Check(b []byte) []Problem {
 	var ps []Problem
 	add := func(line int, path, format string, args ...any) {
@@ -69,16 +70,22 @@ func Check(b []byte) []Problem {
 	if bytes.HasPrefix(b, utf8BOM) {
 		add(1, "", "starts with a UTF-8 byte-order mark, which KSeF rejects: save the file as UTF-8 without BOM")
 	}
+	if msg := notXML(b); msg != "" {
+		add(0, "", "%s", msg)
+		return ps
+	}
 	if !utf8.Valid(b) {
 		add(0, "", "not valid UTF-8: KSeF accepts UTF-8 only")
 		return ps
 	}
-	lines, structural := index(bytes.TrimPrefix(b, utf8BOM))
-	ps = append(ps, structural...)
-	if len(structural) > 0 && structural[0].Msg != "" && strings.HasPrefix(structural[0].Msg, "malformed") {
+	ix := index(bytes.TrimPrefix(b, utf8BOM))
+	ps = append(ps, ix.problems...)
+	if ix.fatal {
 		return ps
 	}
-	d, err := ParseXML(b)
+	// ix.clean is b with control characters that encoding/xml refuses masked; they
+	// are reported above, and masking them lets every other check run too.
+	d, err := ParseXML(ix.clean)
 	if err != nil {
 		var pe *ParseError
 		if errors.As(err, &pe) {
@@ -88,41 +95,212 @@ func Check(b []byte) []Problem {
 		}
 		return ps
 	}
-	ck := &checker{lines: lines, add: add}
+	ck := &checker{lines: ix.lines, add: add, controls: ix.controls}
 	ck.document(d)
 	return ps
 }
 
-// index records the line of every element path and reports processing
-// instructions, a non-UTF-8 encoding declaration and malformed XML.
-func index(b []byte) (map[string]int, []Problem) {
-	lines := map[string]int{}
-	var ps []Problem
-	dec := xml.NewDecoder(bytes.NewReader(b))
+// fakturaHint ends the messages about a file that is not an invoice at all.
+const fakturaHint = "an FA(3)/FA(2) invoice document starts with <Faktura …>"
+
+// notXML explains why b (after a BOM and white space) cannot be XML, or returns "".
+func notXML(b []byte) string {
+	t := bytes.TrimLeft(bytes.TrimPrefix(b, utf8BOM), " \t\r\n")
+	switch {
+	case len(t) == 0:
+		return "the file is empty, not XML (" + fakturaHint + ")"
+	case t[0] != '<':
+		return "the file is not XML (" + fakturaHint + ")"
+	}
+	return ""
+}
+
+// indexed is what index learns from a token pass over the document.
+type indexed struct {
+	lines    map[string]int // line of every element path
+	problems []Problem
+	fatal    bool            // the document cannot be read further
+	clean    []byte          // the input with masked control characters (see maskControls)
+	controls map[string]bool // paths of elements and attributes (E/@a) with a control character
+}
+
+// controlSpot is a control character that encoding/xml refuses to read (a raw C0
+// byte or a character reference to one), masked in indexed.clean.
+type controlSpot struct {
+	off int
+	r   rune
+}
+
+var reCharRef = regexp.MustCompile(`^&#(?:x([0-9A-Fa-f]{1,8})|([0-9]{1,10}));`)
+
+// maskControls replaces every raw C0 control byte (other than tab, LF and CR) and
+// every character reference to one outside comments, CDATA sections and
+// processing instructions (where a reference is literal text) with '*' bytes of the
+// same length, so that offsets and lines stay the same. XML 1.0 forbids these
+// characters; encoding/xml would stop at the first with a syntax error that names
+// neither the element nor any further problem.
+func maskControls(b []byte) ([]byte, []controlSpot) {
+	var out []byte
+	var spots []controlSpot
+	mask := func(off, n int, r rune) {
+		if out == nil {
+			out = bytes.Clone(b)
+		}
+		for i := off; i < off+n; i++ {
+			out[i] = '*'
+		}
+		spots = append(spots, controlSpot{off: off, r: r})
+	}
+	skipTo := func(i int, end string) int {
+		j := bytes.Index(b[i:], []byte(end))
+		if j < 0 {
+			return len(b)
+		}
+		return i + j + len(end)
+	}
+	for i := 0; i < len(b); {
+		c := b[i]
+		switch {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+			mask(i, 1, rune(c))
+			i++
+		case c == '<' && (bytes.HasPrefix(b[i:], []byte("<!--")) || bytes.HasPrefix(b[i:], []byte("<![CDATA[")) || bytes.HasPrefix(b[i:], []byte("<?"))):
+			end := "?>"
+			switch {
+			case b[i+1] == '!' && b[i+2] == '-':
+				end = "-->"
+			case b[i+1] == '!':
+				end = "]]>"
+			}
+			j := skipTo(i+2, end)
+			for k := i; k < j; k++ {
+				if ck := b[k]; ck < 0x20 && ck != '\t' && ck != '\n' && ck != '\r' {
+					mask(k, 1, rune(ck))
+				}
+			}
+			i = j
+		case c == '&' && i+1 < len(b) && b[i+1] == '#':
+			m := reCharRef.FindSubmatch(b[i:])
+			if m != nil {
+				var v uint64
+				if len(m[1]) > 0 {
+					v, _ = strconv.ParseUint(string(m[1]), 16, 32)
+				} else {
+					v, _ = strconv.ParseUint(string(m[2]), 10, 32)
+				}
+				if v < 0x20 && v != '\t' && v != '\n' && v != '\r' {
+					mask(i, len(m[0]), rune(v))
+					i += len(m[0])
+					continue
+				}
+			}
+			i++
+		default:
+			i++
+		}
+	}
+	if out == nil {
+		return b, nil
+	}
+	return out, spots
+}
+
+var reAttr = regexp.MustCompile(`([^\s=<>/"']+)\s*=\s*("[^"]*"|'[^']*')`)
+
+// attrAt names the attribute whose value holds offset off within a start tag.
+func attrAt(tag []byte, off int) string {
+	for _, m := range reAttr.FindAllSubmatchIndex(tag, -1) {
+		if off >= m[4] && off < m[5] {
+			name := string(tag[m[2]:m[3]])
+			if _, local, ok := strings.Cut(name, ":"); ok {
+				name = local
+			}
+			return name
+		}
+	}
+	return ""
+}
+
+// index records the line of every element path and reports what is wrong with the
+// document as XML: not a single Faktura root, text outside it, processing
+// instructions, a DOCTYPE, a non-UTF-8 encoding declaration, control characters in
+// text and attribute values, and malformed XML.
+func index(b []byte) indexed {
+	clean, spots := maskControls(b)
+	ix := indexed{lines: map[string]int{}, clean: clean, controls: map[string]bool{}}
+	add := func(line int, path, format string, args ...any) {
+		ix.problems = append(ix.problems, Problem{Line: line, Path: path, Msg: fmt.Sprintf(format, args...)})
+	}
+	control := func(line int, path string, r rune) {
+		add(line, path, "%s", controlMsg(r))
+		ix.controls[path] = true
+	}
+	// lineAt counts lines up to off; offsets are asked for in increasing order.
+	lineOff, lineNo := 0, 1
+	lineAt := func(off int) int {
+		if off > lineOff {
+			lineNo += bytes.Count(clean[lineOff:off], []byte{'\n'})
+			lineOff = off
+		}
+		return lineNo
+	}
+	dec := xml.NewDecoder(bytes.NewReader(clean))
 	dec.CharsetReader = func(label string, r io.Reader) (io.Reader, error) { return r, nil }
 	type frame struct {
 		path   string
 		counts map[string]int
 	}
 	stack := []frame{{counts: map[string]int{}}}
+	rootSeen := false
+	next := 0 // the first spot not yet reported
 	for {
+		start := int(dec.InputOffset())
+		startLine, _ := dec.InputPos()
 		tok, err := dec.Token()
 		if err == io.EOF {
 			break
 		}
+		end := int(dec.InputOffset())
 		if err != nil {
+			if next < len(spots) && spots[next].off <= end {
+				// A masked control character broke the markup: report it, not the
+				// error about the mask.
+				sp := spots[next]
+				add(lineAt(sp.off), stack[len(stack)-1].path, "%s", controlMsg(sp.r))
+				ix.fatal = true
+				return ix
+			}
 			line := 0
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
 				line = se.Line
 			}
-			ps = append(ps, Problem{Line: line, Msg: "malformed XML: " + strings.TrimPrefix(err.Error(), "XML syntax error on line "+strconv.Itoa(line)+": ")})
-			return lines, ps
+			add(line, "", "malformed XML: %s", strings.TrimPrefix(err.Error(), "XML syntax error on line "+strconv.Itoa(line)+": "))
+			ix.fatal = true
+			return ix
+		}
+		var mine []controlSpot // the masked characters inside this token
+		for next < len(spots) && spots[next].off < end {
+			mine = append(mine, spots[next])
+			next++
 		}
 		line, _ := dec.InputPos()
+		top := &stack[len(stack)-1]
 		switch t := tok.(type) {
 		case xml.StartElement:
-			top := &stack[len(stack)-1]
+			if len(stack) == 1 {
+				if rootSeen {
+					add(line, "", "a second root element <%s> follows the invoice: an XML document has one root element", t.Name.Local)
+					ix.fatal = true
+					return ix
+				}
+				rootSeen = true
+				if t.Name.Local != "Faktura" {
+					add(line, "", "the root element is <%s>, not <Faktura>: the file is not an FA(3)/FA(2) invoice", t.Name.Local)
+					ix.fatal = true
+					return ix
+				}
+			}
 			top.counts[t.Name.Local]++
 			name := t.Name.Local
 			if n := top.counts[t.Name.Local]; n > 1 {
@@ -132,21 +310,83 @@ func index(b []byte) (map[string]int, []Problem) {
 			if top.path != "" {
 				p = top.path + "/" + name
 			}
-			lines[p] = line
+			ix.lines[p] = line
 			stack = append(stack, frame{path: p, counts: map[string]int{}})
+			reported := map[string]bool{}
+			for _, sp := range mine {
+				a := attrAt(clean[start:end], sp.off-start)
+				if !reported[a] {
+					reported[a] = true
+					ap := p
+					if a != "" {
+						ap += "/@" + a
+					}
+					control(lineAt(sp.off), ap, sp.r)
+				}
+			}
+			for _, a := range t.Attr {
+				if r, ok := firstControl(a.Value); ok && !reported[a.Name.Local] {
+					reported[a.Name.Local] = true
+					control(line, p+"/@"+a.Name.Local, r)
+				}
+			}
 		case xml.EndElement:
 			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			switch {
+			case len(mine) > 0:
+				control(lineAt(mine[0].off), top.path, mine[0].r)
+			default:
+				for i, r := range string(t) {
+					if isControl(r) {
+						control(startLine+strings.Count(string(t[:i]), "\n"), top.path, r)
+						break
+					}
+				}
+			}
+			if len(stack) == 1 && len(bytes.TrimSpace(t)) > 0 {
+				add(startLine, "", "text outside the root element <Faktura> is not allowed: remove it")
+			}
 		case xml.ProcInst:
+			if len(mine) > 0 {
+				control(lineAt(mine[0].off), top.path, mine[0].r)
+			}
 			if t.Target == "xml" {
 				if enc := procInstEncoding(string(t.Inst)); enc != "" && !strings.EqualFold(enc, "utf-8") {
-					ps = append(ps, Problem{Line: line, Msg: fmt.Sprintf("declares encoding %q; KSeF accepts UTF-8 only", enc)})
+					add(line, "", "declares encoding %q; KSeF accepts UTF-8 only", enc)
 				}
 				continue
 			}
-			ps = append(ps, Problem{Line: line, Msg: fmt.Sprintf("processing instruction <?%s?> is not allowed by KSeF: remove it", t.Target)})
+			add(line, "", "processing instruction <?%s?> is not allowed by KSeF: remove it", t.Target)
+		case xml.Comment:
+			if len(mine) > 0 {
+				control(lineAt(mine[0].off), top.path, mine[0].r)
+			}
+		case xml.Directive:
+			if len(mine) > 0 {
+				control(lineAt(mine[0].off), top.path, mine[0].r)
+			}
+			word, _, _ := strings.Cut(strings.TrimSpace(string(t)), " ")
+			if word == "DOCTYPE" {
+				add(startLine, "", "a DOCTYPE declaration is not allowed: KSeF does not accept one, and its entities or defaults could make the invoice read differently; remove <!DOCTYPE …>")
+			} else {
+				add(startLine, "", "markup declaration <!%s …> is not allowed in an invoice: remove it", quoteName(word))
+			}
 		}
 	}
-	return lines, ps
+	if !rootSeen {
+		add(0, "", "the file has no root element, so it is not an invoice (%s)", fakturaHint)
+		ix.fatal = true
+	}
+	return ix
+}
+
+// quoteName shortens a markup word for a message.
+func quoteName(s string) string {
+	if len(s) > 20 || strings.ContainsFunc(s, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
+		return strings.Trim(quote(s), `"`)
+	}
+	return s
 }
 
 func procInstEncoding(inst string) string {
@@ -168,12 +408,23 @@ func procInstEncoding(inst string) string {
 
 // checker holds the line index while walking the document.
 type checker struct {
-	lines map[string]int
-	add   func(line int, path, format string, args ...any)
+	lines    map[string]int
+	add      func(line int, path, format string, args ...any)
+	controls map[string]bool // see indexed.controls
 }
 
 // at reports a problem at path, using the line of the nearest indexed ancestor.
+// An element whose text or attributes hold a control character was reported for
+// that already, and nothing derived from its value is reported again.
 func (c *checker) at(path, format string, args ...any) {
+	if c.controls[path] {
+		return
+	}
+	for k := range c.controls {
+		if strings.HasPrefix(k, path+"/@") {
+			return
+		}
+	}
 	p := path
 	for p != "" {
 		if l, ok := c.lines[p]; ok {

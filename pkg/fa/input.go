@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // Input is the shop's invoice or credit memo, shaped after Magento's sales
@@ -100,11 +102,14 @@ func (n *Num) UnmarshalJSON(b []byte) error {
 		if err := json.Unmarshal(b, &s); err != nil {
 			return err
 		}
-		*n = Num(strings.TrimSpace(s))
+		if _, ok := firstControl(s); !ok {
+			s = strings.TrimSpace(s) // a control character is kept, for normalize to report
+		}
+		*n = Num(s)
 	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
 		*n = Num(b)
 	default:
-		return fmt.Errorf("expected a decimal string or number, got %s", b)
+		return errors.New(`expected a decimal amount: a string such as "12.50" or a number`)
 	}
 	return nil
 }
@@ -148,44 +153,42 @@ func (l Lines) Joined() string {
 
 // ParseInput decodes and validates the shop JSON. Decoding is strict: unknown
 // fields are rejected (a misspelt "tax_code" must not silently change the tax),
-// and so is trailing data. Every problem found is returned in one InputErrors.
+// field names match exactly (no case folding), a key given twice is rejected (the
+// last one must not silently win), and so is trailing data and any control
+// character in a string. Every problem found is returned in one InputErrors; when
+// the document's shape is wrong (unknown fields, duplicate keys, wrong JSON types)
+// only those problems are listed, since the field checks would be guesses.
 func ParseInput(r io.Reader) (*Input, error) {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	var in Input
-	if err := dec.Decode(&in); err != nil {
-		return nil, InputErrors{jsonError(err)}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read invoice input: %w", err)
 	}
-	if dec.More() {
-		return nil, InputErrors{{Msg: "unexpected data after the JSON object: send one invoice per document"}}
+	if !utf8.Valid(data) {
+		// encoding/json would turn every invalid byte into U+FFFD: names and addresses
+		// would reach KSeF garbled.
+		line := 1 + bytes.Count(data[:invalidUTF8At(data)], []byte("\n"))
+		return nil, InputErrors{{Msg: fmt.Sprintf("line %d: the file is not UTF-8 (a Windows-1250 or ISO-8859-2 export?): "+
+			"save it as UTF-8; KSeF documents are UTF-8", line)}}
+	}
+	doc, perr := parseJSONDocument(data)
+	if perr != nil {
+		return nil, InputErrors{perr}
+	}
+	if doc.kind != jsonObject {
+		return nil, InputErrors{{Msg: "the document must be a JSON object (one invoice or credit memo), not " + doc.kind.describe()}}
+	}
+	var in Input
+	d := &inputDecoder{}
+	d.decode(doc, reflect.ValueOf(&in).Elem(), "")
+	if len(d.errs) > 0 {
+		c := &collector{bad: d.bad}
+		c.controls(reflect.ValueOf(&in).Elem(), "")
+		return nil, append(d.errs, c.errs...)
 	}
 	if _, errs := in.normalize(); len(errs) > 0 {
 		return nil, errs
 	}
 	return &in, nil
-}
-
-// jsonError turns a decoding error into an InputError naming the field when possible.
-func jsonError(err error) *InputError {
-	var (
-		se *json.SyntaxError
-		te *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &se):
-		return &InputError{Msg: fmt.Sprintf("malformed JSON at byte %d: %v", se.Offset, se.Error())}
-	case errors.As(err, &te):
-		return &InputError{Field: te.Field, Msg: fmt.Sprintf("expected %s, got JSON %s", te.Type, te.Value)}
-	case errors.Is(err, io.EOF):
-		return &InputError{Msg: "empty input: expected a JSON invoice or credit memo object"}
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &InputError{Msg: "malformed JSON: unexpected end of input"}
-	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		return &InputError{Field: strings.Trim(f, `"`), Msg: "unknown field (see docs/invoice-json.md for the accepted fields)"}
-	}
-	return &InputError{Msg: "malformed JSON: " + strings.TrimPrefix(msg, "json: ")}
 }
 
 // NeedsRate reports whether the invoice needs an NBP exchange rate (foreign
@@ -234,7 +237,7 @@ func parseIssued(s string, loc *time.Location) (time.Time, error) {
 	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not a date-time: use RFC 3339 (2026-11-20T10:15:00+01:00), Magento's UTC \"2026-11-20 09:15:00\" or a date 2026-11-20", s)
+	return time.Time{}, fmt.Errorf("%s is not a date-time: use RFC 3339 (2026-11-20T10:15:00+01:00), Magento's UTC \"2026-11-20 09:15:00\" or a date 2026-11-20", quote(s))
 }
 
 // dateIn returns midnight of t's calendar date in loc.
@@ -257,3 +260,15 @@ var warsawLocation = sync.OnceValue(func() *time.Location {
 	}
 	return loc
 })
+
+// invalidUTF8At is the offset of the first byte of data that is not valid UTF-8.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
+}

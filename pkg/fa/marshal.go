@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
 )
 
 // Marshal renders d as UTF-8 XML (no BOM) with an XML declaration, two-space
@@ -40,13 +42,23 @@ func Marshal(d *Document) ([]byte, error) {
 // *ParseError.
 func ParseXML(b []byte) (*Document, error) {
 	b = bytes.TrimPrefix(b, utf8BOM)
+	if msg := notXML(b); msg != "" {
+		return nil, &ParseError{Msg: msg}
+	}
 	var d Document
 	if err := xml.Unmarshal(b, &d); err != nil {
 		pe := &ParseError{Msg: err.Error()}
 		var se *xml.SyntaxError
-		if errors.As(err, &se) {
+		switch {
+		case errors.As(err, &se):
 			pe.Line = se.Line
 			pe.Msg = se.Msg
+		case errors.Is(err, io.EOF):
+			pe.Msg = "the file has no root element, so it is not an invoice (" + fakturaHint + ")"
+		default:
+			if root, ok := strings.CutPrefix(err.Error(), "expected element type <Faktura> but have <"); ok {
+				pe.Msg = fmt.Sprintf("the root element is <%s, not <Faktura>: the file is not an FA(3)/FA(2) invoice", root)
+			}
 		}
 		return nil, pe
 	}

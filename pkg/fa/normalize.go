@@ -2,7 +2,9 @@ package fa
 
 import (
 	"fmt"
+	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -83,11 +85,154 @@ var paymentForms = map[string]string{
 	"blik": "7",
 }
 
-// collector accumulates InputErrors.
-type collector struct{ errs InputErrors }
+// collector accumulates InputErrors. A field in bad (or under it) already has a
+// problem that makes further checks of it meaningless, and is not reported again.
+type collector struct {
+	errs InputErrors
+	bad  map[string]bool
+}
 
 func (c *collector) add(field, format string, args ...any) {
+	if c.suppressed(field) {
+		return
+	}
 	c.errs = append(c.errs, &InputError{Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// suppressed reports whether field or one of its parents is in c.bad.
+func (c *collector) suppressed(field string) bool {
+	if len(c.bad) == 0 {
+		return false
+	}
+	for f := field; ; {
+		if c.bad[f] {
+			return true
+		}
+		i := strings.LastIndexAny(f, ".[")
+		if i <= 0 {
+			return false
+		}
+		f = f[:i]
+	}
+}
+
+// markBad records a problem with field and suppresses further ones about it.
+func (c *collector) markBad(field string) {
+	if c.bad == nil {
+		c.bad = map[string]bool{}
+	}
+	c.bad[field] = true
+}
+
+// controls reports every string of an input value (strings, Num text, Lines
+// elements, nested objects and items) that holds a control character, by its
+// JSON path: such text would not reach KSeF as given (XML cannot carry C0
+// controls; encoding/xml writes U+FFFD instead), so the invoice KSeF receives
+// would differ from the document that was queued.
+func (c *collector) controls(v reflect.Value, path string) {
+	t := v.Type()
+	switch {
+	case t == linesType:
+		for i := range v.Len() {
+			p := path
+			if v.Len() > 1 {
+				p = fmt.Sprintf("%s[%d]", path, i)
+			}
+			c.control(p, v.Index(i).String())
+		}
+		return
+	}
+	switch t.Kind() {
+	case reflect.String:
+		c.control(path, v.String())
+	case reflect.Pointer:
+		if !v.IsNil() {
+			c.controls(v.Elem(), path)
+		}
+	case reflect.Slice:
+		for i := range v.Len() {
+			c.controls(v.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+	case reflect.Struct:
+		for _, f := range jsonFieldsOf(t) {
+			p := f.name
+			if path != "" {
+				p = path + "." + f.name
+			}
+			c.controls(v.Field(f.index), p)
+		}
+	}
+}
+
+// anyControl reports whether any string in v holds a control character; it is
+// the cheap test before controls builds field paths.
+func anyControl(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.String:
+		_, ok := firstControl(v.String())
+		return ok
+	case reflect.Pointer:
+		return !v.IsNil() && anyControl(v.Elem())
+	case reflect.Slice:
+		for i := range v.Len() {
+			if anyControl(v.Index(i)) {
+				return true
+			}
+		}
+	case reflect.Struct:
+		for i := range v.NumField() {
+			if anyControl(v.Field(i)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// control reports a control character in s and marks field bad.
+func (c *collector) control(field, s string) {
+	if r, ok := firstControl(s); ok {
+		c.add(field, "%s", controlMsg(r))
+		c.markBad(field)
+	}
+}
+
+// Limits of an amount's text: KSeF's amounts have at most 16 digits before the
+// decimal point (TKwotowy, TIlosci); no field takes more than 8 after it, and 20
+// leaves room for trailing zeros while keeping absurd values (1e400, 10000 digits)
+// out of the decimal arithmetic and the messages.
+const (
+	maxIntDigits  = 16
+	maxFracDigits = 20
+	maxAmountLen  = 48
+)
+
+var reAmount = regexp.MustCompile(`^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?)(\d+))?$`)
+
+// amountPlain reports whether s (already matching reAmount as m) is within the
+// limits, computing the digits before and after the point after any exponent.
+func amountPlain(s string, m []string) bool {
+	if len(s) > maxAmountLen {
+		return false
+	}
+	intPart, frac, sign, exp := m[1], m[2], m[3], m[4]
+	e := 0
+	if exp != "" {
+		if len(exp) > 4 {
+			return false
+		}
+		e, _ = strconv.Atoi(exp)
+		if sign == "-" {
+			e = -e
+		}
+	}
+	digits := strings.TrimLeft(intPart+frac, "0")
+	point := len(intPart) + e - (len(intPart+frac) - len(digits)) // digits before the point, after stripping leading zeros
+	if digits == "" {
+		return true
+	}
+	after := len(frac) - e
+	return point <= maxIntDigits && after <= maxFracDigits
 }
 
 // dec parses a decimal field; required fields report absence.
@@ -99,13 +244,22 @@ func (c *collector) dec(field string, n Num, required bool) (decimal.Decimal, bo
 		}
 		return decimal.Zero, false
 	}
-	if strings.Contains(s, ",") {
-		c.add(field, "%q: use a dot as the decimal separator, without thousands separators", s)
+	if strings.Contains(s, ",") && len(s) <= maxAmountLen {
+		c.add(field, "%s: use a dot as the decimal separator, without thousands separators", quote(s))
+		return decimal.Zero, false
+	}
+	m := reAmount.FindStringSubmatch(s)
+	if m == nil && len(s) <= maxAmountLen {
+		c.add(field, "%s is not a decimal number", quote(s))
+		return decimal.Zero, false
+	}
+	if m == nil || !amountPlain(s, m) {
+		c.add(field, "not a plain decimal amount: at most %d digits before the decimal point and %d after it, e.g. \"12.50\"", maxIntDigits, maxFracDigits)
 		return decimal.Zero, false
 	}
 	d, err := decimal.NewFromString(s)
 	if err != nil {
-		c.add(field, "%q is not a decimal number", s)
+		c.add(field, "%s is not a decimal number", quote(s))
 		return decimal.Zero, false
 	}
 	return d, true
@@ -121,7 +275,7 @@ func (c *collector) date(field, s string, required bool) time.Time {
 	}
 	t, err := time.ParseInLocation(time.DateOnly, s, warsaw())
 	if err != nil {
-		c.add(field, "%q is not a date: use YYYY-MM-DD", s)
+		c.add(field, "%s is not a date: use YYYY-MM-DD", quote(s))
 		return time.Time{}
 	}
 	if t.Year() < 2006 || t.After(time.Date(2050, 1, 1, 0, 0, 0, 0, warsaw())) {
@@ -145,6 +299,9 @@ func (c *collector) text(field, s string, max int, required bool) string {
 func (in *Input) normalize() (*normInput, InputErrors) {
 	c := &collector{}
 	n := &normInput{}
+	if v := reflect.ValueOf(in).Elem(); anyControl(v) {
+		c.controls(v, "")
+	}
 	switch in.Type {
 	case TypeInvoice:
 	case TypeCreditMemo:
@@ -152,7 +309,7 @@ func (in *Input) normalize() (*normInput, InputErrors) {
 	case "":
 		c.add("type", "required: \"invoice\" or \"creditmemo\"")
 	default:
-		c.add("type", "%q is not a document type: use \"invoice\" or \"creditmemo\"", in.Type)
+		c.add("type", "%s is not a document type: use \"invoice\" or \"creditmemo\"", quote(in.Type))
 	}
 	n.number = c.text("increment_id", in.IncrementID, 256, true)
 	if strings.TrimSpace(in.CreatedAt) == "" {
@@ -173,7 +330,7 @@ func (in *Input) normalize() (*normInput, InputErrors) {
 	case n.currency == "":
 		c.add("currency", "required: an ISO 4217 code such as PLN or EUR")
 	case !currencyCodesFA3[n.currency]:
-		c.add("currency", "%q is not a currency code KSeF accepts (ISO 4217, e.g. PLN, EUR, USD)", in.Currency)
+		c.add("currency", "%s is not a currency code KSeF accepts (ISO 4217, e.g. PLN, EUR, USD)", quote(in.Currency))
 	}
 	if r, ok := c.dec("exchange_rate", in.ExchangeRate, false); ok {
 		switch {
@@ -203,34 +360,49 @@ func (in *Input) normalize() (*normInput, InputErrors) {
 		if l.unit == "" {
 			l.unit = "szt."
 		}
-		if q, ok := c.dec(f+".qty", it.Qty, true); ok {
+		// A line's value is derived only from a valid qty, price and discount: a
+		// problem with one of them is reported once, not again as a bad line value.
+		q, qtyOK := c.dec(f+".qty", it.Qty, true)
+		if qtyOK {
 			switch {
 			case !q.IsPositive() && n.memo:
 				c.add(f+".qty", "must be positive, got %s: give refunded quantities as positive numbers; ksefpl writes the negative difference", q)
+				qtyOK = false
 			case !q.IsPositive():
 				c.add(f+".qty", "must be positive on an invoice, got %s: refunds belong in a creditmemo document", q)
+				qtyOK = false
 			case -q.Exponent() > 6:
 				c.add(f+".qty", "%s has more than 6 decimal places", q)
+				qtyOK = false
 			}
 			l.qty = q
 		}
-		if p, ok := c.dec(f+".price", it.Price, true); ok {
+		p, priceOK := c.dec(f+".price", it.Price, true)
+		if priceOK {
 			if p.IsNegative() {
 				c.add(f+".price", "must not be negative, got %s", p)
+				priceOK = false
 			} else if -p.Exponent() > 8 {
 				c.add(f+".price", "%s has more than 8 decimal places", p)
+				priceOK = false
 			}
 			l.price = p
 		}
+		discOK := true
 		if d, ok := c.dec(f+".discount_amount", it.DiscountAmount, false); ok {
 			if d.IsNegative() {
 				c.add(f+".discount_amount", "must not be negative, got %s", d)
+				discOK = false
 			}
 			l.discount = d.Round(2)
+		} else if strings.TrimSpace(string(it.DiscountAmount)) != "" {
+			discOK = false
 		}
-		l.net = l.qty.Mul(l.price).Sub(l.discount).Round(2)
-		if l.net.IsNegative() {
-			c.add(f+".discount_amount", "discount %s exceeds the line value %s", l.discount, l.qty.Mul(l.price).StringFixed(2))
+		if qtyOK && priceOK && discOK {
+			l.net = l.qty.Mul(l.price).Sub(l.discount).Round(2)
+			if l.net.IsNegative() {
+				c.add(f+".discount_amount", "discount %s exceeds the line value %s", l.discount, l.qty.Mul(l.price).StringFixed(2))
+			}
 		}
 		l.code = c.rateCode(f, it.TaxPercent, it.TaxCode)
 		n.lines = append(n.lines, l)
@@ -300,7 +472,7 @@ func (in *Input) normalize() (*normInput, InputErrors) {
 		n.origNumber = c.text("invoice_increment_id", in.InvoiceIncrementID, 256, true)
 		n.origKSeF = strings.TrimSpace(in.OriginalKSeFNumber)
 		if n.origKSeF != "" && !reKSeF.MatchString(n.origKSeF) {
-			c.add("original_ksef_number", "%q is not a KSeF number (NIP-YYYYMMDD-XXXXXXXXXXXX-CC)", n.origKSeF)
+			c.add("original_ksef_number", "%s is not a KSeF number (NIP-YYYYMMDD-XXXXXXXXXXXX-CC)", quote(n.origKSeF))
 		}
 		n.origIssued = c.date("original_issue_date", in.OriginalIssueDate, false)
 		n.reason = c.text("reason", in.Reason, 256, false)
@@ -329,7 +501,7 @@ func (c *collector) rateCode(f string, pct Num, code string) string {
 	if code != "" {
 		fa, ok := taxCodes[strings.ToLower(code)]
 		if !ok {
-			c.add(f+".tax_code", "%q is not a tax code: use one of \"0 KR\", \"0 WDT\", \"0 EX\", \"zw\", \"np I\", \"np II\", \"oo\" (or leave it null and give tax_percent)", code)
+			c.add(f+".tax_code", "%s is not a tax code: use one of \"0 KR\", \"0 WDT\", \"0 EX\", \"zw\", \"np I\", \"np II\", \"oo\" (or leave it null and give tax_percent)", quote(code))
 			return ""
 		}
 		if p, ok := c.dec(f+".tax_percent", pct, false); ok && !p.IsZero() {
@@ -365,7 +537,7 @@ func (c *collector) buyer(b *Buyer) normBuyer {
 		case nb.addr.KodKraju == "":
 			c.add("buyer.address.country_id", "required: an ISO 3166 country code such as PL or DE")
 		case !countryCodes[nb.addr.KodKraju]:
-			c.add("buyer.address.country_id", "%q is not a country code KSeF accepts", a.CountryID)
+			c.add("buyer.address.country_id", "%s is not a country code KSeF accepts", quote(a.CountryID))
 		}
 		nb.addr.AdresL1 = c.text("buyer.address.street", a.Street.Joined(), 512, true)
 		city := c.text("buyer.address.city", a.City, 256, true)
@@ -373,7 +545,7 @@ func (c *collector) buyer(b *Buyer) normBuyer {
 	}
 	if e := strings.TrimSpace(b.Email); e != "" {
 		if !reEmail.MatchString(e) || len(e) > 255 {
-			c.add("buyer.email", "%q is not an e-mail address", e)
+			c.add("buyer.email", "%s is not an e-mail address", quote(e))
 		}
 		nb.email = e
 	}
@@ -414,7 +586,7 @@ func (c *collector) buyer(b *Buyer) normBuyer {
 		return nb
 	}
 	if nb.eu && !reVatUE.MatchString(nb.id.NrVatUE) {
-		c.add("buyer.vat_id", "%q is not an EU VAT number: country prefix followed by up to 12 letters or digits", raw)
+		c.add("buyer.vat_id", "%s is not an EU VAT number: country prefix followed by up to 12 letters or digits", quote(raw))
 	}
 	return nb
 }

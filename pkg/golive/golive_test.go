@@ -3,6 +3,7 @@ package golive
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -142,11 +143,11 @@ func TestRunRefusesDemoAndProductionWithoutContactingAnything(t *testing.T) {
 	for _, env := range []string{"production", "demo"} {
 		t.Run(env, func(t *testing.T) {
 			h := newHarness(t)
-			h.set(config.PathEnvironment, env)
 			// the real host would be used: it must not be contacted
 			if err := h.cfg.Delete(context.Background(), config.PathBaseURL, config.Default); err != nil {
 				t.Fatal(err)
 			}
+			h.set(config.PathEnvironment, env)
 			r, err := Run(context.Background(), h.Deps, h.scope(), Options{})
 			var ee *EnvironmentError
 			if !errors.As(err, &ee) || r != nil {
@@ -284,5 +285,46 @@ func TestRunPassesWithACertificate(t *testing.T) {
 	if !r.Success || r.Connection == nil || r.Connection.AuthMethod != config.AuthCertificate ||
 		!strings.Contains(check(t, r, CheckConnection).Detail, "certificate fingerprint "+kcert.Fingerprint(m.Cert)[:12]) {
 		t.Fatalf("%s\n%+v", statuses(r), r.Checks)
+	}
+}
+
+// Jobs that were PENDING before the check are reported for what the run did with them:
+// two went out with it (one of them released from AUTH_ERROR by the check's connection
+// test), and a credit memo was held back because its invoice had no KSeF number yet when
+// the run froze it. They are never all called "sent".
+func TestRunReportsOtherJobsAsSentOrDeferred(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	other := h.EnqueueRaw(store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: "OTHER-1", Input: ksefpltest.InvoiceJSON("OTHER-1")})
+	held := h.EnqueueRaw(store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: "HELD-1", Input: ksefpltest.InvoiceJSON("HELD-1"),
+		Status: store.JobAuthError})
+	memo := h.EnqueueRaw(store.Job{WebsiteID: 1, EntityType: "creditmemo", IncrementID: "CM-1", Input: ksefpltest.CreditMemoJSON("CM-1", "HELD-1")})
+	r := h.run(Options{})
+	if !r.Success {
+		t.Fatalf("checks %s", statuses(r))
+	}
+	all := strings.Join(r.Warnings, "\n")
+	for _, want := range []string{
+		fmt.Sprintf("2 other job(s) of website base that were PENDING went out with the same submit run: job %d (OTHER-1) now ACCEPTED; job %d (HELD-1) now ACCEPTED", other.ID, held.ID),
+		fmt.Sprintf("1 other job(s) of website base were held back (deferred, still PENDING): job %d (CM-1) WAITING_FOR_ORIGINAL: ", memo.ID),
+		"waits for the KSeF number of invoice HELD-1",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("warnings lack %q:\n%s", want, all)
+		}
+	}
+	j, err := h.db.JobByID(ctx, memo.ID)
+	if err != nil || j.Status != store.JobPending || j.Reason != "WAITING_FOR_ORIGINAL" {
+		t.Fatalf("memo %+v, %v", j, err)
+	}
+	// The deferral is in the memo's audit trail once.
+	n := 0
+	for _, e := range h.Trail(memo.ID) {
+		if e.Reason == "WAITING_FOR_ORIGINAL" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d WAITING_FOR_ORIGINAL audit rows, want 1", n)
 	}
 }

@@ -43,16 +43,15 @@ func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job,
 		return fail(failure.Auth, fmt.Sprintf("job %d was held as AUTH_ERROR: %s", j.ID, j.ReasonDetail),
 			"fix the token, then run ksefpl test-connection"+scopeFlag(g.s.WebsiteCode))
 	}
-	if len(others) > 0 {
-		g.r.Warnings = append(g.r.Warnings, fmt.Sprintf("%d other PENDING job(s) of website %s were sent by the same submit run", len(others), g.s.WebsiteCode))
-	}
-
 	sres, err := submit.Run(ctx, g.env, submit.Options{Website: g.s.WebsiteCode, Wait: g.o.Wait, PollInterval: g.o.PollInterval,
 		RunSettings: submit.RunSettings{Actor: g.o.Actor}})
 	if err != nil {
 		return Check{}, nil, fmt.Errorf("submit the test invoice (job %d): %w", j.ID, err)
 	}
 	g.r.Warnings = append(g.r.Warnings, sres.Warnings...)
+	if err := g.reportOthers(ctx, others); err != nil {
+		return Check{}, nil, err
+	}
 	for _, w := range sres.Websites {
 		if w.Error != "" {
 			class := w.Class
@@ -72,11 +71,15 @@ func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job,
 		return Check{}, nil, err
 	}
 	path := transitions(trail)
-	switch j.Status {
-	case store.JobAccepted:
-	case store.JobFailed:
+	switch {
+	case j.Status == store.JobAccepted:
+	case j.Status == store.JobFailed:
 		detail := fmt.Sprintf("job %d %s FAILED (%s): %s; trail %s", j.ID, j.IncrementID, j.Reason, j.ReasonDetail, strings.Join(path, " → "))
 		return fail(failure.Rejected, detail, "ksefpl queue show "+fmt.Sprint(j.ID)+" has KSeF's codes; fix the cause and run golive:check again")
+	case submit.IsDeferral(j):
+		detail := fmt.Sprintf("job %d %s was held back (%s): %s; trail %s", j.ID, j.IncrementID, j.Reason, j.ReasonDetail, strings.Join(path, " → "))
+		return fail(failure.Unavailable, detail, "it stays PENDING and goes out with a later ksefpl submit"+scopeFlag(g.s.WebsiteCode)+
+			" once the cause passes; run golive:check again then")
 	default:
 		detail := fmt.Sprintf("job %d %s is still %s after waiting %s; trail %s", j.ID, j.IncrementID, j.Status, g.o.Wait, strings.Join(path, " → "))
 		return fail(failure.Unavailable, detail, "KSeF is slow: run ksefpl submit"+scopeFlag(g.s.WebsiteCode)+" later and ksefpl queue show "+fmt.Sprint(j.ID)+", or rerun with a longer --wait")
@@ -99,6 +102,42 @@ func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job,
 	}
 	return Check{Detail: fmt.Sprintf("job %d %s: %s in %s (audit trail)", j.ID, j.IncrementID, strings.Join(path, " → "),
 		accepted.Sub(first).Round(time.Millisecond))}, j, nil
+}
+
+// reportOthers says what the submit run did with the jobs that were PENDING before the
+// check queued its invoice: which went out with it, which were held back (deferred,
+// with their reasons) and which are still waiting.
+func (g *runner) reportOthers(ctx context.Context, before []*store.Job) error {
+	var sent, held, waiting []string
+	for _, o := range before {
+		j, err := g.env.DB.JobByID(ctx, o.ID)
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("job %d (%s)", j.ID, j.IncrementID)
+		switch {
+		case j.Status != store.JobPending:
+			sent = append(sent, fmt.Sprintf("%s now %s", name, j.Status))
+		case submit.IsDeferral(j):
+			held = append(held, fmt.Sprintf("%s %s: %s", name, j.Reason, j.ReasonDetail))
+		default:
+			waiting = append(waiting, name)
+		}
+	}
+	site := g.s.WebsiteCode
+	if len(sent) > 0 {
+		g.r.Warnings = append(g.r.Warnings, fmt.Sprintf("%d other job(s) of website %s that were PENDING went out with the same submit run: %s",
+			len(sent), site, strings.Join(sent, "; ")))
+	}
+	if len(held) > 0 {
+		g.r.Warnings = append(g.r.Warnings, fmt.Sprintf("%d other job(s) of website %s were held back (deferred, still PENDING): %s",
+			len(held), site, strings.Join(held, "; ")))
+	}
+	if len(waiting) > 0 {
+		g.r.Warnings = append(g.r.Warnings, fmt.Sprintf("%d other job(s) of website %s are still PENDING (not sent by this run): %s",
+			len(waiting), site, strings.Join(waiting, "; ")))
+	}
+	return nil
 }
 
 // transitions lists the statuses a job's audit trail moved it to, repeats collapsed.

@@ -98,7 +98,7 @@ func (g *runner) preview(ctx context.Context) (Check, []byte, error) {
 // what happened ("validated against DIR" or "skipped: why") and the violations.
 func (g *runner) xsd(ctx context.Context, xml []byte) (string, []string, error) {
 	if g.o.SchemaDir == "" {
-		return "skipped: no schema directory (--xsd, KSEFPL_XSD_DIR or ../shared/schemas)", nil, nil
+		return "skipped: no schema directory (--xsd, KSEFPL_XSD_DIR, or schemas/ or ../shared/schemas beside the ksefpl binary)", nil, nil
 	}
 	ps, err := fa.ValidateXSD(ctx, xml, g.o.SchemaDir)
 	var te *fa.ToolError

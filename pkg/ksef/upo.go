@@ -30,6 +30,8 @@ type UPO struct {
 // UPOHashError is returned when a downloaded UPO does not match the
 // x-ms-meta-hash KSeF sent with it (a corrupted or altered download).
 type UPOHashError struct {
+	// What was downloaded ("" means a UPO; "invoice" for Client.Invoice).
+	What string
 	// Source names the download (path only, never a link's signature).
 	Source string
 	// Expected is KSeF's x-ms-meta-hash; Got is the hash of what arrived.
@@ -42,8 +44,12 @@ func (e *UPOHashError) Class() failure.Class { return failure.Unavailable }
 
 // Error describes the failure and what to do about it.
 func (e *UPOHashError) Error() string {
-	return fmt.Sprintf("the UPO downloaded from %s does not match its hash (x-ms-meta-hash %s, content %s); the download was corrupted or altered — download it again",
-		e.Source, e.Expected, e.Got)
+	what := e.What
+	if what == "" {
+		what = "UPO"
+	}
+	return fmt.Sprintf("the %s downloaded from %s does not match its hash (x-ms-meta-hash %s, content %s); the download was corrupted or altered — download it again",
+		what, e.Source, e.Expected, e.Got)
 }
 
 // UPOLinkError is returned when a pre-signed UPO link is unusable: not an

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/kcert"
 )
 
@@ -165,11 +166,30 @@ func (c *ControlClient) do(ctx context.Context, method, path string, in any) ([]
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if resp.StatusCode >= 300 {
+		ce := &ControlError{Status: resp.StatusCode, Msg: fmt.Sprintf("HTTP %d on %s", resp.StatusCode, path)}
 		var e simError
 		if json.Unmarshal(body, &e) == nil && e.Error != "" {
-			return nil, fmt.Errorf("simulator: %s", e.Error)
+			ce.Msg = e.Error
 		}
-		return nil, fmt.Errorf("simulator: HTTP %d on %s", resp.StatusCode, path)
+		return nil, ce
 	}
 	return body, nil
+}
+
+// ControlError is a control endpoint's refusal: Status 4xx when the request was wrong
+// (an unknown token, a bad serial), 5xx when the simulator failed.
+type ControlError struct {
+	Status int
+	Msg    string
+}
+
+// Error gives the simulator's message.
+func (e *ControlError) Error() string { return "simulator: " + e.Msg }
+
+// Class is invalid for a refused request (4xx), unavailable otherwise.
+func (e *ControlError) Class() failure.Class {
+	if e.Status >= 400 && e.Status < 500 {
+		return failure.Invalid
+	}
+	return failure.Unavailable
 }

@@ -316,6 +316,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.control.ServeHTTP(rec, r)
 		return
 	}
+	if isLatarniaHost(r.Host) && !strings.HasPrefix(r.URL.Path, "/latarnia/") {
+		// Standing in for an official environment (its host names resolved to the
+		// simulator, e.g. through a proxy): Latarnia answers at its own host's root.
+		r = r.Clone(r.Context())
+		r.URL.Path, r.URL.RawPath = "/latarnia"+r.URL.Path, ""
+	}
 	if warn := r.Header.Get("X-Test-System-Warning"); warn != "" {
 		rec.Header().Set("X-System-Warning", warn)
 	}
@@ -332,6 +338,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.api.ServeHTTP(rec, r)
+}
+
+// isLatarniaHost reports whether host (host[:port]) is one of KSeF's Latarnia hosts
+// (api-latarnia.ksef.mf.gov.pl, api-latarnia-test.ksef.mf.gov.pl).
+func isLatarniaHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.HasPrefix(host, "api-latarnia") && strings.HasSuffix(host, ".ksef.mf.gov.pl")
 }
 
 // statusRecorder remembers the status code for the request log.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // Length is the number of digits in a NIP.
@@ -14,13 +15,31 @@ const weights = "657234567"
 
 // Normalize turns user input into the bare digit form that Validate expects.
 // It removes white space (including no-break spaces), dashes (ASCII and
-// Unicode dash punctuation) and dots, upper-cases the rest and removes a
-// leading "PL" country prefix (repeatedly, so Normalize is idempotent).
-// It does not validate; "PL 526-104-08-28" becomes "5261040828".
+// Unicode dash punctuation) and dots between the characters, upper-cases the
+// rest and removes a leading "PL" country prefix (repeatedly, so Normalize is
+// idempotent). A dash or dot that starts or ends the value is kept, so that
+// "-5261040828" (a negative number, a cut-off value) fails Validate instead of
+// passing as a NIP. It does not validate; "PL 526-104-08-28" becomes
+// "5261040828".
 func Normalize(s string) string {
-	s = strings.ToUpper(s)
+	s = strings.ToUpper(strings.TrimFunc(s, unicode.IsSpace))
+	prefixed := false
+	for strings.HasPrefix(s, "PL") {
+		s = strings.TrimLeftFunc(s[len("PL"):], unicode.IsSpace)
+		prefixed = true
+	}
+	if prefixed {
+		// "PL-526…": a separator after the country prefix.
+		s = strings.TrimLeftFunc(s, func(r rune) bool { return isSeparator(r) || unicode.IsSpace(r) })
+	}
+	if r, _ := utf8.DecodeRuneInString(s); isSeparator(r) {
+		return s
+	}
+	if r, _ := utf8.DecodeLastRuneInString(s); isSeparator(r) {
+		return s
+	}
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsSpace(r) || r == '-' || r == '.' || unicode.Is(unicode.Pd, r) {
+		if unicode.IsSpace(r) || isSeparator(r) {
 			return -1
 		}
 		return r
@@ -30,6 +49,10 @@ func Normalize(s string) string {
 	}
 	return s
 }
+
+// isSeparator reports whether r is a dash or a dot, which people type between groups of
+// digits.
+func isSeparator(r rune) bool { return r == '-' || r == '.' || unicode.Is(unicode.Pd, r) }
 
 // Validate checks a normalised NIP: exactly 10 ASCII digits, a matching check
 // digit, and KSeF's schema pattern. It returns nil or an *Error. Call

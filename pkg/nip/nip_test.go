@@ -19,6 +19,11 @@ func TestNormalize(t *testing.T) {
 		{"PLPL5261040828", "5261040828"},
 		{"DE123456789", "DE123456789"},
 		{"", ""},
+		{"PL-526-104-08-28", "5261040828"},
+		// A leading or trailing dash is not a separator: the value stays invalid.
+		{"-5261040828", "-5261040828"},
+		{"5261040828-", "5261040828-"},
+		{" -526 104 08 28", "-526 104 08 28"},
 	}
 	for _, tt := range tests {
 		if got := nip.Normalize(tt.in); got != tt.want {

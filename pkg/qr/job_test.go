@@ -202,7 +202,9 @@ func TestForJobRefusesTamperedBytes(t *testing.T) {
 // still points at that environment's QR service, and the user is told.
 func TestForJobBaseURLOverrideKeepsEnvironmentsQRHost(t *testing.T) {
 	f := newJobFixture(t)
-	f.set(config.PathBaseURL, "http://127.0.0.1:8089/v2", config.Default) // environment stays test
+	// environment stays test, through a proxy
+	f.set(config.PathAllowCustomHost, "1", config.Default)
+	f.set(config.PathBaseURL, "https://ksef-proxy.example.com/v2", config.Default)
 	j := f.job("base", "INV-1", true, "")
 	got, err := ForJob(f.ctx, f.src, Selector{JobID: j.ID})
 	if err != nil {

@@ -27,6 +27,8 @@ const (
 	ReasonAuthError    = "AUTH_ERROR"    // held: the website's token was refused
 	ReasonAuthReleased = "AUTH_RELEASED" // released by a successful test-connection
 	ReasonRetry        = "RETRY"         // a FAILED job queued again by an operator
+	ReasonDuplicate    = "DUPLICATE"     // failed: KSeF already holds this seller's invoice with this number
+	ReasonResolved     = "RESOLVED"      // a DUPLICATE given the KSeF number KSeF reported, by an operator
 )
 
 // reasonTokenRejected is conncheck.ReasonTokenRejected; conncheck imports this package,

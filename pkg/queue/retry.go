@@ -21,7 +21,9 @@ type RetrySelection struct {
 // Retry moves FAILED jobs back to PENDING (reason RETRY, one audit row each). A frozen
 // job keeps its bytes: the resend never rebuilds them. Every requested ID is checked
 // before anything changes: an unknown ID is a *NotFoundError and a job that is not
-// FAILED a *StateError, and then no job is touched. It returns the retried jobs.
+// FAILED, or failed as a DUPLICATE (KSeF holds the invoice already; see Resolve), a
+// *StateError, and then no job is touched. Failed selects every FAILED job except the
+// duplicates. It returns the retried jobs.
 func Retry(ctx context.Context, db *store.DB, sel RetrySelection, actor string) ([]*store.Job, error) {
 	if len(sel.IDs) == 0 && !sel.Failed {
 		return nil, errors.New("nothing to retry: give job ids or select every FAILED job with --failed")
@@ -44,8 +46,8 @@ func Retry(ctx context.Context, db *store.DB, sel RetrySelection, actor string) 
 			if !ok {
 				return nil, &NotFoundError{Query: fmt.Sprint(id)}
 			}
-			if j.Status != store.JobFailed {
-				bad = append(bad, fmt.Sprintf("job %d (%s %s) is %s", j.ID, j.EntityType, j.IncrementID, j.Status))
+			if why := unretryable(j); why != "" {
+				bad = append(bad, why)
 				if first == nil {
 					first = j
 				}
@@ -67,6 +69,9 @@ func Retry(ctx context.Context, db *store.DB, sel RetrySelection, actor string) 
 			return nil, fmt.Errorf("list FAILED jobs: %w", err)
 		}
 		for _, j := range jobs {
+			if j.Reason == ReasonDuplicate {
+				continue // KSeF holds it already: queue resolve, never a resend
+			}
 			if !seen[j.ID] {
 				seen[j.ID] = true
 				ids = append(ids, j.ID)
@@ -84,6 +89,37 @@ func Retry(ctx context.Context, db *store.DB, sel RetrySelection, actor string) 
 			return out, fmt.Errorf("retry job %d (%d of %d retried): %w", id, len(out), len(ids), err)
 		}
 		out = append(out, j)
+	}
+	return out, nil
+}
+
+// unretryable says why j cannot be retried ("" when it can): it is not FAILED, or it
+// failed as a DUPLICATE, which KSeF refuses again on every resend.
+func unretryable(j *store.Job) string {
+	switch {
+	case j.Status != store.JobFailed:
+		return fmt.Sprintf("job %d (%s %s) is %s", j.ID, j.EntityType, j.IncrementID, j.Status)
+	case j.Reason == ReasonDuplicate:
+		return fmt.Sprintf("job %d (%s %s) is a DUPLICATE: KSeF already holds an invoice with this number from this seller "+
+			"and refuses every resend; record the KSeF number it reported with ksefpl queue resolve %d --ksef-number NUMBER",
+			j.ID, j.EntityType, j.IncrementID, j.ID)
+	}
+	return ""
+}
+
+// UnresolvedDuplicates lists the FAILED jobs KSeF refused as duplicates (of websiteID,
+// or of every website when it is 0): Retry leaves them alone, Resolve records their
+// KSeF numbers.
+func UnresolvedDuplicates(ctx context.Context, db *store.DB, websiteID int64) ([]*store.Job, error) {
+	jobs, err := db.Jobs(ctx, store.JobFilter{WebsiteID: websiteID, Statuses: []string{store.JobFailed}})
+	if err != nil {
+		return nil, fmt.Errorf("list FAILED jobs: %w", err)
+	}
+	var out []*store.Job
+	for _, j := range jobs {
+		if j.Reason == ReasonDuplicate {
+			out = append(out, j)
+		}
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -67,7 +68,11 @@ func queuedOriginal(db *store.DB, websiteID int64) func(ctx context.Context, inc
 // against the website's configuration.
 func admitXML(ws *website.Settings, data []byte) (*admission, error) {
 	if ps := fa.Check(data); len(ps) > 0 {
-		return nil, &InvalidError{Subject: "the invoice XML", Problems: problemStrings("", ps)}
+		out := problemStrings("", ps)
+		if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '{' || t[0] == '[') && len(out) == 1 {
+			out[0] += "; it looks like shop JSON: queue that with ksefpl queue invoice or ksefpl queue creditmemo"
+		}
+		return nil, &InvalidError{Subject: "the invoice XML", Problems: out}
 	}
 	d, err := fa.ParseXML(data)
 	if err != nil {

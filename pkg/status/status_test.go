@@ -3,6 +3,7 @@ package status
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -148,7 +149,7 @@ func TestCollectReportsEveryWebsite(t *testing.T) {
 func TestCollectNamesAnUndecryptableToken(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	f.set(config.Default, config.PathAPIToken, "some-token")
+	f.set(config.Default, config.PathAPIToken, "20251010-EC-1A2B3C4D5E-6F7A8B9C0D-1E|nip-5261040828|"+strings.Repeat("5ec7", 16))
 	other, err := secret.ParseKeys("0123456789abcdef0123456789abcdef")
 	if err != nil {
 		t.Fatal(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -179,7 +180,7 @@ func (w *websiteRun) advance(ctx context.Context) error {
 	if err := w.recoverSending(ctx); err != nil {
 		return err
 	}
-	if err := w.pollJobs(ctx); err != nil {
+	if err := w.pollJobs(ctx, false); err != nil {
 		return err
 	}
 	if err := w.pollSessions(ctx); err != nil {
@@ -188,8 +189,11 @@ func (w *websiteRun) advance(ctx context.Context) error {
 	return w.fetchMissingUPOs(ctx)
 }
 
-// pollJobs moves SUBMITTED jobs on from their KSeF invoice status.
-func (w *websiteRun) pollJobs(ctx context.Context) error {
+// pollJobs moves SUBMITTED jobs on from their KSeF invoice status. A session's invoices
+// are listed once the session is final (then every invoice in it is too); while this run
+// still sends into a session (whileOpen), its invoices are listed anyway, so that KSeF
+// numbers arrive as they are assigned — one list call per session per SettleEvery.
+func (w *websiteRun) pollJobs(ctx context.Context, whileOpen bool) error {
 	keys, err := w.env.DB.JobKeys(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSubmitted}})
 	if err != nil {
 		return err
@@ -212,7 +216,7 @@ func (w *websiteRun) pollJobs(ctx context.Context) error {
 			}
 			return err
 		}
-		if !st.Status.Code.Final() {
+		if !st.Status.Code.Final() && !(whileOpen && w.own[ref]) {
 			continue
 		}
 		l, err := w.sessionInvoices(ctx, ref)
@@ -360,7 +364,12 @@ func (w *websiteRun) settle(ctx context.Context, j *store.Job, inv *ksef.Session
 			return w.accept(ctx, j, orig, original, origSession, ReasonDuplicateResolved,
 				"KSeF reported a duplicate of "+orig+" (session "+origSession+"), which is this same document: "+why)
 		}
-		return w.failJob(ctx, j, ReasonDuplicate, fmt.Errorf("KSeF already has invoice %s from this seller as %s (%s): %w", j.IncrementID, orig, why, inv.Err()), store.JobSubmitted)
+		next := fmt.Sprintf("do not send it again; if that is this invoice, record its number with ksefpl queue resolve %d --ksef-number %s", j.ID, orig)
+		if orig == "" {
+			next = "do not send it again; find its KSeF number in KSeF and record it with ksefpl queue resolve " + strconv.FormatInt(j.ID, 10) + " --ksef-number NUMBER"
+		}
+		return w.failJob(ctx, j, ReasonDuplicate, fmt.Errorf("KSeF already has invoice %s from this seller as %s (%s; %s): %w",
+			j.IncrementID, orig, why, next, inv.Err()), store.JobSubmitted)
 	case inv.Status.Code == ksef.InvoiceSessionError, inv.Status.Code == ksef.InvoiceCancelledBySystem:
 		// Processing cancelled because the session failed: not accepted, send again.
 		return w.failTerminated(ctx, j, fmt.Errorf("session %s was terminated by KSeF: the invoice was not accepted and must be sent again: %w", j.SessionReference, inv.Err()))
@@ -503,7 +512,7 @@ func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
 		return w.setSession(ctx, s, next, st, "", "")
 	case st.Succeeded():
 		// Settle the session's jobs first, so that counts and UPOs see final states.
-		if err := w.pollJobs(ctx); err != nil {
+		if err := w.pollJobs(ctx, false); err != nil {
 			return err
 		}
 		if waiting, err := w.env.DB.Jobs(ctx, store.JobFilter{SessionReference: s.Reference, Statuses: []string{store.JobSubmitted}, Limit: 1}); err != nil || len(waiting) > 0 {
@@ -525,7 +534,7 @@ func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
 			KSeFDescription: st.Status.Description, Message: fmt.Sprintf("%d invoices, %d accepted, %d failed", st.InvoiceCount, st.SuccessfulInvoiceCount, st.FailedInvoiceCount)})
 		return err
 	case st.Failed():
-		if err := w.pollJobs(ctx); err != nil { // individually rejected invoices keep their own reason
+		if err := w.pollJobs(ctx, false); err != nil { // individually rejected invoices keep their own reason
 			return err
 		}
 		return w.terminate(ctx, s, int(st.Status.Code), st.Status.Description+" "+strings.Join(st.Status.Details, "; "))

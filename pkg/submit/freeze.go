@@ -18,6 +18,60 @@ import (
 // the memo waits so that it can carry the original's KSeF number.
 var errOriginalPending = errors.New("the corrected invoice has no KSeF number yet")
 
+// originalPendingError is errOriginalPending naming the original.
+type originalPendingError struct{ IncrementID string }
+
+func (e *originalPendingError) Error() string {
+	return fmt.Sprintf("waits for the KSeF number of invoice %s, which it corrects", e.IncrementID)
+}
+
+func (e *originalPendingError) Is(target error) bool { return target == errOriginalPending }
+
+// Reasons of a job held back, on the job and in its audit trail.
+const (
+	ReasonWaitingOriginal = "WAITING_FOR_ORIGINAL" // a credit memo before its invoice's KSeF number
+	ReasonNBPUnavailable  = "NBP_UNAVAILABLE"      // the exchange rate cannot be fetched now
+	ReasonDeferred        = "DEFERRED"             // anything else that may pass later
+)
+
+// deferralReasons are the reasons a PENDING job carries while held back.
+var deferralReasons = map[string]bool{ReasonWaitingOriginal: true, ReasonNBPUnavailable: true, ReasonDeferred: true}
+
+// IsDeferral reports whether j is a PENDING job a submit run held back (its reason is
+// one of WAITING_FOR_ORIGINAL, NBP_UNAVAILABLE, DEFERRED).
+func IsDeferral(j *store.Job) bool {
+	return j.Status == store.JobPending && deferralReasons[j.Reason]
+}
+
+// deferral classifies why a job is held back.
+func deferral(err error) (reason, detail string) {
+	switch {
+	case errors.Is(err, errOriginalPending):
+		return ReasonWaitingOriginal, err.Error()
+	case failure.Is(err, failure.Unavailable):
+		return ReasonNBPUnavailable, err.Error()
+	}
+	return ReasonDeferred, err.Error()
+}
+
+// markDeferred records on the job why it is held back: its reason, and one audit row the
+// first time and whenever the reason changes.
+func (w *websiteRun) markDeferred(ctx context.Context, j *store.Job, cause error) error {
+	reason, detail := deferral(cause)
+	w.warnOnce(fmt.Sprintf("defer:%d", j.ID), fmt.Sprintf("job %d (%s) deferred: %s", j.ID, j.IncrementID, detail))
+	if j.Reason == reason && j.ReasonDetail == detail {
+		return nil
+	}
+	_, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobPending}, func(x *store.Job) error {
+		x.Reason, x.ReasonDetail = reason, detail
+		return nil
+	}, w.audit(reason, "held back: "+detail))
+	if errors.Is(err, store.ErrConflict) {
+		return nil // another run moved it meanwhile
+	}
+	return err
+}
+
 // freezeOutcome says what freeze did with a job.
 type freezeOutcome int
 
@@ -74,7 +128,9 @@ func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*stor
 			}
 		default:
 			// Not now: the original has no KSeF number yet, NBP is unreachable, …
-			w.warnOnce(fmt.Sprintf("defer:%d", j.ID), fmt.Sprintf("job %d (%s) deferred: %v", j.ID, j.IncrementID, err))
+			if err := w.markDeferred(ctx, j, err); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		p := plan{xml: xml, invalid: invalid}
@@ -94,6 +150,9 @@ func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*stor
 				return w.audit(ReasonInvalid, p.invalid.Error()), nil
 			}
 			x.XML, x.InvoiceHash, x.FrozenAt = p.xml, p.hash, now
+			if deferralReasons[x.Reason] {
+				x.Reason, x.ReasonDetail = "", "" // no longer held back
+			}
 			if x.IssueDate == "" {
 				x.IssueDate = issueDateOf(p.xml)
 			}
@@ -171,7 +230,7 @@ func (w *websiteRun) lookupOriginal(ctx context.Context, incrementID string) (st
 			issued, _ := time.Parse(time.DateOnly, j.IssueDate)
 			return j.KSeFNumber, issued, j.KSeFNumber != "", nil
 		case store.JobPending, store.JobSending, store.JobSubmitted, store.JobAuthError:
-			return "", time.Time{}, false, errOriginalPending
+			return "", time.Time{}, false, &originalPendingError{IncrementID: incrementID}
 		}
 	}
 	return "", time.Time{}, false, nil

@@ -30,9 +30,9 @@ const (
 	nipShop2 = ksefpltest.NIPShop2
 )
 
-func newHarness(t *testing.T, simCfg ksefsim.Config) *harness {
+func newHarness(t *testing.T, simCfg ksefsim.Config, more ...ksefpltest.Option) *harness {
 	t.Helper()
-	f := ksefpltest.NewFixture(t, ksefpltest.WithSim(simCfg))
+	f := ksefpltest.NewFixture(t, append([]ksefpltest.Option{ksefpltest.WithSim(simCfg)}, more...)...)
 	return &harness{Fixture: f, t: t, sim: f.Sim, db: f.DB(), cfg: f.Config()}
 }
 

@@ -41,6 +41,9 @@ func (w *websiteRun) send(ctx context.Context) error {
 	// memory does not grow with it; jobs left PENDING (deferred) are passed by.
 	var after int64
 	for left := backlog; left > 0; {
+		if w.pastDeadline(ctx) {
+			return nil
+		}
 		ids, err := w.env.DB.JobIDs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobPending},
 			AfterID: after, Limit: min(left, ksef.MaxInvoicesPerSession)})
 		if err != nil || len(ids) == 0 {
@@ -75,6 +78,12 @@ func (w *websiteRun) sendOnline(ctx context.Context, ids []int64) error {
 	sd := &sender{sessions: map[string]*ksef.OnlineSession{}}
 	defer w.closeSessions(context.WithoutCancel(ctx), sd)
 	for _, id := range ids {
+		if w.pastDeadline(ctx) {
+			return nil
+		}
+		if err := w.whileSending(ctx); err != nil {
+			return err
+		}
 		j, err := w.nextFrozen(ctx, id)
 		if err != nil {
 			return err

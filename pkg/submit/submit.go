@@ -15,6 +15,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 )
 
@@ -40,6 +41,23 @@ type RunSettings struct {
 	// updated from GET /rate-limits. NoPace turns pacing off.
 	Pacer  *ksef.Pacer
 	NoPace bool
+	// Heartbeat, when set, is told a website's counts at most once per HeartbeatEvery
+	// (default 1 min) while the run goes on, so that a log shows life.
+	Heartbeat      func(Heartbeat)
+	HeartbeatEvery time.Duration
+	// deadline is when MaxDuration runs out (zero: never).
+	deadline time.Time
+}
+
+// Heartbeat is a website's counts in the middle of a run.
+type Heartbeat struct {
+	Website  string
+	Sent     int
+	Accepted int
+	Failed   int
+	// Pending is how many jobs still wait to be sent.
+	Pending int
+	Elapsed time.Duration
 }
 
 // Hooks let tests stop a run at precise points, as a crash would.
@@ -67,6 +85,12 @@ type Options struct {
 	AutoRetry bool
 	// PollInterval is the pause between status polls while waiting (default 2s).
 	PollInterval time.Duration
+	// MaxDuration bounds the whole run (0: no bound): when it passes the run stops
+	// sending, settles what it can and ends; the next run continues.
+	MaxDuration time.Duration
+	// SettleEvery is how often, while sending, the statuses of invoices already sent are
+	// polled, so that KSeF numbers arrive as KSeF assigns them (default 30s).
+	SettleEvery time.Duration
 	// LeaseTTL is how long a website's lease lasts without renewal (default 15m).
 	LeaseTTL time.Duration
 	// Mode is ModeAuto (default), ModeOnline or ModeBatch.
@@ -98,7 +122,7 @@ type Progress struct {
 // Reasons recorded on jobs and audit rows.
 const (
 	ReasonSessionTerminated = "SESSION_TERMINATED"
-	ReasonDuplicate         = "DUPLICATE"
+	ReasonDuplicate         = queue.ReasonDuplicate
 	ReasonDuplicateResolved = "DUPLICATE_OF_SAME_DOCUMENT"
 	ReasonRejected          = "KSEF_REJECTED"
 	ReasonInvalid           = "INVALID"
@@ -123,6 +147,9 @@ var ErrLeaseHeld = errors.New("another submit is running for this website")
 // failures are in the result.
 func Run(ctx context.Context, d *deps.Deps, o Options) (*Result, error) {
 	env := newEnv(d, o, "submit")
+	if o.MaxDuration > 0 {
+		env.deadline = env.Clock().Add(o.MaxDuration)
+	}
 	if o.Wait == 0 && !o.NoWait {
 		o.Wait = 2 * time.Minute
 	}
@@ -131,6 +158,12 @@ func Run(ctx context.Context, d *deps.Deps, o Options) (*Result, error) {
 	}
 	if o.PollInterval <= 0 {
 		o.PollInterval = 2 * time.Second
+	}
+	if o.SettleEvery <= 0 {
+		o.SettleEvery = 30 * time.Second
+	}
+	if o.HeartbeatEvery <= 0 {
+		o.HeartbeatEvery = time.Minute
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 15 * time.Minute

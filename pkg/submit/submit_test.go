@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/internal/ksefpltest"
+	"github.com/ksefpl/ksefpl/pkg/config"
+	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
@@ -299,13 +302,12 @@ func TestRevokedTokenRecordsOutcomeAndFailsWithAuthClass(t *testing.T) {
 }
 
 func TestProductionBlockedUntilProductionConnectionTestPasses(t *testing.T) {
-	h := newHarness(t, ksefsim.Config{})
+	h := newHarness(t, ksefsim.Config{}, ksefpltest.WithOfficialHosts())
 	h.enqueue(1, "invoice", "P-1", invoiceJSON("P-1"))
 	ctx := context.Background()
-	// Production, with the simulator standing in for it through the base URL override.
-	if _, err := h.cfg.Set(ctx, "ksefpl/connection/environment", "production", h.mustScope("base")); err != nil {
-		t.Fatal(err)
-	}
+	// Production at its official host, which the simulator answers (through a proxy,
+	// trusting a test CA).
+	h.UseOfficialHost(h.mustScope("base"), "production")
 	res, err := Run(ctx, h.deps(), opts())
 	if err != nil {
 		t.Fatal(err)
@@ -338,6 +340,52 @@ func TestProductionBlockedUntilProductionConnectionTestPasses(t *testing.T) {
 	}
 	h.run(opts())
 	h.assertAllAccepted()
+}
+
+func TestProductionThroughACustomHostNeedsATestThroughThatHost(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{}, ksefpltest.WithOfficialHosts())
+	ctx := context.Background()
+	base := h.mustScope("base")
+	h.UseOfficialHost(base, "production")
+	// A corporate proxy in front of KSeF (any *.ksef.mf.gov.pl host reaches the
+	// simulator here): refused until allow_custom_host is 1.
+	const proxy = "https://ksef-proxy.ksef.mf.gov.pl/v2"
+	var ie *config.InvalidValueError
+	if _, err := h.cfg.Set(ctx, config.PathBaseURL, proxy, base); !errors.As(err, &ie) {
+		t.Fatalf("custom host without allow_custom_host: %v", err)
+	}
+	h.Set(config.PathAllowCustomHost, "1", base)
+	h.Set(config.PathBaseURL, proxy, base)
+	s, err := h.Deps.Website(ctx, base)
+	if err != nil || s.CustomHost != "ksef-proxy.ksef.mf.gov.pl" || s.Target() != "production via ksef-proxy.ksef.mf.gov.pl" {
+		t.Fatalf("settings: custom host %q, target %q, %v", s.CustomHost, s.Target(), err)
+	}
+	// A passed test against production itself (the official host) does not unlock
+	// the custom host.
+	if _, err := h.db.RecordAuthOutcome(ctx, store.AuthOutcome{WebsiteID: base.WebsiteID, Source: "test-connection",
+		Environment: "production", TokenFingerprint: s.CredentialFingerprint, Success: true}); err != nil {
+		t.Fatal(err)
+	}
+	h.enqueue(1, "invoice", "C-1", invoiceJSON("C-1"))
+	res, err := Run(ctx, h.deps(), opts())
+	if err != nil || res.FirstErrorClass() != failure.Invalid || !strings.Contains(res.Websites[0].Error, "production via ksef-proxy.ksef.mf.gov.pl") {
+		t.Fatalf("guard: %+v, %v", res.Websites[0], err)
+	}
+	if _, err := h.db.RecordAuthOutcome(ctx, store.AuthOutcome{WebsiteID: base.WebsiteID, Source: "test-connection",
+		Environment: s.Target(), TokenFingerprint: s.CredentialFingerprint, Success: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Now it sends, and says where to on every run.
+	var warnings []string
+	d := *h.deps()
+	d.Warn = func(msg string) { warnings = append(warnings, msg) }
+	if _, err := Run(ctx, &d, opts()); err != nil {
+		t.Fatal(err)
+	}
+	h.assertAllAccepted()
+	if len(warnings) == 0 || !strings.Contains(warnings[0], "ksef-proxy.ksef.mf.gov.pl") || !strings.Contains(warnings[0], "api.ksef.mf.gov.pl") {
+		t.Fatalf("warnings = %q", warnings)
+	}
 }
 
 func TestGetUPOFetchesWhatIsNotStored(t *testing.T) {

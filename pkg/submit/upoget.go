@@ -54,7 +54,8 @@ func GetUPO(ctx context.Context, d *deps.Deps, sel UPOSelector) ([]*store.UPO, e
 		return have, err
 	}
 	if j.Status != store.JobAccepted {
-		return nil, fmt.Errorf("job %d (%s) is %s: %w; run ksefpl submit", j.ID, j.IncrementID, j.Status, ErrNoUPO)
+		// Like a QR code for an unsent job: the request cannot be met as given (exit 3).
+		return nil, failure.New(failure.Invalid, fmt.Errorf("job %d (%s) is %s: %w; run ksefpl submit", j.ID, j.IncrementID, j.Status, ErrNoUPO))
 	}
 	w, err := websiteFor(ctx, env, j.WebsiteID)
 	if err != nil {
@@ -101,7 +102,7 @@ func sessionUPO(ctx context.Context, env env, ref string) ([]*store.UPO, error) 
 		return nil, err
 	}
 	if !st.Succeeded() {
-		return nil, fmt.Errorf("session %s has KSeF status %d %s: %w", ref, st.Status.Code, st.Status.Description, ErrNoUPO)
+		return nil, failure.New(failure.Invalid, fmt.Errorf("session %s has KSeF status %d %s: %w; wait until it is processed", ref, st.Status.Code, st.Status.Description, ErrNoUPO))
 	}
 	if _, err := w.storeSessionUPO(ctx, s, st); err != nil {
 		return nil, err

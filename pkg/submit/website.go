@@ -32,6 +32,9 @@ type websiteRun struct {
 	statuses map[string]*ksef.SessionStatus
 	// warned keeps repeated polls from repeating a warning.
 	warned map[string]bool
+	// started is when the website's processing began; lastSettle and lastBeat when
+	// statuses were last polled while sending and the last heartbeat was given.
+	started, lastSettle, lastBeat time.Time
 }
 
 func runWebsite(ctx context.Context, env env, o Options, sc config.Scope, explicit bool) WebsiteResult {
@@ -84,7 +87,8 @@ func runWebsite(ctx context.Context, env env, o Options, sc config.Scope, explic
 		res.fail(err)
 		return res
 	}
-	w := &websiteRun{env: env, o: o, s: s, client: client, res: &res, own: map[string]bool{}}
+	now := env.Clock()
+	w := &websiteRun{env: env, o: o, s: s, client: client, res: &res, own: map[string]bool{}, started: now, lastSettle: now, lastBeat: now}
 	if err := w.process(ctx); err != nil {
 		res.fail(err)
 	}
@@ -119,6 +123,9 @@ func (w *websiteRun) process(ctx context.Context) error {
 		return err
 	}
 	deadline := w.env.Now().Add(w.o.Wait)
+	if !w.env.deadline.IsZero() && w.env.deadline.Before(deadline) {
+		deadline = w.env.deadline
+	}
 	for {
 		if err := w.advance(ctx); err != nil {
 			return err
@@ -134,7 +141,58 @@ func (w *websiteRun) process(ctx context.Context) error {
 		if err := w.renewLease(ctx); err != nil {
 			return err
 		}
+		w.heartbeat(ctx)
 	}
+}
+
+// pastDeadline reports whether --max-duration ran out; the first time it says so in the
+// run's warnings.
+func (w *websiteRun) pastDeadline(ctx context.Context) bool {
+	if w.env.deadline.IsZero() || w.env.Clock().Before(w.env.deadline) {
+		return false
+	}
+	left := 0
+	if counts, err := w.env.DB.JobCounts(ctx, w.s.WebsiteID); err == nil {
+		left = counts[store.JobPending]
+	}
+	w.warnOnce("max-duration", fmt.Sprintf("website %s: the run's --max-duration (%s) passed: it stopped sending and settled what it could; "+
+		"%d job(s) wait for the next run", w.s.WebsiteCode, w.o.MaxDuration, left))
+	w.stopped = true
+	return true
+}
+
+// whileSending runs between two sends: it polls the statuses of what was sent (every
+// SettleEvery), so that KSeF numbers arrive while a long backlog is still being sent, and
+// gives the heartbeat.
+func (w *websiteRun) whileSending(ctx context.Context) error {
+	if now := w.env.Clock(); now.Sub(w.lastSettle) >= w.o.SettleEvery {
+		w.lastSettle = now
+		w.listed = map[string]*listing{}
+		w.statuses = map[string]*ksef.SessionStatus{}
+		if err := w.pollJobs(ctx, true); err != nil {
+			return err
+		}
+		if err := w.renewLease(ctx); err != nil {
+			return err
+		}
+	}
+	w.heartbeat(ctx)
+	return nil
+}
+
+// heartbeat tells Heartbeat the website's counts, at most once per HeartbeatEvery.
+func (w *websiteRun) heartbeat(ctx context.Context) {
+	now := w.env.Clock()
+	if w.env.Heartbeat == nil || now.Sub(w.lastBeat) < w.o.HeartbeatEvery {
+		return
+	}
+	w.lastBeat = now
+	pending := 0
+	if counts, err := w.env.DB.JobCounts(ctx, w.s.WebsiteID); err == nil {
+		pending = counts[store.JobPending]
+	}
+	w.env.Heartbeat(Heartbeat{Website: w.s.WebsiteCode, Sent: w.res.Sent, Accepted: w.res.Accepted, Failed: w.res.Failed,
+		Pending: pending, Elapsed: now.Sub(w.started)})
 }
 
 // token returns a valid access token; a refused token is recorded as an authentication
@@ -241,28 +299,39 @@ func warnCertificateExpiry(ctx context.Context, env env, s *website.Settings, re
 }
 
 // productionGuard refuses to send to production until test-connection has succeeded
-// against production with the current token (the seed's "green indicator required").
+// against production with the current credential (the seed's "green indicator
+// required"). Through a custom host (allow_custom_host) the test must have passed
+// through that same host: Target is "production via HOST" then, which a test against
+// another host, or the official one, does not match.
 func productionGuard(ctx context.Context, env env, s *website.Settings) error {
 	if s.Environment != ksef.EnvProduction {
 		return nil
 	}
 	o, err := env.DB.LastAuthOutcome(ctx, s.WebsiteID, "test-connection")
-	if err == nil && o.Success && o.Environment == string(ksef.EnvProduction) && o.TokenFingerprint == s.CredentialFingerprint {
+	if err == nil && o.Success && o.Environment == s.Target() && o.TokenFingerprint == s.CredentialFingerprint {
 		return nil
 	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	return &ProductionGuardError{Website: s.WebsiteCode}
+	return &ProductionGuardError{Website: s.WebsiteCode, Target: s.Target()}
 }
 
 // ProductionGuardError is returned for a production website whose current token has not
 // passed test-connection against production.
-type ProductionGuardError struct{ Website string }
+type ProductionGuardError struct {
+	Website string
+	// Target is where the website's traffic goes (Settings.Target).
+	Target string
+}
 
 func (e *ProductionGuardError) Error() string {
-	return fmt.Sprintf("submit does not send to production for website %s until a connection test against production with the current token has passed: run ksefpl test-connection --website %s",
-		e.Website, e.Website)
+	target := "production"
+	if e.Target != "" {
+		target = e.Target
+	}
+	return fmt.Sprintf("submit does not send to production for website %s until a connection test against %s with the current credential has passed: run ksefpl test-connection --website %s",
+		e.Website, target, e.Website)
 }
 
 // Class is failure.Invalid: the configuration is not ready for production (exit 3).

@@ -32,8 +32,12 @@ type Settings struct {
 	Endpoints       ksef.Endpoints
 	EndpointsErr    error // why Endpoints could not be resolved
 	URLOverridden   bool  // ksefpl/connection/base_url replaces the environment's own API URL
-	APIVersion      string
-	Margin          time.Duration
+	// CustomHost is the host a test, demo or production website's traffic goes to when
+	// base_url is not that environment's Ministry of Finance API host (allowed only with
+	// ksefpl/connection/allow_custom_host 1); "" otherwise.
+	CustomHost string
+	APIVersion string
+	Margin     time.Duration
 
 	Seller fa.Seller
 	Schema fa.Schema
@@ -124,11 +128,9 @@ func Load(ctx context.Context, src Source, sc config.Scope) (*Settings, error) {
 	if s.Environment, s.EndpointsErr = ksef.ParseEnvironment(s.EnvironmentName); s.EndpointsErr == nil {
 		s.Endpoints, s.EndpointsErr = s.Environment.Endpoints(baseURL)
 		if baseURL != "" && s.Environment != ksef.EnvLocal && s.EndpointsErr == nil {
-			// base_url overrides any environment's API address (a proxy, or the simulator
-			// standing in for it); the environment keeps its rules (e.g. the production
-			// guard).
-			s.Endpoints, s.EndpointsErr = ksef.EnvLocal.Endpoints(baseURL)
-			s.URLOverridden = true
+			if err := overrideEndpoints(ctx, svc, sc, s, baseURL); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -167,6 +169,54 @@ func Load(ctx context.Context, src Source, sc config.Scope) (*Settings, error) {
 	return s, nil
 }
 
+// overrideEndpoints applies base_url to a test, demo or production website. The rule
+// config:set enforces is checked again (a value saved by an older release or given
+// through the environment never went through it): a breach leaves EndpointsErr set, so
+// nothing is sent. The official host keeps the environment's own endpoints; any other
+// host (a proxy, allowed by allow_custom_host) replaces them and is named in CustomHost.
+// The environment keeps its rules (e.g. the production guard).
+func overrideEndpoints(ctx context.Context, svc *config.Service, sc config.Scope, s *Settings, baseURL string) error {
+	var ie *config.InvalidValueError
+	switch err := svc.ConnectionProblem(ctx, sc); {
+	case errors.As(err, &ie):
+		s.EndpointsErr = err
+		return nil
+	case err != nil:
+		return err
+	}
+	official, host, err := config.OfficialHost(s.EnvironmentName, baseURL)
+	if err != nil {
+		s.EndpointsErr = err
+		return nil
+	}
+	if official {
+		return nil
+	}
+	s.Endpoints, s.EndpointsErr = ksef.EnvLocal.Endpoints(baseURL)
+	s.URLOverridden, s.CustomHost = true, host
+	return nil
+}
+
+// Target names where this website's traffic goes, as authentication outcomes record
+// it: the environment ("production") when that is its official host or the simulator,
+// "production via HOST" for a custom host. A connection test through a custom host
+// therefore never counts as one against the environment itself.
+func (s *Settings) Target() string {
+	if s.CustomHost != "" {
+		return s.EnvironmentName + " via " + s.CustomHost
+	}
+	return s.EnvironmentName
+}
+
+// CustomHostWarning is the warning a command using this website's connection prints
+// ("" when the host is official or the simulator).
+func (s *Settings) CustomHostWarning() string {
+	if s.CustomHost == "" {
+		return ""
+	}
+	return config.CustomHostWarning(s.EnvironmentName, s.CustomHost)
+}
+
 // UsesCertificate reports whether the website authenticates with a certificate.
 func (s *Settings) UsesCertificate() bool { return s.AuthMethod == config.AuthCertificate }
 
@@ -200,12 +250,18 @@ type ClientOptions struct {
 	Clock      func() time.Time
 	// Pacer, when set, keeps the client's calls within KSeF's rate limits.
 	Pacer *ksef.Pacer
+	// Warn receives the warnings a command using the connection must print (a custom
+	// host); nil drops them.
+	Warn func(msg string)
 }
 
 // Client builds the KSeF client for this website's environment.
 func (s *Settings) Client(o ClientOptions) (*ksef.Client, error) {
 	if s.EndpointsErr != nil {
 		return nil, s.EndpointsErr
+	}
+	if w := s.CustomHostWarning(); w != "" && o.Warn != nil {
+		o.Warn(w)
 	}
 	var cache ksef.TokenCache
 	if o.DB != nil {
