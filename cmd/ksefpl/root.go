@@ -74,7 +74,7 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newUPODownloadCmd(a),
 		newBenchCmd(a),
 		newInvoicePreviewCmd(a), newInvoiceValidateCmd(a),
-		newQueueCmd(a), newAuditCmd(a), newAuditExportCmd(a),
+		newQueueCmd(a), newReconcileCmd(a), newAuditCmd(a), newAuditExportCmd(a),
 		newGoliveCheckCmd(a), newStatusCmd(a), newCronInstallCmd(a),
 		newRotateTokenCmd(a), newEncryptionKeyChangeCmd(a), newEncryptionKeyListCmd(a),
 		newCacheCleanCmd(a), newCacheFlushCmd(a),

@@ -63,7 +63,7 @@ func newSimServeCmd(a *app) *cobra.Command {
 	f.IntVar(&o.stepPolls, "invoice-step-polls", 0, "status reads per processing step of invoices and closed sessions (0: 1, or none with --invoice-step-time; negative: final at the first read)")
 	f.DurationVar(&o.stepTime, "invoice-step-time", 0, "also move processing on after this much time per step")
 	f.StringVar(&o.storageDir, "storage-dir", "", "keep uploaded batch parts in this directory instead of memory")
-	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every request to stderr")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every request (method, path, status, duration) to stderr")
 	f.BoolVar(&o.strict, "strict-certificates", false, "accept only certificates issued by the simulator's own CA (GET /sim/ca; ksefpl sim cert --url)")
 	f.IntVar(&o.enrollPoll, "enrollment-polls", 1, "certificate enrolment status reads answered 100 (processing) before the certificate is issued")
 	return cmd
@@ -81,7 +81,8 @@ func runSimServe(ctx context.Context, o *simServeOptions) error {
 		StrictCertificates: o.strict, EnrollmentPolls: o.enrollPoll,
 	}
 	if o.verbose {
-		cfg.Logger = slog.New(slog.NewTextHandler(a.io.ErrOut, nil))
+		// The simulator logs each request at Info level.
+		cfg.Logger = slog.New(slog.NewTextHandler(a.io.ErrOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	return ksefsim.Serve(ctx, o.addr, cfg, func(url string) {
 		fmt.Fprintf(a.io.Out, "listening on %s\n", url)

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,5 +85,53 @@ func TestSimServeAndTestConnectionAsProcesses(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("sim serve did not stop on SIGINT")
+	}
+}
+
+// TestSimServeVerboseLogsEveryRequest runs `ksefpl sim serve -v` as a process: every
+// request, answered or not, appears on stderr with its method, path, status and
+// duration.
+func TestSimServeVerboseLogsEveryRequest(t *testing.T) {
+	bin := buildBinary(t)
+	sim := exec.Command(bin, "sim", "serve", "-v", "--addr", "127.0.0.1:0")
+	out, err := sim.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	sim.Stderr = &stderr
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Process.Kill()
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || !strings.HasPrefix(lines.Text(), "listening on http://127.0.0.1:") {
+		t.Fatalf("sim serve printed %q", lines.Text())
+	}
+	url := strings.TrimPrefix(lines.Text(), "listening on ")
+	go func() {
+		for lines.Scan() {
+		}
+	}()
+	for _, path := range []string{"/v2/security/public-key-certificates", "/v2/no/such/operation"} {
+		resp, err := http.Get(url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if err := sim.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Wait(); err != nil {
+		t.Fatalf("sim serve -v: %v\n%s", err, stderr.String())
+	}
+	for _, want := range []string{
+		`msg="ksefsim request" method=GET path=/v2/security/public-key-certificates status=200 duration=`,
+		`msg="ksefsim request" method=GET path=/v2/no/such/operation status=404 duration=`,
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
 	}
 }

@@ -265,3 +265,31 @@ func (f *Fixture) Client(code string) (*ksef.Client, *website.Settings) {
 	}
 	return c, s
 }
+
+// SendElsewhere sends xml to the simulator for the base website's seller as another
+// system with the same NIP and credentials would (straight through the KSeF client,
+// not through the queue), waits for it and returns its KSeF number.
+func (f *Fixture) SendElsewhere(xml []byte) string {
+	f.T.Helper()
+	c, s := f.Client("base")
+	tok, err := c.AccessToken(f.Ctx, s.Credentials())
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	sess, err := c.OpenOnlineSession(f.Ctx, tok, ksef.FormCodeFA3())
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	sent, err := c.SendInvoice(f.Ctx, tok, sess, xml, ksef.SendOptions{})
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	inv, err := c.WaitForInvoice(f.Ctx, tok, sess.ReferenceNumber, sent.ReferenceNumber)
+	if err != nil || !inv.Status.Succeeded() {
+		f.T.Fatalf("sent elsewhere: %+v, %v", inv, err)
+	}
+	if err := c.CloseOnlineSession(f.Ctx, tok, sess.ReferenceNumber); err != nil {
+		f.T.Fatal(err)
+	}
+	return inv.KSeFNumber
+}

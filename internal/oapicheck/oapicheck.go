@@ -1,5 +1,5 @@
 // Package oapicheck is test support: it loads the official KSeF OpenAPI contract
-// (open-api.json) and validates, with kin-openapi, every request and every response
+// (ContractFile, API 2.8.1, from the shared ksef-docs) and validates, with kin-openapi, every request and every response
 // that passes through its middleware, recording the violations. Paths outside /v2/
 // (the simulator's /sim/, /storage/, /latarnia/ and the KSeF 1.0 /api/online/
 // endpoints) are not in the contract and pass unchecked. XML answers (UPO, invoice
@@ -26,6 +26,12 @@ import (
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 )
 
+// ContractFile is the file name, in the shared ksef-docs directory, of the current
+// official contract: API 2.8.1. Tests load it with
+// testenv.SharedPath(t, "ksef-docs", oapicheck.ContractFile). (open-api.json next to
+// it is the older API 2.6.0.)
+const ContractFile = "open-api-2.8.1.json"
+
 // checkedPrefix is the path prefix of the contract (servers[0] = https://api-test.ksef.mf.gov.pl/v2).
 const checkedPrefix = "/v2/"
 
@@ -43,7 +49,7 @@ type Checker struct {
 }
 
 // Load reads the contract at specPath (the caller finds it, e.g. with
-// testenv.SharedPath(t, "ksef-docs", "open-api.json")).
+// testenv.SharedPath(t, "ksef-docs", ContractFile)).
 func Load(ctx context.Context, specPath string) (*Checker, error) {
 	loader := openapi3.NewLoader()
 	loader.Context = ctx

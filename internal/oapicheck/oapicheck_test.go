@@ -21,7 +21,7 @@ func fixed(status int, contentType, body string) http.Handler {
 
 func load(t *testing.T) *Checker {
 	t.Helper()
-	c, err := Load(context.Background(), testenv.SharedPath(t, "ksef-docs", "open-api.json"))
+	c, err := Load(context.Background(), testenv.SharedPath(t, "ksef-docs", ContractFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,5 +94,24 @@ func TestRequestProblemsAreReportedAndOtherPathsSkipped(t *testing.T) {
 	v := c.RequestViolations()
 	if len(v) != 2 || !strings.Contains(v[0], "Bearer") || !strings.Contains(v[1], "no operation") {
 		t.Fatalf("request violations %q", v)
+	}
+}
+
+// TestContractIsAPI281 pins the contract version: a GET /rate-limits answer shaped
+// for API 2.6.0 lacks the groups 2.8.0 made required.
+func TestContractIsAPI281(t *testing.T) {
+	c := load(t)
+	v := `{"perSecond":10,"perMinute":30,"perHour":120}`
+	old := `{"onlineSession":` + v + `,"batchSession":` + v + `,"invoiceSend":` + v + `,"invoiceStatus":` + v +
+		`,"sessionList":` + v + `,"sessionInvoiceList":` + v + `,"sessionMisc":` + v + `,"invoiceMetadata":` + v +
+		`,"invoiceExport":` + v + `,"invoiceExportStatus":` + v + `,"invoiceDownload":` + v + `,"other":` + v + `}`
+	srv := httptest.NewServer(c.Middleware(fixed(200, "application/json", old)))
+	defer srv.Close()
+	get(t, srv.URL+"/v2/rate-limits")
+	got := strings.Join(c.ResponseViolations(), "\n")
+	for _, group := range []string{"onlineSessionClose", "batchSessionClose", "anonymous", "global", "collectiveIdentifier"} {
+		if !strings.Contains(got, group) {
+			t.Errorf("a 2.6.0-shaped GET /rate-limits answer is not reported for the missing %q:\n%s", group, got)
+		}
 	}
 }

@@ -50,6 +50,10 @@ const (
 	PathInvoiceSchema   = "ksefpl/invoice/schema"
 	PathNBPBaseURL      = "ksefpl/nbp/base_url"
 	PathBatchThreshold  = "ksefpl/submit/batch_threshold"
+	// PathValidateSubjectIdentifiers sends X-KSeF-Feature: subject-identifier-validation
+	// when sessions are opened (KSeF then checks the buyer and other subjects'
+	// identifiers of every invoice); meaningful on the test environment.
+	PathValidateSubjectIdentifiers = "ksefpl/submit/validate_subject_identifiers"
 )
 
 // Authentication methods (PathAuthMethod).
@@ -100,6 +104,7 @@ var registry = []Field{
 	{Path: PathSellerName, Kind: KindString, Help: "seller legal name"},
 	{Path: PathSellerNIP, Kind: KindNIP, Help: "seller NIP (tax id); normalised before saving"},
 	{Path: PathBatchThreshold, Kind: KindInt, Default: "100", MinInt: 0, MaxInt: maxBatchThreshold, Help: "submit --mode auto sends a website's backlog in batch sessions when it exceeds this many invoices (0 to 100000)"},
+	{Path: PathValidateSubjectIdentifiers, Kind: KindBool, Default: "0", Options: []string{"0", "1"}, Help: "1 asks KSeF to validate the subject identifiers (NIPs and other identifiers of the buyer and other parties) of every invoice when a session is opened (X-KSeF-Feature: subject-identifier-validation); an invoice that fails is rejected with its reason. Meaningful on the test environment"},
 }
 
 // Bounds of the numeric paths.

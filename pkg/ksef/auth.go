@@ -200,7 +200,9 @@ func (c *Client) AuthStatus(ctx context.Context, referenceNumber, authentication
 
 // WaitForAuth polls GET /auth/{referenceNumber} while the status is 100, with
 // growing delays, up to Options.AuthPollTimeout. It returns the final status,
-// or an *AuthStatusError for failure statuses.
+// or an *AuthStatusError for failure statuses. After a 450 "Nieprawidłowe
+// szyfrowanie tokena" it empties the public-key cache, so that the next
+// attempt encrypts with freshly fetched keys.
 func (c *Client) WaitForAuth(ctx context.Context, referenceNumber, authenticationToken string) (*AuthOperationStatus, error) {
 	deadline := time.Now().Add(c.pollMax)
 	delay := c.pollStart
@@ -210,7 +212,14 @@ func (c *Client) WaitForAuth(ctx context.Context, referenceNumber, authenticatio
 			return nil, err
 		}
 		if st.Status.Code != AuthStatusInProgress {
-			return st, st.Err()
+			err := st.Err()
+			var se *AuthStatusError
+			if errors.As(err, &se) && se.TokenRejection() == TokenRejectionEncryption {
+				// KSeF could not decrypt the token: the cached key may be one
+				// it no longer uses; the next attempt fetches the keys again.
+				c.ForgetPublicKeys()
+			}
+			return st, err
 		}
 		if time.Now().Add(delay).After(deadline) {
 			return st, &AuthPendingError{ReferenceNumber: referenceNumber, Waited: c.pollMax}

@@ -29,6 +29,10 @@ const (
 type BatchOptions struct {
 	// OfflineMode declares the invoices as issued in an offline mode.
 	OfflineMode bool
+	// SubjectIdentifierValidation sends X-KSeF-Feature:
+	// subject-identifier-validation when opening the session (see
+	// OnlineSessionOptions.SubjectIdentifierValidation).
+	SubjectIdentifierValidation bool
 }
 
 // PartUploadRequest tells how to upload one part: KSeF's PartUploadRequest.
@@ -89,7 +93,8 @@ type openBatchRequest struct {
 // OpenBatchSession calls POST /sessions/batch declaring the package: its size
 // and hash before encryption, the size and hash of every encrypted part, and
 // the package's AES key wrapped with RSA-OAEP-SHA256 under the
-// SymmetricKeyEncryption public key. On 21470 (rotated key) it re-fetches
+// SymmetricKeyEncryption public key, with the X-KSeF-Feature header opts ask
+// for. On 21470 (rotated key) it re-fetches
 // the keys and tries once more. Opening is not retried on 5xx or network
 // errors (a session may have been opened; KSeF cancels an unused one).
 func (c *Client) OpenBatchSession(ctx context.Context, accessToken string, form FormCode, pkg *BatchPackage, opts BatchOptions) (*BatchSession, error) {
@@ -126,7 +131,8 @@ func (c *Client) OpenBatchSession(ctx context.Context, accessToken string, form 
 			PartUploadRequests []PartUploadRequest `json:"partUploadRequests"`
 		}
 		opened := c.now()
-		_, err = c.do(ctx, call{method: "POST", path: path, body: body, bearer: accessToken, out: &out})
+		_, err = c.do(ctx, call{method: "POST", path: path, body: body, bearer: accessToken, out: &out,
+			header: featureHeader(opts.SubjectIdentifierValidation)})
 		var ae *APIError
 		if err != nil && attempt == 1 && errors.As(err, &ae) && ae.HasCode(ErrCodePublicKeyUnknown) {
 			c.ForgetPublicKeys()
@@ -163,7 +169,8 @@ func checkUploadRequests(reqs []PartUploadRequest, parts []BatchPart) error {
 }
 
 // CloseBatchSession calls POST /sessions/batch/{ref}/close (204) after every
-// part is uploaded, which starts processing the package; follow it with
+// part is uploaded, which starts processing the package (paced in its own
+// group, batchSessionClose, API 2.8.0+); follow it with
 // SessionStatus or WaitForSession, then AllSessionInvoices (invoiceFileName
 // maps results back to BatchEntry). Retried on 5xx and network errors; 21180
 // (the status does not allow closing: already closed) counts as success.
@@ -339,6 +346,9 @@ func (c *Client) uploadPart(ctx context.Context, r PartUploadRequest, part Batch
 	var waited429 time.Duration
 	for attempt := 1; ; attempt++ {
 		status, hdr, body, err := c.putPart(ctx, r, part)
+		if err == nil {
+			c.reportWarnings(strings.ToUpper(r.Method), link, status, hdr)
+		}
 		retry := false
 		var fail *PartUploadError
 		switch {

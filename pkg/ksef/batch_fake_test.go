@@ -43,7 +43,8 @@ type fakeBatch struct {
 	inflight     int
 	maxInflight  int
 	released     chan struct{}
-	rejectOldKey bool // answer 21470 when publicKeyId is not the newest
+	rejectOldKey bool        // answer 21470 when publicKeyId is not the newest
+	openHeader   http.Header // the request headers of the last POST /sessions/batch
 }
 
 type fakeBatchSession struct {
@@ -108,6 +109,7 @@ func (f *fakeBatch) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch ep {
 	case "POST /sessions/batch":
+		f.openHeader = r.Header.Clone()
 		f.open(w, r)
 	case "POST /sessions/batch/{ref}/close":
 		f.close(w, parts[2])

@@ -21,7 +21,7 @@ import (
 )
 
 // Integration tests of batch sessions and pacing against the real simulator
-// over loopback HTTP, every /v2/ exchange checked against open-api.json.
+// over loopback HTTP, every /v2/ exchange checked against open-api-2.8.1.json.
 
 // limitedSim is a simulator (optionally with its rate limits on and a
 // compressed rate-limit clock) behind the contract checker, recording the

@@ -19,7 +19,7 @@ import (
 )
 
 // Batch package limits (sesja-wsadowa.md, limity/limity.md, BatchFileInfo in
-// open-api.json): parts of at most 100 MB before encryption, at most 50
+// open-api-2.8.1.json): parts of at most 100 MB before encryption, at most 50
 // parts, a package of at most 5 GB and at most 10 000 invoices per session.
 const (
 	DefaultMaxPartSize     = 100_000_000

@@ -91,6 +91,17 @@ type Options struct {
 	// Pace gives the client a private Pacer over the official table when
 	// Pacer is nil.
 	Pace bool
+	// OnSystemWarning, when set, receives every warning KSeF sends in the
+	// X-System-Warning header, for every answer (successful or not, retries
+	// included), one call per warning, on the goroutine that made the request.
+	// It must return quickly and be safe for concurrent use. Warnings of failed
+	// calls are also kept in APIError.Warnings.
+	OnSystemWarning func(SystemWarning)
+	// TestSystemWarning, when set, is sent as X-Test-System-Warning with every
+	// API call: KSeF's TEST environment (and the simulator) answer it back as
+	// X-System-Warning. It exists to exercise the warning path; leave it empty
+	// in production.
+	TestSystemWarning string
 }
 
 // Client talks to one KSeF environment. It is safe for concurrent use.
@@ -108,6 +119,8 @@ type Client struct {
 	statusStart time.Duration
 	cache       TokenCache
 	now         func() time.Time
+	onWarning   func(SystemWarning)
+	testWarning string
 
 	keysMu sync.Mutex
 	keys   map[KeyUsage]*PublicKey
@@ -143,6 +156,8 @@ func NewClient(o Options) (*Client, error) {
 		keys:        map[KeyUsage]*PublicKey{},
 		pacer:       o.Pacer,
 		contexts:    map[string]string{},
+		onWarning:   o.OnSystemWarning,
+		testWarning: o.TestSystemWarning,
 	}
 	if c.pacer == nil && o.Pace {
 		c.pacer = NewPacer(PacerOptions{})

@@ -46,6 +46,8 @@ type APIError struct {
 	Security   map[string]any
 	// RetryAfter is the parsed Retry-After header (0 when absent).
 	RetryAfter time.Duration
+	// Warnings are the X-System-Warning warnings sent with the answer.
+	Warnings []SystemWarning
 }
 
 // HasCode reports whether KSeF returned the exception code.
@@ -77,7 +79,7 @@ func (e *APIError) Class() failure.Class {
 			return failure.Auth
 		}
 	}
-	if e.HasCode(500) {
+	if e.HasCode(500) || e.HasCode(ErrCodeSessionUnavailable) {
 		return failure.Unavailable
 	}
 	if e.HTTPStatus >= 400 {
@@ -121,6 +123,13 @@ func (e *APIError) Error() string {
 	if e.ReferenceNumber != "" {
 		b.WriteString("; reference " + e.ReferenceNumber)
 	}
+	for _, w := range e.Warnings {
+		b.WriteString("; KSeF warning ")
+		if w.Code != "" {
+			b.WriteString("[" + w.Code + "] ")
+		}
+		b.WriteString(w.Message)
+	}
 	if h := e.hint(); h != "" {
 		b.WriteString(" — " + h)
 	}
@@ -157,6 +166,10 @@ func (e *APIError) hint() string {
 		return "KSeF does not know this session (wrong reference number or another context); open a new session"
 	case e.HasCode(ErrCodeSessionStatus):
 		return "the session no longer accepts this operation (it is closed, finished or past its 12 hours); open a new session and send there"
+	case e.HasCode(ErrCodeSessionUnavailable):
+		return "the session is temporarily unavailable (KSeF maintenance) and the invoice was not received; open a new session and send it there"
+	case e.HasCode(ErrCodeQueryRangeBeyondData):
+		return "the date range starts after KSeF's PermanentStorageHwmDate while restrictToPermanentStorageHwmDate is set; start the range earlier or query without the restriction"
 	case e.HasCode(ErrCodeSessionInvoiceLimit):
 		return "the session reached its invoice limit; close it and send the rest in a new session"
 	case e.HasCode(ErrCodeInvoiceSize), e.HasCode(ErrCodeInvoiceHash):

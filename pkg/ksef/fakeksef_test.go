@@ -19,7 +19,7 @@ import (
 )
 
 // fakeKSeF is a minimal test-local KSeF auth endpoint set speaking the
-// open-api.json shapes over real HTTP with real RSA-OAEP. It records calls per
+// open-api-2.8.1.json shapes over real HTTP with real RSA-OAEP. It records calls per
 // endpoint so tests can assert which requests were (not) made.
 type fakeKSeF struct {
 	t      *testing.T

@@ -57,7 +57,7 @@ func startSim(t *testing.T, cfg ksefsim.Config) *simEnv {
 		t.Fatal(err)
 	}
 	e := &simEnv{sim: sim, calls: map[string]int{}}
-	// Every exchange is checked against open-api.json: the client's requests and the
+	// Every exchange is checked against open-api-2.8.1.json: the client's requests and the
 	// simulator's answers alike.
 	chk := ksef.ContractChecker(t)
 	checked := chk.Middleware(sim)

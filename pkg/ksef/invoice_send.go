@@ -129,7 +129,9 @@ func (s *OnlineSession) EncryptInvoice(xml []byte, opts SendOptions) (*InvoicePa
 // the invoice, and a blind resend could produce a duplicate (status 440). The
 // caller decides (for example by looking for the invoice hash in
 // SessionInvoices). A 429 is retried after Retry-After, as KSeF rejects it
-// before processing.
+// before processing. KSeF's 21184 (the session is temporarily unavailable,
+// API 2.8.0+) is a *SessionUnavailableError (IsSessionUnavailable): the
+// invoice was not received; send it in a new session.
 func (c *Client) SendInvoice(ctx context.Context, accessToken string, s *OnlineSession, xml []byte, opts SendOptions) (*SentInvoice, error) {
 	p, err := s.EncryptInvoice(xml, opts)
 	if err != nil {
@@ -150,7 +152,7 @@ func (c *Client) SendInvoicePayload(ctx context.Context, accessToken, sessionRef
 		ReferenceNumber string `json:"referenceNumber"`
 	}
 	if _, err := c.do(ctx, call{method: "POST", path: path, body: p, bearer: accessToken, out: &out}); err != nil {
-		return nil, err
+		return nil, sessionUnavailable(sessionRef, err)
 	}
 	if out.ReferenceNumber == "" {
 		return nil, &ResponseError{Method: "POST", Path: path, Err: errors.New("referenceNumber missing")}

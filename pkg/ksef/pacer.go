@@ -35,6 +35,10 @@ type PacerOptions struct {
 // their way to KSeF. A fifth of each window as burst lets short runs go
 // quickly; a long run is paced at about 70–80 % of each official rate.
 //
+// A window reported as −1 (NoRateLimit) or zero has no limiter. When the
+// global group has a limit (it is off today), every call also takes a token
+// of the per-IP global bucket, at the same instant as its own group's.
+//
 // One Pacer may be shared by every Client of a process (the limits are per
 // context and IP, not per client). It is safe for concurrent use. A 429 that
 // arrives anyway blocks the bucket for the Retry-After KSeF asked for.
@@ -217,11 +221,14 @@ func (p *Pacer) statsOf(g RateGroup) *GroupStats {
 }
 
 // paceKey is the bucket key of a call: the context (empty for the public
-// group, counted per IP) and the group, or the endpoint for "other".
+// and global groups, counted per IP) and the group, or the endpoint for
+// "other".
 func paceKey(contextID string, group RateGroup, method, path string) string {
 	switch group {
 	case RateGroupPublic:
 		return "ip|public"
+	case RateGroupGlobal:
+		return globalKey
 	case RateGroupOther:
 		return contextID + "|other|" + endpointKey(method, path)
 	}
@@ -241,21 +248,20 @@ func (p *Pacer) wait(ctx context.Context, key string, group RateGroup) error {
 	waited := time.Duration(0)
 	for {
 		p.mu.Lock()
-		b := p.bucket(key, group)
+		buckets := []*paceBucket{p.bucket(key, group)}
+		if group != RateGroupGlobal && p.limits[RateGroupGlobal].Limited() {
+			buckets = append(buckets, p.bucket(globalKey, RateGroupGlobal))
+		}
 		now := p.now()
 		delay := time.Duration(0)
-		if now.Before(b.blocked) {
-			delay = b.blocked.Sub(now)
-		}
-		for _, lim := range b.limiters {
-			if tok := lim.TokensAt(now); tok < 1 {
-				d := time.Duration((1 - tok) / float64(lim.Limit()) * float64(time.Second))
-				delay = max(delay, d)
-			}
+		for _, b := range buckets {
+			delay = max(delay, b.delay(now))
 		}
 		if delay <= 0 {
-			for _, lim := range b.limiters {
-				lim.AllowN(now, 1)
+			for _, b := range buckets {
+				for _, lim := range b.limiters {
+					lim.AllowN(now, 1)
+				}
 			}
 			s := p.statsOf(group)
 			s.Calls++
@@ -273,6 +279,23 @@ func (p *Pacer) wait(ctx context.Context, key string, group RateGroup) error {
 		}
 		waited += delay
 	}
+}
+
+// globalKey is the bucket of the global group: every call of this IP address.
+const globalKey = "ip|global"
+
+// delay is how long a call must wait at now for this bucket (0: it may go).
+func (b *paceBucket) delay(now time.Time) time.Duration {
+	d := time.Duration(0)
+	if now.Before(b.blocked) {
+		d = b.blocked.Sub(now)
+	}
+	for _, lim := range b.limiters {
+		if tok := lim.TokensAt(now); tok < 1 {
+			d = max(d, time.Duration((1-tok)/float64(lim.Limit())*float64(time.Second)))
+		}
+	}
+	return d
 }
 
 // tooMany records a 429 for the bucket and blocks it for retryAfter.

@@ -246,3 +246,44 @@ func TestBucketShapeStaysBelowEveryLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestPacerGlobalGroupCountsEveryCall: with a global limit (off today, −1)
+// every call also takes the per-IP global bucket, whatever its own group;
+// with the global group off, other groups do not share anything.
+func TestPacerGlobalGroupCountsEveryCall(t *testing.T) {
+	done, cancel := context.WithCancel(context.Background())
+	cancel() // a call that has to wait returns the context's error at once
+	const statusPath = "/sessions/20250626-SO-213D593000-4DE10D80A5-E9"
+
+	// The first call of each bucket goes at once (every official row has a
+	// burst of at least 1), so with the global group off none of these waits.
+	off := NewPacer(PacerOptions{})
+	for _, c := range []struct{ ctx, method, path string }{
+		{"5265877635", "GET", statusPath}, {"", "POST", "/auth/challenge"}, {"7010002137", "POST", "/sessions/online"},
+	} {
+		if err := off.Wait(done, c.ctx, c.method, c.path); err != nil {
+			t.Fatalf("global off, %s %s waited: %v", c.method, c.path, err)
+		}
+	}
+
+	on := NewPacer(PacerOptions{Limits: RateLimits{RateGroupGlobal: {PerHour: 3}}})
+	// 3 per hour: burst 1, so the first call goes and any second call of the
+	// IP waits, in whichever group or context.
+	if err := on.Wait(done, "5265877635", "GET", statusPath); err != nil {
+		t.Fatalf("first call: %v", err)
+	}
+	if err := on.Wait(done, "", "POST", "/auth/challenge"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a public call did not wait for the global bucket: %v", err)
+	}
+	if err := on.Wait(done, "7010002137", "POST", "/sessions/online"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("another context's call did not wait for the global bucket: %v", err)
+	}
+	if st := on.Stats(); st[RateGroupSessionMisc].Calls != 1 || st[RateGroupPublic].Calls != 0 || st[RateGroupGlobal].Calls != 0 {
+		t.Errorf("stats %+v: the global bucket must not count as a group of its own", st)
+	}
+	// Lifting the limit (GET /rate-limits answering −1) frees the calls.
+	on.SetLimits(RateLimits{RateGroupGlobal: {NoRateLimit, NoRateLimit, NoRateLimit}})
+	if err := on.Wait(done, "", "POST", "/auth/challenge"); err != nil {
+		t.Fatalf("global −1 still paces: %v", err)
+	}
+}

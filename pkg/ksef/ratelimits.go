@@ -7,67 +7,97 @@ import (
 )
 
 // RateGroup names a group of KSeF endpoints sharing one row of the rate-limit
-// table: the field names of GET /rate-limits (EffectiveApiRateLimits) plus
-// RateGroupPublic for the public endpoints limited per IP address.
+// table: the field names of GET /rate-limits (EffectiveApiRateLimits), except
+// RateGroupPublic, which the endpoint reports as "anonymous".
 type RateGroup string
 
-// The rate-limit groups of KSeF 2.0.
+// The rate-limit groups of KSeF 2.0 (API 2.8.1).
 const (
-	RateGroupOnlineSession       RateGroup = "onlineSession"       // open/close an online session
-	RateGroupBatchSession        RateGroup = "batchSession"        // open/close a batch session
-	RateGroupInvoiceSend         RateGroup = "invoiceSend"         // send an invoice in an online session
-	RateGroupInvoiceStatus       RateGroup = "invoiceStatus"       // status of one invoice of a session
-	RateGroupSessionList         RateGroup = "sessionList"         // GET /sessions
-	RateGroupSessionInvoiceList  RateGroup = "sessionInvoiceList"  // invoices (and failed invoices) of a session
-	RateGroupSessionMisc         RateGroup = "sessionMisc"         // session status, UPOs
-	RateGroupInvoiceMetadata     RateGroup = "invoiceMetadata"     // POST /invoices/query/metadata
-	RateGroupInvoiceExport       RateGroup = "invoiceExport"       // POST /invoices/exports
-	RateGroupInvoiceExportStatus RateGroup = "invoiceExportStatus" // GET /invoices/exports/{ref}
-	RateGroupInvoiceDownload     RateGroup = "invoiceDownload"     // GET /invoices/ksef/{ksefNumber}
-	RateGroupOther               RateGroup = "other"               // every other protected endpoint (each its own counter)
-	RateGroupPublic              RateGroup = "public"              // /auth/challenge and other public calls: per IP only
+	RateGroupOnlineSession        RateGroup = "onlineSession"        // open an online session
+	RateGroupOnlineSessionClose   RateGroup = "onlineSessionClose"   // close an online session (API 2.8.0+)
+	RateGroupBatchSession         RateGroup = "batchSession"         // open a batch session
+	RateGroupBatchSessionClose    RateGroup = "batchSessionClose"    // close a batch session (API 2.8.0+)
+	RateGroupInvoiceSend          RateGroup = "invoiceSend"          // send an invoice in an online session
+	RateGroupInvoiceStatus        RateGroup = "invoiceStatus"        // status of one invoice of a session
+	RateGroupSessionList          RateGroup = "sessionList"          // GET /sessions
+	RateGroupSessionInvoiceList   RateGroup = "sessionInvoiceList"   // invoices (and failed invoices) of a session
+	RateGroupSessionMisc          RateGroup = "sessionMisc"          // session status, UPOs
+	RateGroupInvoiceMetadata      RateGroup = "invoiceMetadata"      // POST /invoices/query/metadata
+	RateGroupInvoiceExport        RateGroup = "invoiceExport"        // POST /invoices/exports
+	RateGroupInvoiceExportStatus  RateGroup = "invoiceExportStatus"  // GET /invoices/exports/{ref}
+	RateGroupInvoiceDownload      RateGroup = "invoiceDownload"      // GET /invoices/ksef/{ksefNumber}
+	RateGroupCollectiveIdentifier RateGroup = "collectiveIdentifier" // /collective-identifiers (API 2.7.0+)
+	RateGroupOther                RateGroup = "other"                // every other protected endpoint (each its own counter)
+	RateGroupPublic               RateGroup = "public"               // /auth/challenge and other public calls: per IP only ("anonymous" in GET /rate-limits)
+	RateGroupGlobal               RateGroup = "global"               // every call of the IP address, on top of its own group (off today: −1)
 )
 
 // RateGroups lists every group, in the order of the official table.
 func RateGroups() []RateGroup {
-	return []RateGroup{RateGroupOnlineSession, RateGroupBatchSession, RateGroupInvoiceSend, RateGroupInvoiceStatus,
-		RateGroupSessionList, RateGroupSessionInvoiceList, RateGroupSessionMisc, RateGroupInvoiceMetadata,
-		RateGroupInvoiceExport, RateGroupInvoiceExportStatus, RateGroupInvoiceDownload, RateGroupOther, RateGroupPublic}
+	return []RateGroup{RateGroupOnlineSession, RateGroupOnlineSessionClose, RateGroupBatchSession, RateGroupBatchSessionClose,
+		RateGroupInvoiceSend, RateGroupInvoiceStatus, RateGroupSessionList, RateGroupSessionInvoiceList, RateGroupSessionMisc,
+		RateGroupInvoiceMetadata, RateGroupInvoiceExport, RateGroupInvoiceExportStatus, RateGroupInvoiceDownload,
+		RateGroupCollectiveIdentifier, RateGroupOther, RateGroupPublic, RateGroupGlobal}
 }
 
+// WireName is the group's field name in GET /rate-limits: its own name, or
+// "anonymous" for RateGroupPublic.
+func (g RateGroup) WireName() string {
+	if g == RateGroupPublic {
+		return "anonymous"
+	}
+	return string(g)
+}
+
+// NoRateLimit is what GET /rate-limits reports for a window without a limit
+// (API 2.8.0+; every window of the global group today, the minute and hour of
+// the anonymous group).
+const NoRateLimit = -1
+
 // RateLimit is one row of the table: the most requests allowed in any sliding
-// second, minute and hour (EffectiveApiRateLimitValues). Zero means no
-// threshold for that window.
+// second, minute and hour (EffectiveApiRateLimitValues). A window whose value
+// is zero or negative (NoRateLimit) has no threshold: nothing is paced by it —
+// it never means "no request allowed".
 type RateLimit struct {
 	PerSecond int `json:"perSecond"`
 	PerMinute int `json:"perMinute"`
 	PerHour   int `json:"perHour"`
 }
 
+// Limited reports whether at least one window has a threshold.
+func (l RateLimit) Limited() bool { return l.PerSecond > 0 || l.PerMinute > 0 || l.PerHour > 0 }
+
 // RateLimits maps each group to its limits.
 type RateLimits map[RateGroup]RateLimit
 
 // DefaultRateLimits returns the official production table compiled into the
-// package, used until (or instead of) GET /rate-limits. Source:
-// ksef-docs limity/limity-api.md of 22.11.2025 ("Szczegółowe limity" tables)
-// and the x-rate-limits of every operation in open-api.json 2.6.0, which agree.
-// Public endpoints (/auth/challenge, the rest of the token flow, the public
-// key list) have "60 żądań na sekundę dla jednego adresu IP".
+// package, used until (or instead of) GET /rate-limits. Source: the
+// x-rate-limits of every operation and the GET /rate-limits example of
+// open-api-2.8.1.json, which agree with ksef-docs limity/limity-api.md
+// (22.11.2025) except for the groups added since: collectiveIdentifier (API
+// 2.7.0) and the close groups, split from the open groups in API 2.8.0. Public
+// endpoints (/auth/challenge, the rest of the token flow, the public key list)
+// have "60 żądań na sekundę dla jednego adresu IP"; the global per-IP group
+// is off (−1 in every window).
 func DefaultRateLimits() RateLimits {
 	return RateLimits{
-		RateGroupOnlineSession:       {10, 30, 120},
-		RateGroupBatchSession:        {10, 20, 60},
-		RateGroupInvoiceSend:         {10, 30, 180},
-		RateGroupInvoiceStatus:       {30, 120, 1200},
-		RateGroupSessionList:         {5, 10, 60},
-		RateGroupSessionInvoiceList:  {10, 20, 200},
-		RateGroupSessionMisc:         {10, 120, 1200},
-		RateGroupInvoiceMetadata:     {8, 16, 20},
-		RateGroupInvoiceExport:       {8, 16, 20},
-		RateGroupInvoiceExportStatus: {10, 60, 600},
-		RateGroupInvoiceDownload:     {8, 16, 64},
-		RateGroupOther:               {10, 30, 120},
-		RateGroupPublic:              {PerSecond: 60},
+		RateGroupOnlineSession:        {10, 30, 120},
+		RateGroupOnlineSessionClose:   {20, 60, 240},
+		RateGroupBatchSession:         {10, 20, 60},
+		RateGroupBatchSessionClose:    {20, 40, 120},
+		RateGroupInvoiceSend:          {10, 30, 180},
+		RateGroupInvoiceStatus:        {30, 120, 1200},
+		RateGroupSessionList:          {5, 10, 60},
+		RateGroupSessionInvoiceList:   {10, 20, 200},
+		RateGroupSessionMisc:          {10, 120, 1200},
+		RateGroupInvoiceMetadata:      {8, 16, 20},
+		RateGroupInvoiceExport:        {8, 16, 20},
+		RateGroupInvoiceExportStatus:  {10, 60, 600},
+		RateGroupInvoiceDownload:      {8, 16, 64},
+		RateGroupCollectiveIdentifier: {20, 120, 240},
+		RateGroupOther:                {10, 30, 120},
+		RateGroupPublic:               {60, NoRateLimit, NoRateLimit},
+		RateGroupGlobal:               {NoRateLimit, NoRateLimit, NoRateLimit},
 	}
 }
 
@@ -82,7 +112,9 @@ func (l RateLimits) clone() RateLimits {
 
 // RateGroupFor classifies a KSeF 2.0 call by its HTTP method and API path
 // (relative to the /v2 base, with or without the query), following the
-// groups that open-api.json names in each operation's 429 description.
+// groups that open-api-2.8.1.json names in each operation's 429 description.
+// It never returns RateGroupGlobal: that group counts every call on top of
+// the call's own group.
 func RateGroupFor(method, path string) RateGroup {
 	if i := strings.IndexAny(path, "?#"); i >= 0 {
 		path = path[:i]
@@ -108,6 +140,8 @@ func RateGroupFor(method, path string) RateGroup {
 		return RateGroupOther
 	case "sessions":
 		return sessionsGroup(method, seg)
+	case "collective-identifiers":
+		return RateGroupCollectiveIdentifier
 	case "invoices":
 		switch {
 		case n == 3 && seg[1] == "ksef" && method == "GET":
@@ -127,13 +161,15 @@ func RateGroupFor(method, path string) RateGroup {
 func sessionsGroup(method string, seg []string) RateGroup {
 	n := len(seg)
 	if n >= 2 && (seg[1] == "online" || seg[1] == "batch") {
-		group := RateGroupOnlineSession
+		open, closing := RateGroupOnlineSession, RateGroupOnlineSessionClose
 		if seg[1] == "batch" {
-			group = RateGroupBatchSession
+			open, closing = RateGroupBatchSession, RateGroupBatchSessionClose
 		}
 		switch {
-		case n == 2, n == 4 && seg[3] == "close":
-			return group
+		case n == 2:
+			return open
+		case n == 4 && seg[3] == "close":
+			return closing
 		case n == 4 && seg[1] == "online" && seg[3] == "invoices":
 			return RateGroupInvoiceSend
 		}
@@ -175,9 +211,10 @@ func endpointKey(method, path string) string {
 }
 
 // FetchRateLimits calls GET /rate-limits and returns the limits in force for
-// the authenticated context. Groups missing from the answer (or all zero)
-// keep the official values of DefaultRateLimits, as does the public group,
-// which the endpoint does not report.
+// the authenticated context. A window reported as −1 (NoRateLimit) has no
+// limit and is not paced. Groups missing from the answer, or reported with
+// every window zero, keep the official values of DefaultRateLimits; the public
+// group is read from the "anonymous" row.
 func (c *Client) FetchRateLimits(ctx context.Context, accessToken string) (RateLimits, error) {
 	var out map[string]*RateLimit
 	if _, err := c.do(ctx, call{method: "GET", path: "/rate-limits", bearer: accessToken, idempotent: true, out: &out}); err != nil {
@@ -185,14 +222,21 @@ func (c *Client) FetchRateLimits(ctx context.Context, accessToken string) (RateL
 	}
 	lim := DefaultRateLimits()
 	for _, g := range RateGroups() {
-		if v := out[string(g)]; v != nil && (v.PerSecond > 0 || v.PerMinute > 0 || v.PerHour > 0) {
-			if v.PerSecond < 0 || v.PerMinute < 0 || v.PerHour < 0 {
-				return nil, &ResponseError{Method: "GET", Path: "/rate-limits", Err: fmt.Errorf("negative limit for %s", g)}
-			}
-			lim[g] = *v
+		v := out[g.WireName()]
+		if v == nil || *v == (RateLimit{}) {
+			continue
 		}
+		lim[g] = RateLimit{PerSecond: normLimit(v.PerSecond), PerMinute: normLimit(v.PerMinute), PerHour: normLimit(v.PerHour)}
 	}
 	return lim, nil
+}
+
+// normLimit maps every negative window value to NoRateLimit.
+func normLimit(n int) int {
+	if n < 0 {
+		return NoRateLimit
+	}
+	return n
 }
 
 // SyncRateLimits reads GET /rate-limits (FetchRateLimits) and gives the

@@ -41,6 +41,8 @@ const (
 	ErrCodeSessionNotFound            = 21173 // no session with this reference number
 	ErrCodeUPONotFound                = 21178 // no UPO for the given criteria
 	ErrCodeSessionStatus              = 21180 // the session status does not allow the operation
+	ErrCodeQueryRangeBeyondData       = 21183 // the date range starts after PermanentStorageHwmDate
+	ErrCodeSessionUnavailable         = 21184 // the online session is temporarily unavailable (API 2.8.0+)
 	ErrCodeInvoiceSize                = 21402 // declared size does not match the content
 	ErrCodeInvoiceHash                = 21403 // declared hash does not match the content
 	ErrCodeValidation                 = 21405 // input validation error
@@ -106,13 +108,50 @@ type encryptionInfo struct {
 	PublicKeyID           string `json:"publicKeyId,omitempty"`
 }
 
-// OpenOnlineSession calls POST /sessions/online with a new random AES-256 key
-// and IV, the key wrapped with RSA-OAEP-SHA256 under the
-// SymmetricKeyEncryption public key (whose publicKeyId is sent). When KSeF
-// answers 21470 (the key was rotated) it re-fetches the keys and tries once
-// more. Opening is not retried on 5xx or network errors (a session may have
-// been opened; an unused one is cancelled by KSeF after 12 h).
+// FeatureHeader is the request header that turns on optional KSeF
+// behaviour for one call.
+const FeatureHeader = "X-KSeF-Feature"
+
+// FeatureSubjectIdentifierValidation is the X-KSeF-Feature value that turns
+// on the validation of the subject identifiers of every invoice of a session
+// (API 2.8.0+, on KSeF's test environments; production always validates).
+const FeatureSubjectIdentifierValidation = "subject-identifier-validation"
+
+// OnlineSessionOptions are the optional settings of an online session.
+type OnlineSessionOptions struct {
+	// SubjectIdentifierValidation sends X-KSeF-Feature:
+	// subject-identifier-validation when opening the session: KSeF then checks
+	// on its test environments, as production always does (API 2.0.1+), the
+	// NIP check digits of Podmiot1, Podmiot2, Podmiot3 and PodmiotUpowazniony
+	// and the NIP inside Podmiot3's internal identifier (IdWew). An invoice
+	// that fails gets invoice status 450, reported by its Err as a
+	// *SubjectIdentifierError.
+	SubjectIdentifierValidation bool
+}
+
+// featureHeader returns the X-KSeF-Feature header of a session open (nil
+// when no feature is asked for).
+func featureHeader(subjectValidation bool) map[string]string {
+	if !subjectValidation {
+		return nil
+	}
+	return map[string]string{FeatureHeader: FeatureSubjectIdentifierValidation}
+}
+
+// OpenOnlineSession opens an online session with the default options; see
+// OpenOnlineSessionWith.
 func (c *Client) OpenOnlineSession(ctx context.Context, accessToken string, form FormCode) (*OnlineSession, error) {
+	return c.OpenOnlineSessionWith(ctx, accessToken, form, OnlineSessionOptions{})
+}
+
+// OpenOnlineSessionWith calls POST /sessions/online with a new random AES-256
+// key and IV, the key wrapped with RSA-OAEP-SHA256 under the
+// SymmetricKeyEncryption public key (whose publicKeyId is sent), and the
+// X-KSeF-Feature header the options ask for. When KSeF answers 21470 (the key
+// was rotated) it re-fetches the keys and tries once more. Opening is not
+// retried on 5xx or network errors (a session may have been opened; an unused
+// one is cancelled by KSeF after 12 h).
+func (c *Client) OpenOnlineSessionWith(ctx context.Context, accessToken string, form FormCode, opts OnlineSessionOptions) (*OnlineSession, error) {
 	if form.SystemCode == "" || form.SchemaVersion == "" || form.Value == "" {
 		return nil, &ConfigError{Field: "form code", Msg: fmt.Sprintf("%q is incomplete; use FormCodeFA3()", form.String())}
 	}
@@ -142,7 +181,8 @@ func (c *Client) OpenOnlineSession(ctx context.Context, accessToken string, form
 			ReferenceNumber string    `json:"referenceNumber"`
 			ValidUntil      time.Time `json:"validUntil"`
 		}
-		_, err = c.do(ctx, call{method: "POST", path: path, body: body, bearer: accessToken, out: &out})
+		_, err = c.do(ctx, call{method: "POST", path: path, body: body, bearer: accessToken, out: &out,
+			header: featureHeader(opts.SubjectIdentifierValidation)})
 		var ae *APIError
 		if err != nil && attempt == 1 && errors.As(err, &ae) && ae.HasCode(ErrCodePublicKeyUnknown) {
 			c.ForgetPublicKeys()
@@ -159,7 +199,8 @@ func (c *Client) OpenOnlineSession(ctx context.Context, accessToken string, form
 }
 
 // CloseOnlineSession calls POST /sessions/online/{ref}/close (204), which
-// starts the generation of the collective session UPO. It is retried on 5xx
+// starts the generation of the collective session UPO; it is paced in its own
+// group, onlineSessionClose (API 2.8.0+). It is retried on 5xx
 // and network errors; an answer 21180 (the session status does not allow
 // closing — it is already closed, expired or finished) counts as success, so
 // closing twice is harmless. 21173 (unknown session) stays an error.

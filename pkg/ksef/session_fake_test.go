@@ -27,7 +27,7 @@ import (
 // fakeSessions is a test-local KSeF serving the online-session, status and
 // UPO endpoints over real HTTP with real crypto: it unwraps the session key
 // with its RSA private key, decrypts every invoice and checks the declared
-// hashes and sizes, as KSeF does. It answers in the open-api.json shapes;
+// hashes and sizes, as KSeF does. It answers in the open-api-2.8.1.json shapes;
 // tests wrap it with the contract checker.
 type fakeSessions struct {
 	t     *testing.T
@@ -52,6 +52,8 @@ type fakeSessions struct {
 	omitUPOHash   bool  // send no x-ms-meta-hash
 	expiredLinks  bool  // pre-signed links answer 403 AuthenticationFailed
 	invoiceResult func(xml []byte) InvoiceStatus
+	unavailable   int    // sends to answer 21184 "Sesja tymczasowo niedostępna" before accepting
+	warning       string // X-System-Warning sent with every /v2 answer
 }
 
 type fakeSession struct {
@@ -78,11 +80,12 @@ var (
 	contractErr  error
 )
 
-// ContractChecker returns a fresh checker of open-api.json for one test. It is
+// ContractChecker returns a fresh checker of open-api-2.8.1.json (the API
+// production runs) for one test. It is
 // exported for the package's external tests (test builds only).
 func ContractChecker(t testing.TB) *oapicheck.Checker {
 	t.Helper()
-	path := testenv.SharedPath(t, "ksef-docs", "open-api.json")
+	path := testenv.SharedPath(t, "ksef-docs", "open-api-2.8.1.json")
 	contractOnce.Do(func() { contract, contractErr = oapicheck.Load(context.Background(), path) })
 	if contractErr != nil {
 		t.Fatalf("load the contract: %v", contractErr)
@@ -193,6 +196,9 @@ func (f *fakeSessions) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	f.calls[ep]++
 	f.lastHdr[ep] = r.Header.Clone()
+	if f.warning != "" && ep != "GET /storage" {
+		w.Header().Set(SystemWarningHeader, f.warning)
+	}
 	if ep != "GET /security/public-key-certificates" && ep != "GET /storage" && r.Header.Get("Authorization") != "Bearer "+f.access {
 		problem401(w)
 		return
@@ -351,6 +357,12 @@ func (f *fakeSessions) sendInvoice(w http.ResponseWriter, r *http.Request, ref s
 	s := f.sessions[ref]
 	if s == nil {
 		exceptionResponse(w, 21173, "Brak sesji o wskazanym numerze referencyjnym.", "Sesja o numerze referencyjnym "+ref+" nie została odnaleziona.")
+		return
+	}
+	if f.unavailable > 0 {
+		f.unavailable--
+		problem400(w, ErrCodeSessionUnavailable, "Sesja tymczasowo niedostępna.",
+			"Trwają prace serwisowe i sesja "+ref+" jest tymczasowo niedostępna. Spróbuj ponownie później lub otwórz nową sesję, aby wysłać kolejne faktury.")
 		return
 	}
 	if s.closed {

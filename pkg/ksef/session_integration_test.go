@@ -22,7 +22,7 @@ import (
 )
 
 // Integration tests of the online-session calls against the real simulator over
-// loopback HTTP, every /v2/ exchange checked against open-api.json.
+// loopback HTTP, every /v2/ exchange checked against open-api-2.8.1.json.
 
 // sessionSim is a simulator behind the contract checker and a send counter.
 type sessionSim struct {

@@ -304,13 +304,17 @@ func tokenAfter(s, marker string) string {
 }
 
 // Err returns nil unless the status is a terminal failure, then an
-// *InvoiceRejectedError.
+// *InvoiceRejectedError — wrapped in a *SubjectIdentifierError when the
+// failure is status 450 for a party's NIP or internal identifier.
 func (s InvoiceStatus) Err() error {
 	if !s.Failed() {
 		return nil
 	}
 	e := &InvoiceRejectedError{Code: s.Code, Description: s.Description, Details: s.Details}
 	e.OriginalKSeFNumber, e.OriginalSessionRef, _ = s.Duplicate()
+	if se := subjectIdentifierError(e); se != nil {
+		return se
+	}
 	return e
 }
 
@@ -396,7 +400,8 @@ type SessionInvoice struct {
 }
 
 // Err returns an *InvoiceRejectedError (with the invoice reference) for a
-// failure status and nil otherwise.
+// failure status — possibly wrapped in a *SubjectIdentifierError, see
+// InvoiceStatus.Err — and nil otherwise.
 func (i *SessionInvoice) Err() error {
 	err := i.Status.Err()
 	var re *InvoiceRejectedError

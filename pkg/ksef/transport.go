@@ -96,6 +96,7 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 			}
 			return nil, &NetworkError{Method: cl.method, Path: cl.path, Attempts: attempt, Err: err}
 		}
+		warnings := c.reportWarnings(cl.method, cl.path, resp.status, resp.header)
 		switch {
 		case resp.status >= 200 && resp.status < 300:
 			if cl.raw != nil {
@@ -106,6 +107,9 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 			return resp.header, &RedirectError{Method: cl.method, Path: cl.path, HTTPStatus: resp.status, Location: resp.header.Get("Location")}
 		}
 		failure := c.failure(cl, resp)
+		if ae, ok := failure.(*APIError); ok {
+			ae.Warnings = warnings
+		}
 		// A 429 was rejected before processing, so honouring Retry-After is
 		// safe for every call except those marked noRetry (redeem).
 		if resp.status == http.StatusTooManyRequests {
@@ -170,6 +174,9 @@ func (c *Client) once(ctx context.Context, cl call, payload []byte) (*response, 
 	req.Header.Set("User-Agent", c.userAgent)
 	if !cl.noProblemDetails {
 		req.Header.Set("X-Error-Format", "problem-details")
+	}
+	if c.testWarning != "" && cl.rawURL == "" && cl.base == "" {
+		req.Header.Set(testSystemWarningHeader, c.testWarning)
 	}
 	if payload != nil {
 		ct := cl.contentType

@@ -14,7 +14,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
-// Exact example bodies from open-api.json / research §2.3.
+// Exact example bodies from open-api-2.8.1.json / research §2.3.
 const (
 	exceptionResponseBody = `{"exception":{"exceptionDetailList":[{"exceptionCode":21405,"exceptionDescription":"Błąd walidacji danych wejściowych.","details":["Wskazany kod formularza nie jest wspierany."]}],"referenceNumber":"a1b2c3d4-e5f6-4789-ab12-cd34ef567890","serviceCode":"00-c02cc3747020c605be02159bf3324f0e-eee7647dc67aa74a-00","serviceCtx":"srvABCDA","serviceName":"Undefined","timestamp":"2025-10-11T12:23:56.0154302"}}`
 	badRequestProblemBody = `{"title":"Bad Request","status":400,"instance":"/v2/sessions/online","detail":"Żądanie jest nieprawidłowe.","errors":[{"code":21405,"description":"Błąd walidacji danych wejściowych.","details":["Wskazany kod formularza nie jest wspierany."]},{"code":21157,"description":"Nieprawidłowy rozmiar części pakietu.","details":["Rozmiar części 1 przekroczył dozwolony rozmiar 100MB."]}],"timestamp":"2025-07-11T12:23:56.0154302+00:00","traceId":"673843e023c432286660bc0501a3af44"}`

@@ -36,6 +36,7 @@ const (
 	detBadToken      = "Nieprawidłowy token."
 	detBadTime       = "Nieprawidłowy czas tokena."
 	detTokenRevoked  = "Token unieważniony."
+	detTokenInactive = "Token nieaktywny."
 	detBadEncryption = "Nieprawidłowe szyfrowanie tokena."
 	detBadEncoding   = "Nieprawidłowe kodowanie tokena."
 )
@@ -266,7 +267,7 @@ func (s *Server) handleKsefToken(w http.ResponseWriter, r *http.Request) {
 	s.st.mu.Lock()
 	op.final, op.tokenValue = s.judgeToken(plain, decErr, ch, ctxType, ctxValue, now)
 	if t := s.st.tokens.byValue[op.tokenValue]; t != nil {
-		op.subject = subjectID{Type: subjectNip, Value: t.nip}
+		op.subject = t.author
 	}
 	s.st.mu.Unlock()
 
@@ -304,10 +305,14 @@ func (s *Server) judgeToken(plain []byte, decErr error, ch *challenge, ctxType, 
 	if t == nil {
 		return bad(detBadToken), ""
 	}
-	if t.status != tokenActive {
+	switch t.status {
+	case tokenActive:
+	case tokenPending:
+		return bad(detTokenInactive), t.value
+	default:
 		return bad(detTokenRevoked), t.value
 	}
-	if ctxType != "Nip" || ctxValue != t.nip {
+	if ctxType != t.ctxType || ctxValue != t.ctxValue {
 		return bad("Token nie może być użyty w kontekście " + contextTokenPrefix(ctxType, ctxValue) + "."), t.value
 	}
 	t.lastUse = now

@@ -141,7 +141,8 @@ func (s *Server) handleOpenBatch(w http.ResponseWriter, r *http.Request) {
 	ss := &onlineSession{
 		ref: newRefNumber(now, infixBatch), ctxType: c.ContextType, ctxValue: c.ContextValue,
 		form: *req.FormCode, key: sym, iv: iv, created: now, updated: now, validUntil: now.Add(batchSessionTTL),
-		status: statusInfo{Code: batchStarted, Description: descBatchStarted},
+		status:      statusInfo{Code: batchStarted, Description: descBatchStarted},
+		validateIDs: wantsSubjectIDValidation(r),
 		batch: &batchInfo{
 			fileSize: *req.BatchFile.FileSize, fileHash: *req.BatchFile.FileHash, compression: compression,
 			offline: req.OfflineMode, parts: parts,
@@ -193,7 +194,7 @@ func (s *Server) handleCloseBatch(w http.ResponseWriter, r *http.Request) {
 	ss.touch(now)
 	job := batchJob{
 		ref: ss.ref, key: ss.key, iv: ss.iv, info: *ss.batch, form: ss.form, ctxNIP: ss.ctxValue,
-		today: s.localDate(now),
+		today: s.localDate(now), validateIDs: ss.validateIDs,
 	}
 	s.st.mu.Unlock()
 

@@ -111,6 +111,7 @@ type cbatch struct {
 	parts    [][]byte // encrypted
 	uploads  []cPartUpload
 	openBody map[string]any
+	openHdr  []string // extra headers of the open (e.g. X-KSeF-Feature)
 }
 
 // newBatch splits pkg binary-wise into n parts, encrypts each with a fresh AES key and
@@ -149,7 +150,7 @@ func (e *env) newBatch(access string, pkg []byte, n int, compression string) *cb
 // open sends POST /sessions/batch and fails on anything but 201.
 func (b *cbatch) open() {
 	b.e.t.Helper()
-	r := b.e.call("POST", "/v2/sessions/batch", b.openBody, bearer(b.access)...)
+	r := b.e.call("POST", "/v2/sessions/batch", b.openBody, append(bearer(b.access), b.openHdr...)...)
 	if r.status != 201 {
 		b.e.t.Fatalf("open batch: %d %s", r.status, r.body)
 	}

@@ -25,6 +25,8 @@ type batchJob struct {
 	form    FormCode
 	ctxNIP  string
 	today   time.Time
+	// validateIDs: the session was opened with X-KSeF-Feature: subject-identifier-validation.
+	validateIDs bool
 }
 
 // batchEntry is one invoice file found in the package, already checked.
@@ -136,6 +138,9 @@ func checkBatchEntry(name string, r io.Reader, job batchJob) batchEntry {
 	e.facts = facts
 	if problems == nil {
 		problems = semanticProblems(facts, job.form, job.ctxNIP, job.today)
+		if job.validateIDs {
+			problems = append(problems, identifierProblems(facts)...)
+		}
 	}
 	if len(problems) > 0 {
 		e.verdict = &invoiceStatus{Code: invSemantic, Description: descInvSemantic, Details: problems}

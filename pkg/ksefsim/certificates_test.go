@@ -19,7 +19,7 @@ import (
 
 func TestCertificateEnrollmentFullFlow(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{EnrollmentPolls: 1})
+	e := newEnv(t, Config{EnrollmentPolls: 1})
 	seal := e.seal(testNIP, kcert.KeyRSA)
 	access, _ := e.xadesLogin(seal, testNIP, subjectByCertificate)
 
@@ -131,7 +131,7 @@ func TestCertificateEnrollmentFullFlow(t *testing.T) {
 
 func TestEnrollmentIsCheckedAndRejected(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{EnrollmentPolls: -1})
+	e := newEnv(t, Config{EnrollmentPolls: -1})
 	const pesel = "88102341294"
 	person := e.testCert(kcert.TestCertOptions{Kind: kcert.KindPersonal, PESEL: pesel, Name: "Anna Maria Nowak"})
 	if err := e.sim.GrantPermissions(PermissionGrant{ContextNIP: testNIP, SubjectType: "Pesel", Value: pesel}); err != nil {
@@ -240,7 +240,7 @@ func mustCSRSubject(t *testing.T, der []byte) []byte {
 
 func TestCertificatesBelongToTheSubjectNotTheContext(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{})
+	e := newEnv(t, Config{})
 	const pesel = "02070803628"
 	person := e.testCert(kcert.TestCertOptions{Kind: kcert.KindPersonal, PESEL: pesel})
 	for _, nip := range []string{testNIP, otherNIP} {
@@ -281,7 +281,7 @@ func TestCertificatesBelongToTheSubjectNotTheContext(t *testing.T) {
 
 func TestCertificateLimitsAreEnforced(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{CertificateLimit: 1, CertificateEnrollmentLimit: 3, EnrollmentPolls: -1})
+	e := newEnv(t, Config{CertificateLimit: 1, CertificateEnrollmentLimit: 3, EnrollmentPolls: -1})
 	access, _ := e.xadesLogin(e.seal(testNIP, kcert.KeyEC), testNIP, subjectByCertificate)
 	e.obtainCertificate(access, "Pierwszy certyfikat", "Authentication")
 	l := e.limits(access)
@@ -316,7 +316,7 @@ func TestCertificateLimitsAreEnforced(t *testing.T) {
 
 func TestCertificateQueryPagesNewestFirst(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{EnrollmentPolls: -1})
+	e := newEnv(t, Config{EnrollmentPolls: -1})
 	access, _ := e.xadesLogin(e.seal(testNIP, kcert.KeyEC), testNIP, subjectByCertificate)
 	var serials []string
 	for i := range 12 {
@@ -370,7 +370,7 @@ func TestCertificateQueryPagesNewestFirst(t *testing.T) {
 
 func TestCertificatesAfterKsefTokenLogin(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{})
+	e := newEnv(t, Config{})
 	access := e.loggedIn(testNIP)
 	if l := e.limits(access); !l.CanRequest || l.Enrollment.Limit != 300 {
 		t.Errorf("limits after a token: %+v", l)
@@ -410,7 +410,7 @@ func TestCertificatesAfterKsefTokenLogin(t *testing.T) {
 
 func TestEnrollmentStatusIsGoneAfter30Days(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{})
+	e := newEnv(t, Config{})
 	seal := e.seal(testNIP, kcert.KeyEC)
 	access, _ := e.xadesLogin(seal, testNIP, subjectByCertificate)
 	key, _ := kcert.NewKey()

@@ -31,7 +31,10 @@ import (
 //	GET  /sim/auth-requests                  []SignedAuthRequest {"receivedAt","referenceNumber"?,"document":base64}
 //
 // Session faults are part of /sim/faults: {"sessions":{"terminateAfterInvoices":N,
-// "stallInvoices":N,"stallAll":true,"failAfterAccept":N}}.
+// "stallInvoices":N,"stallAll":true,"failAfterAccept":N,"unavailableAtSend":N,
+// "unavailableSends":N}}, and so are the X-System-Warning headers:
+// {"systemWarnings":{"POST /v2/auth/xades-signature":[{"code":"sig-001","message":"…"}]}}.
+// Unknown control paths answer {"error": "…"} with 404 (405 and Allow for a wrong method).
 
 type (
 	simTokenRequest struct {

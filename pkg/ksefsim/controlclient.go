@@ -47,6 +47,16 @@ func (c *ControlClient) SetFaults(ctx context.Context, f Faults) error {
 	return c.call(ctx, http.MethodPut, "/sim/faults", f, nil)
 }
 
+// Faults reads the installed fault plan (GET /sim/faults); its counters show what is
+// still pending.
+func (c *ControlClient) Faults(ctx context.Context) (Faults, error) {
+	var out Faults
+	if err := c.call(ctx, http.MethodGet, "/sim/faults", nil, &out); err != nil {
+		return Faults{}, err
+	}
+	return out, nil
+}
+
 // Stats reads the request counters (GET /sim/stats).
 func (c *ControlClient) Stats(ctx context.Context) (Stats, error) {
 	var out Stats

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -17,9 +18,15 @@ import (
 // then pattern, then "*". Control endpoints (/sim/...) never fail.
 //
 // Sessions holds the session and invoice faults; they are independent of endpoints.
+//
+// SystemWarnings makes endpoints answer with an X-System-Warning header carrying the
+// given warnings ("[code]: message | …"), on every answer while the plan is
+// installed; its keys name endpoints like those of PerEndpoint (most specific wins).
+// A request header X-Test-System-Warning is echoed after them, as on KSeF's TEST.
 type Faults struct {
-	PerEndpoint map[string]EndpointFault `json:"perEndpoint,omitempty"`
-	Sessions    SessionFaults            `json:"sessions,omitzero"`
+	PerEndpoint    map[string]EndpointFault   `json:"perEndpoint,omitempty"`
+	Sessions       SessionFaults              `json:"sessions,omitzero"`
+	SystemWarnings map[string][]SystemWarning `json:"systemWarnings,omitempty"`
 }
 
 // EndpointFault is the fault plan of one endpoint. Counters ("next N calls") are
@@ -110,6 +117,16 @@ func (f Faults) validate() error {
 	if err := f.Sessions.validate(); err != nil {
 		return err
 	}
+	for k, ws := range f.SystemWarnings {
+		if len(ws) == 0 {
+			return fmt.Errorf("ksefsim: system warnings %q: give at least one warning (or leave the key out)", k)
+		}
+		for _, w := range ws {
+			if err := w.validate(); err != nil {
+				return fmt.Errorf("ksefsim: system warnings %q: %w", k, err)
+			}
+		}
+	}
 	for k, e := range f.PerEndpoint {
 		if e.ErrorRate < 0 || e.ErrorRate > 1 {
 			return fmt.Errorf("ksefsim: fault %q: errorRate must be between 0 and 1", k)
@@ -128,6 +145,7 @@ func (f Faults) validate() error {
 type faultState struct {
 	plan     map[string]EndpointFault
 	sessions SessionFaults
+	warnings map[string][]SystemWarning
 }
 
 // SetFaults replaces the fault plan. Invalid plans (rates outside 0..1, non-5xx
@@ -144,6 +162,7 @@ func (s *Server) setFaults(f Faults) error {
 	defer s.st.mu.Unlock()
 	s.st.faults.plan = maps.Clone(f.PerEndpoint)
 	s.st.faults.sessions = f.Sessions
+	s.st.faults.warnings = cloneWarnings(f.SystemWarnings)
 	return nil
 }
 
@@ -151,7 +170,20 @@ func (s *Server) setFaults(f Faults) error {
 func (s *Server) Faults() Faults {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	return Faults{PerEndpoint: maps.Clone(s.st.faults.plan), Sessions: s.st.faults.sessions}
+	return Faults{PerEndpoint: maps.Clone(s.st.faults.plan), Sessions: s.st.faults.sessions,
+		SystemWarnings: cloneWarnings(s.st.faults.warnings)}
+}
+
+// cloneWarnings copies a warning plan so that callers never share its slices.
+func cloneWarnings(m map[string][]SystemWarning) map[string][]SystemWarning {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string][]SystemWarning, len(m))
+	for k, ws := range m {
+		out[k] = slices.Clone(ws)
+	}
+	return out
 }
 
 // faultAction is what one call suffers.

@@ -44,7 +44,7 @@ func (c *testClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-// contractOnce loads open-api.json once per test binary (it takes seconds under
+// contractOnce loads the current contract (oapicheck.ContractFile, API 2.8.1) once per test binary (it takes seconds under
 // -race); every env gets a Fresh checker over it.
 var (
 	contractOnce sync.Once
@@ -64,9 +64,6 @@ type env struct {
 	check *oapicheck.Checker
 	url   string
 	clock *testClock
-	// check28, when set (newXEnv), validates the same exchanges against the
-	// current contract, open-api-2.8.1.json.
-	check28 *oapicheck.Checker
 }
 
 func newEnv(t *testing.T, cfg Config) *env {
@@ -79,7 +76,7 @@ func newEnv(t *testing.T, cfg Config) *env {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	base, err := loadContract(testenv.SharedPath(t, "ksef-docs", "open-api.json"))
+	base, err := loadContract(testenv.SharedPath(t, "ksef-docs", oapicheck.ContractFile))
 	if err != nil {
 		t.Fatalf("load contract: %v", err)
 	}
@@ -95,11 +92,6 @@ func (e *env) noViolations() {
 	if v := e.check.Violations(); len(v) > 0 {
 		e.t.Fatalf("contract violations:\n%s", strings.Join(v, "\n"))
 	}
-	if e.check28 != nil {
-		if v := e.check28.Violations(); len(v) > 0 {
-			e.t.Fatalf("open-api-2.8.1 contract violations:\n%s", strings.Join(v, "\n"))
-		}
-	}
 	if e.check.Checked() == 0 {
 		e.t.Fatal("the contract checker validated no exchange")
 	}
@@ -110,11 +102,6 @@ func (e *env) noResponseViolations() {
 	e.t.Helper()
 	if v := e.check.ResponseViolations(); len(v) > 0 {
 		e.t.Fatalf("response contract violations:\n%s", strings.Join(v, "\n"))
-	}
-	if e.check28 != nil {
-		if v := e.check28.ResponseViolations(); len(v) > 0 {
-			e.t.Fatalf("open-api-2.8.1 response contract violations:\n%s", strings.Join(v, "\n"))
-		}
 	}
 }
 

@@ -143,6 +143,10 @@ func (s *Server) handleSendInvoice(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	if s.sendPausedLocked(ss) {
+		s.unlockBadRequest(w, r, sessionPaused(ref))
+		return
+	}
 	if len(ss.invoices) >= maxInvoicesPerSession {
 		s.unlockBadRequest(w, r, apiError{Code: codeInvoiceLimit, Description: descInvoiceLimit,
 			Details: []string{fmt.Sprintf("Sesja o numerze referencyjnym %s osiągnęła dozwolony limit liczby faktur %d.", ref, maxInvoicesPerSession)}})
@@ -181,6 +185,21 @@ func (s *Server) handleSendInvoice(w http.ResponseWriter, r *http.Request) {
 	writeOK(w, http.StatusAccepted, sendInvoiceResponse{ReferenceNumber: inv.ref})
 }
 
+// sendPausedLocked counts a send that reached the open session and reports whether
+// the 21184 fault answers it (UnavailableAtSend armed on the session, or a pending
+// UnavailableSends, which it consumes). Caller holds the lock.
+func (s *Server) sendPausedLocked(ss *onlineSession) bool {
+	ss.sends++
+	if ss.unavailableAt > 0 && ss.sends >= ss.unavailableAt {
+		return true
+	}
+	if f := &s.st.faults.sessions; f.UnavailableSends > 0 {
+		f.UnavailableSends--
+		return true
+	}
+	return false
+}
+
 // acceptInvoice records an invoice that passed the synchronous checks and decides,
 // from its content, whether it will fail. Caller holds the lock.
 func (s *Server) acceptInvoice(ss *onlineSession, req *sendInvoiceRequest, plain []byte, decErr error, now time.Time) *invoiceRec {
@@ -191,6 +210,9 @@ func (s *Server) acceptInvoice(ss *onlineSession, req *sendInvoiceRequest, plain
 		hash: *req.InvoiceHash, content: plain, offlineMode: req.OfflineMode,
 		received: now, stageSince: now, status: invoiceStatus{Code: invReceived, Description: descInvReceived},
 	}
+	if req.HashOfCorrectedInvoice != nil {
+		inv.correctedHash = *req.HashOfCorrectedInvoice
+	}
 	if decErr != nil {
 		inv.verdict = &invoiceStatus{Code: invDecrypt, Description: descInvDecrypt,
 			Details: []string{"Nie udało się odszyfrować faktury kluczem sesji (AES-256-CBC, PKCS#7)."}}
@@ -199,6 +221,9 @@ func (s *Server) acceptInvoice(ss *onlineSession, req *sendInvoiceRequest, plain
 		inv.facts = facts
 		if problems == nil {
 			problems = semanticProblems(facts, ss.form, ss.ctxValue, s.localDate(now))
+			if ss.validateIDs {
+				problems = append(problems, identifierProblems(facts)...)
+			}
 		}
 		if len(problems) > 0 {
 			inv.verdict = &invoiceStatus{Code: invSemantic, Description: descInvSemantic, Details: problems}

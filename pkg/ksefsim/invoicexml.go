@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,26 +15,130 @@ import (
 
 // invoiceFacts is what the simulator reads from an invoice document. Element lookup
 // is namespace-agnostic (local names along the path); the root namespace is kept so
-// that it can be compared with the session's form code.
+// that it can be compared with the session's form code. Besides what the checks
+// need, it keeps what the invoice metadata (POST /invoices/query/metadata) reports.
 type invoiceFacts struct {
-	rootName  string
-	rootNS    string
-	sellerNIP string // Podmiot1/DaneIdentyfikacyjne/NIP
-	issueDate string // Fa/P_1
-	number    string // Fa/P_2
-	kind      string // Fa/RodzajFaktury
+	rootName      string
+	rootNS        string
+	sellerNIP     string // Podmiot1/DaneIdentyfikacyjne/NIP
+	sellerName    string // Podmiot1/DaneIdentyfikacyjne/Nazwa
+	issueDate     string // Fa/P_1
+	number        string // Fa/P_2
+	kind          string // Fa/RodzajFaktury
+	currency      string // Fa/KodWaluty
+	buyer         partyID
+	third         []thirdParty     // Podmiot3, in document order
+	authorized    *authorizedParty // PodmiotUpowazniony
+	amounts       map[string]string
+	selfInvoicing bool // Fa/Adnotacje/P_17 = 1
+	hasAttachment bool // Zalacznik
+}
+
+// partyID is the identification of a party (TPodmiot2 / TPodmiot3): one of NIP,
+// IDWew, KodUE+NrVatUE, KodKraju+NrID or BrakID, and a name.
+type partyID struct {
+	nip, internalID, euCode, euVAT, country, otherID, name string
+	none                                                   bool
+}
+
+// set stores the value of a DaneIdentyfikacyjne child element.
+func (p *partyID) set(elem, v string) {
+	switch elem {
+	case "NIP":
+		p.nip = v
+	case "IDWew":
+		p.internalID = v
+	case "KodUE":
+		p.euCode = v
+	case "NrVatUE":
+		p.euVAT = v
+	case "KodKraju":
+		p.country = v
+	case "NrID":
+		p.otherID = v
+	case "BrakID":
+		p.none = v == "1"
+	case "Nazwa":
+		p.name = v
+	}
+}
+
+// thirdParty is one Podmiot3: its identification and role (Rola 1-11; RolaInna is 0).
+type thirdParty struct {
+	id   partyID
+	role int
+}
+
+// authorizedParty is PodmiotUpowazniony: NIP, name and RolaPU (1-3).
+type authorizedParty struct {
+	nip, name string
+	role      int
 }
 
 var (
 	utf8BOM     = []byte{0xEF, 0xBB, 0xBF}
 	encodingRe  = regexp.MustCompile(`(?i)encoding\s*=\s*["']([^"']*)["']`)
-	wantedPaths = map[string]func(f *invoiceFacts, v string){
-		"Podmiot1/DaneIdentyfikacyjne/NIP": func(f *invoiceFacts, v string) { f.sellerNIP = v },
-		"Fa/P_1":                           func(f *invoiceFacts, v string) { f.issueDate = v },
-		"Fa/P_2":                           func(f *invoiceFacts, v string) { f.number = v },
-		"Fa/RodzajFaktury":                 func(f *invoiceFacts, v string) { f.kind = v },
-	}
+	amountElems = regexp.MustCompile(`^P_1(3_[0-9]+(_[0-9])?|4_[0-9]W?|5)$`)
 )
+
+// setFact stores the text of the element at path (the names below the root).
+func (f *invoiceFacts) setFact(path []string, v string) {
+	switch p := strings.Join(path, "/"); {
+	case p == "Podmiot1/DaneIdentyfikacyjne/NIP":
+		f.sellerNIP = v
+	case p == "Podmiot1/DaneIdentyfikacyjne/Nazwa":
+		f.sellerName = v
+	case p == "Fa/P_1":
+		f.issueDate = v
+	case p == "Fa/P_2":
+		f.number = v
+	case p == "Fa/RodzajFaktury":
+		f.kind = v
+	case p == "Fa/KodWaluty":
+		f.currency = v
+	case p == "Fa/Adnotacje/P_17":
+		f.selfInvoicing = v == "1"
+	case len(path) == 2 && path[0] == "Fa" && amountElems.MatchString(path[1]):
+		if f.amounts == nil {
+			f.amounts = map[string]string{}
+		}
+		f.amounts[path[1]] = v
+	case len(path) == 3 && path[0] == "Podmiot2" && path[1] == "DaneIdentyfikacyjne":
+		f.buyer.set(path[2], v)
+	case len(path) >= 2 && path[0] == "Podmiot3" && len(f.third) > 0:
+		t := &f.third[len(f.third)-1]
+		switch {
+		case len(path) == 3 && path[1] == "DaneIdentyfikacyjne":
+			t.id.set(path[2], v)
+		case p == "Podmiot3/Rola":
+			t.role, _ = strconv.Atoi(v)
+		}
+	case len(path) >= 2 && path[0] == "PodmiotUpowazniony" && f.authorized != nil:
+		switch p {
+		case "PodmiotUpowazniony/DaneIdentyfikacyjne/NIP":
+			f.authorized.nip = v
+		case "PodmiotUpowazniony/DaneIdentyfikacyjne/Nazwa":
+			f.authorized.name = v
+		case "PodmiotUpowazniony/RolaPU":
+			f.authorized.role, _ = strconv.Atoi(v)
+		}
+	}
+}
+
+// startFact notes the elements whose mere presence matters (path below the root).
+func (f *invoiceFacts) startFact(path []string) {
+	if len(path) != 1 {
+		return
+	}
+	switch path[0] {
+	case "Podmiot3":
+		f.third = append(f.third, thirdParty{})
+	case "PodmiotUpowazniony":
+		f.authorized = &authorizedParty{}
+	case "Zalacznik":
+		f.hasAttachment = true
+	}
+}
 
 // discouraged reports the Unicode code points faktury/weryfikacja-faktury.md forbids.
 func discouraged(r rune) bool {
@@ -90,14 +195,15 @@ func parseInvoice(doc []byte) (invoiceFacts, []string) {
 				f.rootName, f.rootNS = t.Name.Local, t.Name.Space
 			}
 			path = append(path, t.Name.Local)
+			if len(path) > 1 {
+				f.startFact(path[1:])
+			}
 			text.Reset()
 		case xml.CharData:
 			text.Write(t)
 		case xml.EndElement:
 			if len(path) > 1 {
-				if set, ok := wantedPaths[strings.Join(path[1:], "/")]; ok {
-					set(&f, strings.TrimSpace(text.String()))
-				}
+				f.setFact(path[1:], strings.TrimSpace(text.String()))
 			}
 			path = path[:len(path)-1]
 			text.Reset()

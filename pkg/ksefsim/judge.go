@@ -21,9 +21,7 @@ func (s *Server) Invoices() []ReceivedInvoice {
 	now := s.now()
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	for _, ss := range s.st.sessions.order {
-		s.settleSession(ss, now)
-	}
+	s.settleAllLocked(now)
 	out := make([]ReceivedInvoice, 0, len(s.st.sessions.invoices))
 	for _, inv := range s.st.sessions.invoices {
 		out = append(out, ReceivedInvoice{

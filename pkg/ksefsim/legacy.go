@@ -193,7 +193,7 @@ func (s *Server) handleLegacyToken(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 	}
-	if match == nil || match.nip != nip || ch.nip != nip {
+	if match == nil || match.nip() != nip || ch.nip != nip {
 		s.writeLegacyError(w, legacyTokenService, legacyCodeNoAccess, legacyDescNoAccess)
 		return
 	}

@@ -14,14 +14,14 @@ type rateLimit struct {
 	PerHour   int `json:"perHour"`
 }
 
-// Official limits: limity/limity-api.md (ksef-api, 14.09.2026, the newest version;
-// research §6.3) and the x-rate-limits of open-api.json 2.6.0. The two agree except for
-// the close endpoints, where the newer document raised the values (online close
-// 20/60/240, batch close 20/40/120; the 2.6.0 contract still says 10/30/120 and
-// 10/20/60). GET /rate-limits reports one value per group, as the contract defines it;
-// for onlineSession and batchSession that is the (lower) open value.
+// Official limits: the x-rate-limits of every operation in open-api-2.8.1.json (API
+// 2.8.1), which agree with limity/limity-api.md. Since API 2.8.0 closing a session has
+// its own groups (onlineSessionClose 20/60/240, batchSessionClose 20/40/120; before,
+// the close shared onlineSession 10/30/120 and batchSession 10/20/60 with the open).
+// A zero threshold means "no limit for that window" (the contract writes -1).
 var (
-	limitPublic      = rateLimit{PerSecond: 60}
+	limitAnonymous   = rateLimit{PerSecond: 60}
+	limitGlobal      = rateLimit{} // per-IP limits of all operations: announced, not enforced yet
 	limitOther       = rateLimit{10, 30, 120}
 	limitOnline      = rateLimit{10, 30, 120}
 	limitOnlineClose = rateLimit{20, 60, 240}
@@ -36,29 +36,32 @@ var (
 	limitExport      = rateLimit{8, 16, 20}
 	limitExportState = rateLimit{10, 60, 600}
 	limitDownload    = rateLimit{8, 16, 64}
+	limitCollective  = rateLimit{20, 120, 240}
 )
 
-// Endpoint groups: the names of GET /rate-limits (EffectiveApiRateLimits) plus "auth"
-// for the public authentication endpoints, and, for statistics only, the groups of
-// calls that are never limited.
+// Endpoint groups: the names of GET /rate-limits (EffectiveApiRateLimits) and, for
+// statistics only, the groups of calls that are never limited.
 const (
-	GroupAuth                = "auth"
-	GroupOnlineSession       = "onlineSession"
-	GroupBatchSession        = "batchSession"
-	GroupInvoiceSend         = "invoiceSend"
-	GroupInvoiceStatus       = "invoiceStatus"
-	GroupSessionList         = "sessionList"
-	GroupSessionInvoiceList  = "sessionInvoiceList"
-	GroupSessionMisc         = "sessionMisc"
-	GroupInvoiceMetadata     = "invoiceMetadata"
-	GroupInvoiceExport       = "invoiceExport"
-	GroupInvoiceExportStatus = "invoiceExportStatus"
-	GroupInvoiceDownload     = "invoiceDownload"
-	GroupOther               = "other"
-	GroupStorage             = "storage"  // pre-signed part uploads and UPO downloads (not limited)
-	GroupLatarnia            = "latarnia" // the Latarnia status service (not limited)
-	GroupLegacy              = "legacy"   // KSeF 1.0 endpoints (not limited)
-	GroupUnknown             = "unknown"  // no route matched
+	GroupAnonymous            = "anonymous" // the public (unauthenticated) operations: auth, public keys
+	GroupOnlineSession        = "onlineSession"
+	GroupOnlineSessionClose   = "onlineSessionClose"
+	GroupBatchSession         = "batchSession"
+	GroupBatchSessionClose    = "batchSessionClose"
+	GroupInvoiceSend          = "invoiceSend"
+	GroupInvoiceStatus        = "invoiceStatus"
+	GroupSessionList          = "sessionList"
+	GroupSessionInvoiceList   = "sessionInvoiceList"
+	GroupSessionMisc          = "sessionMisc"
+	GroupInvoiceMetadata      = "invoiceMetadata"
+	GroupInvoiceExport        = "invoiceExport"
+	GroupInvoiceExportStatus  = "invoiceExportStatus"
+	GroupInvoiceDownload      = "invoiceDownload"
+	GroupCollectiveIdentifier = "collectiveIdentifier"
+	GroupOther                = "other"
+	GroupStorage              = "storage"  // pre-signed part uploads and UPO/export downloads (not limited)
+	GroupLatarnia             = "latarnia" // the Latarnia status service (not limited)
+	GroupLegacy               = "legacy"   // KSeF 1.0 endpoints (not limited)
+	GroupUnknown              = "unknown"  // no route matched
 )
 
 // endpointLimit is the group and the limits of one route.
@@ -71,18 +74,18 @@ type endpointLimit struct {
 // listed are "other" (each endpoint still has its own counter, limity-api.md
 // "Pozostałe").
 var endpointLimits = map[string]endpointLimit{
-	"POST /v2/auth/challenge":                                                  {GroupAuth, limitPublic},
-	"GET /v2/security/public-key-certificates":                                 {GroupAuth, limitPublic},
-	"POST /v2/auth/ksef-token":                                                 {GroupAuth, limitPublic},
-	"POST /v2/auth/xades-signature":                                            {GroupAuth, limitPublic},
-	"GET /v2/auth/{referenceNumber}":                                           {GroupAuth, limitPublic},
-	"POST /v2/auth/token/redeem":                                               {GroupAuth, limitPublic},
-	"POST /v2/auth/token/refresh":                                              {GroupAuth, limitPublic},
+	"POST /v2/auth/challenge":                                                  {GroupAnonymous, limitAnonymous},
+	"GET /v2/security/public-key-certificates":                                 {GroupAnonymous, limitAnonymous},
+	"POST /v2/auth/ksef-token":                                                 {GroupAnonymous, limitAnonymous},
+	"POST /v2/auth/xades-signature":                                            {GroupAnonymous, limitAnonymous},
+	"GET /v2/auth/{referenceNumber}":                                           {GroupAnonymous, limitAnonymous},
+	"POST /v2/auth/token/redeem":                                               {GroupAnonymous, limitAnonymous},
+	"POST /v2/auth/token/refresh":                                              {GroupAnonymous, limitAnonymous},
 	"POST /v2/sessions/online":                                                 {GroupOnlineSession, limitOnline},
-	"POST /v2/sessions/online/{referenceNumber}/close":                         {GroupOnlineSession, limitOnlineClose},
+	"POST /v2/sessions/online/{referenceNumber}/close":                         {GroupOnlineSessionClose, limitOnlineClose},
 	"POST /v2/sessions/online/{referenceNumber}/invoices":                      {GroupInvoiceSend, limitInvoiceSend},
 	"POST /v2/sessions/batch":                                                  {GroupBatchSession, limitBatch},
-	"POST /v2/sessions/batch/{referenceNumber}/close":                          {GroupBatchSession, limitBatchClose},
+	"POST /v2/sessions/batch/{referenceNumber}/close":                          {GroupBatchSessionClose, limitBatchClose},
 	"GET /v2/sessions":                                                         {GroupSessionList, limitSessionList},
 	"GET /v2/sessions/{referenceNumber}/invoices":                              {GroupSessionInvoiceList, limitSessInvList},
 	"GET /v2/sessions/{referenceNumber}/invoices/failed":                       {GroupSessionInvoiceList, limitSessInvList},
@@ -96,15 +99,19 @@ var endpointLimits = map[string]endpointLimit{
 	"GET /v2/invoices/exports/{referenceNumber}":                               {GroupInvoiceExportStatus, limitExportState},
 	"GET /v2/invoices/ksef/{ksefNumber}":                                       {GroupInvoiceDownload, limitDownload},
 	// Not served by the simulator; listed so that the table is the contract's.
-	"GET /v2/peppol/query":                 {GroupOther, limitPublic},
-	"POST /v2/testdata/subject":            {GroupOther, limitPublic},
-	"POST /v2/testdata/subject/remove":     {GroupOther, limitPublic},
-	"POST /v2/testdata/person":             {GroupOther, limitPublic},
-	"POST /v2/testdata/person/remove":      {GroupOther, limitPublic},
-	"POST /v2/testdata/permissions":        {GroupOther, limitPublic},
-	"POST /v2/testdata/permissions/revoke": {GroupOther, limitPublic},
-	"POST /v2/testdata/attachment":         {GroupOther, limitPublic},
-	"POST /v2/testdata/attachment/revoke":  {GroupOther, limitPublic},
+	"POST /v2/collective-identifiers":                  {GroupCollectiveIdentifier, limitCollective},
+	"POST /v2/collective-identifiers/query":            {GroupCollectiveIdentifier, limitCollective},
+	"POST /v2/collective-identifiers/invoices":         {GroupCollectiveIdentifier, limitCollective},
+	"GET /v2/collective-identifiers/ksef/{ksefNumber}": {GroupCollectiveIdentifier, limitCollective},
+	"GET /v2/peppol/query":                             {GroupAnonymous, limitAnonymous},
+	"POST /v2/testdata/subject":                        {GroupAnonymous, limitAnonymous},
+	"POST /v2/testdata/subject/remove":                 {GroupAnonymous, limitAnonymous},
+	"POST /v2/testdata/person":                         {GroupAnonymous, limitAnonymous},
+	"POST /v2/testdata/person/remove":                  {GroupAnonymous, limitAnonymous},
+	"POST /v2/testdata/permissions":                    {GroupAnonymous, limitAnonymous},
+	"POST /v2/testdata/permissions/revoke":             {GroupAnonymous, limitAnonymous},
+	"POST /v2/testdata/attachment":                     {GroupAnonymous, limitAnonymous},
+	"POST /v2/testdata/attachment/revoke":              {GroupAnonymous, limitAnonymous},
 }
 
 // limitFor returns the group and limits of a /v2 route pattern.
@@ -115,20 +122,43 @@ func limitFor(pattern string) endpointLimit {
 	return endpointLimit{GroupOther, limitOther}
 }
 
-// effectiveRateLimits is the body of GET /rate-limits (EffectiveApiRateLimits).
+// effectiveLimitValues is EffectiveApiRateLimitValues: -1 means "no limit".
+type effectiveLimitValues struct {
+	PerSecond int `json:"perSecond"`
+	PerMinute int `json:"perMinute"`
+	PerHour   int `json:"perHour"`
+}
+
+// effective renders a row of the table for GET /rate-limits (0 becomes -1).
+func (l rateLimit) effective() effectiveLimitValues {
+	v := func(n int) int {
+		if n <= 0 {
+			return -1
+		}
+		return n
+	}
+	return effectiveLimitValues{PerSecond: v(l.PerSecond), PerMinute: v(l.PerMinute), PerHour: v(l.PerHour)}
+}
+
+// effectiveRateLimits is the body of GET /rate-limits (EffectiveApiRateLimits, API 2.8.1).
 type effectiveRateLimits struct {
-	OnlineSession       rateLimit `json:"onlineSession"`
-	BatchSession        rateLimit `json:"batchSession"`
-	InvoiceSend         rateLimit `json:"invoiceSend"`
-	InvoiceStatus       rateLimit `json:"invoiceStatus"`
-	SessionList         rateLimit `json:"sessionList"`
-	SessionInvoiceList  rateLimit `json:"sessionInvoiceList"`
-	SessionMisc         rateLimit `json:"sessionMisc"`
-	InvoiceMetadata     rateLimit `json:"invoiceMetadata"`
-	InvoiceExport       rateLimit `json:"invoiceExport"`
-	InvoiceExportStatus rateLimit `json:"invoiceExportStatus"`
-	InvoiceDownload     rateLimit `json:"invoiceDownload"`
-	Other               rateLimit `json:"other"`
+	OnlineSession        effectiveLimitValues `json:"onlineSession"`
+	OnlineSessionClose   effectiveLimitValues `json:"onlineSessionClose"`
+	BatchSession         effectiveLimitValues `json:"batchSession"`
+	BatchSessionClose    effectiveLimitValues `json:"batchSessionClose"`
+	InvoiceSend          effectiveLimitValues `json:"invoiceSend"`
+	InvoiceStatus        effectiveLimitValues `json:"invoiceStatus"`
+	SessionList          effectiveLimitValues `json:"sessionList"`
+	SessionInvoiceList   effectiveLimitValues `json:"sessionInvoiceList"`
+	SessionMisc          effectiveLimitValues `json:"sessionMisc"`
+	InvoiceMetadata      effectiveLimitValues `json:"invoiceMetadata"`
+	InvoiceExport        effectiveLimitValues `json:"invoiceExport"`
+	InvoiceExportStatus  effectiveLimitValues `json:"invoiceExportStatus"`
+	InvoiceDownload      effectiveLimitValues `json:"invoiceDownload"`
+	CollectiveIdentifier effectiveLimitValues `json:"collectiveIdentifier"`
+	Other                effectiveLimitValues `json:"other"`
+	Anonymous            effectiveLimitValues `json:"anonymous"`
+	Global               effectiveLimitValues `json:"global"`
 }
 
 // limitState keeps the switch, the time scale and, per (caller, endpoint), the times of
@@ -250,10 +280,14 @@ func (s *Server) rateLimited(w http.ResponseWriter, r *http.Request, pattern str
 // officialRateLimits is the GET /rate-limits body: the official value of every group.
 func officialRateLimits() effectiveRateLimits {
 	return effectiveRateLimits{
-		OnlineSession: limitOnline, BatchSession: limitBatch, InvoiceSend: limitInvoiceSend,
-		InvoiceStatus: limitInvStatus, SessionList: limitSessionList, SessionInvoiceList: limitSessInvList,
-		SessionMisc: limitSessionMisc, InvoiceMetadata: limitMetadata, InvoiceExport: limitExport,
-		InvoiceExportStatus: limitExportState, InvoiceDownload: limitDownload, Other: limitOther,
+		OnlineSession: limitOnline.effective(), OnlineSessionClose: limitOnlineClose.effective(),
+		BatchSession: limitBatch.effective(), BatchSessionClose: limitBatchClose.effective(),
+		InvoiceSend: limitInvoiceSend.effective(), InvoiceStatus: limitInvStatus.effective(),
+		SessionList: limitSessionList.effective(), SessionInvoiceList: limitSessInvList.effective(),
+		SessionMisc: limitSessionMisc.effective(), InvoiceMetadata: limitMetadata.effective(),
+		InvoiceExport: limitExport.effective(), InvoiceExportStatus: limitExportState.effective(),
+		InvoiceDownload: limitDownload.effective(), CollectiveIdentifier: limitCollective.effective(),
+		Other: limitOther.effective(), Anonymous: limitAnonymous.effective(), Global: limitGlobal.effective(),
 	}
 }
 

@@ -9,14 +9,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/internal/oapicheck"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
 
-// contractRateLimits reads x-rate-limits of every operation in open-api.json, keyed
+// contractRateLimits reads x-rate-limits of every operation in the contract, keyed
 // like the simulator's route patterns ("POST /v2/sessions/online").
 func contractRateLimits(t *testing.T) map[string]rateLimit {
 	t.Helper()
-	raw, err := os.ReadFile(testenv.SharedPath(t, "ksef-docs", "open-api.json"))
+	raw, err := os.ReadFile(testenv.SharedPath(t, "ksef-docs", oapicheck.ContractFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,50 +48,64 @@ func TestRateLimitTableMatchesTheOfficialOne(t *testing.T) {
 	if len(want) < 50 {
 		t.Fatalf("only %d operations with x-rate-limits in the contract", len(want))
 	}
-	// limity-api.md of 14.09.2026 raised the close limits above open-api.json 2.6.0.
-	newer := map[string]rateLimit{
-		"POST /v2/sessions/online/{referenceNumber}/close": {20, 60, 240},
-		"POST /v2/sessions/batch/{referenceNumber}/close":  {20, 40, 120},
-	}
 	for pattern, w := range want {
-		if n, ok := newer[pattern]; ok {
-			w = n
-		}
 		if got := limitFor(pattern).limit; got != w {
 			t.Errorf("%s: enforced %+v, official %+v", pattern, got, w)
 		}
 	}
-	// Every route the simulator serves under /v2 is in the contract with limits.
+	// Every route the simulator lists under /v2 is in the contract with limits.
 	for pattern := range endpointLimits {
 		if _, ok := want[pattern]; !ok {
 			t.Errorf("%s is limited by the simulator but has no x-rate-limits in the contract", pattern)
 		}
 	}
+	// Since API 2.8.0 the close operations have their own groups and limits.
+	for op, w := range map[string]struct {
+		group string
+		limit rateLimit
+	}{
+		"POST /v2/sessions/online/{referenceNumber}/close": {GroupOnlineSessionClose, rateLimit{20, 60, 240}},
+		"POST /v2/sessions/batch/{referenceNumber}/close":  {GroupBatchSessionClose, rateLimit{20, 40, 120}},
+	} {
+		if got := limitFor(op); got.group != w.group || got.limit != w.limit {
+			t.Errorf("%s: group %q %+v, want %q %+v", op, got.group, got.limit, w.group, w.limit)
+		}
+	}
 
-	// GET /rate-limits reports, per group, the value of the group's endpoints.
+	// GET /rate-limits reports, per group, the value of the group's endpoints (-1 for
+	// a window without a limit).
 	e := newEnv(t, Config{})
 	r := e.call("GET", "/v2/rate-limits", nil, bearer(e.loggedIn(testNIP))...)
-	var got map[string]rateLimit
+	var got map[string]effectiveLimitValues
 	r.decode(t, &got)
 	groups := map[string]string{
 		"onlineSession": "POST /v2/sessions/online", "batchSession": "POST /v2/sessions/batch",
-		"invoiceSend":   "POST /v2/sessions/online/{referenceNumber}/invoices",
-		"invoiceStatus": "GET /v2/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}",
-		"sessionList":   "GET /v2/sessions", "sessionInvoiceList": "GET /v2/sessions/{referenceNumber}/invoices",
+		"onlineSessionClose": "POST /v2/sessions/online/{referenceNumber}/close",
+		"batchSessionClose":  "POST /v2/sessions/batch/{referenceNumber}/close",
+		"invoiceSend":        "POST /v2/sessions/online/{referenceNumber}/invoices",
+		"invoiceStatus":      "GET /v2/sessions/{referenceNumber}/invoices/{invoiceReferenceNumber}",
+		"sessionList":        "GET /v2/sessions", "sessionInvoiceList": "GET /v2/sessions/{referenceNumber}/invoices",
 		"sessionMisc": "GET /v2/sessions/{referenceNumber}", "invoiceMetadata": "POST /v2/invoices/query/metadata",
 		"invoiceExport": "POST /v2/invoices/exports", "invoiceExportStatus": "GET /v2/invoices/exports/{referenceNumber}",
 		"invoiceDownload": "GET /v2/invoices/ksef/{ksefNumber}", "other": "GET /v2/tokens",
+		"collectiveIdentifier": "POST /v2/collective-identifiers", "anonymous": "POST /v2/auth/challenge",
 	}
-	if r.status != 200 || len(got) != len(groups) {
+	if r.status != 200 || len(got) != len(groups)+1 {
 		t.Fatalf("GET /rate-limits: %d %s", r.status, r.body)
 	}
 	for g, op := range groups {
-		if got[g] != want[op] {
+		if got[g] != want[op].effective() {
 			t.Errorf("GET /rate-limits %s = %+v, the contract says %+v (%s)", g, got[g], want[op], op)
 		}
 		if limitFor(op).group != g {
 			t.Errorf("%s is counted in group %q, want %q", op, limitFor(op).group, g)
 		}
+	}
+	if g := got["global"]; g != (effectiveLimitValues{-1, -1, -1}) {
+		t.Errorf("GET /rate-limits global = %+v, want no limits (-1)", g)
+	}
+	if a := got["anonymous"]; a != (effectiveLimitValues{60, -1, -1}) {
+		t.Errorf("GET /rate-limits anonymous = %+v, want 60/-1/-1", a)
 	}
 	e.noViolations()
 }
@@ -165,7 +180,7 @@ func TestStatsCountUploadsAndBatchCalls(t *testing.T) {
 	b.close()
 	b.waitBatch()
 	st := e.sim.Stats()
-	if st.Groups[GroupBatchSession].Requests != 2 || st.Groups[GroupStorage].Requests != 2 ||
+	if st.Groups[GroupBatchSession].Requests != 1 || st.Groups[GroupBatchSessionClose].Requests != 1 || st.Groups[GroupStorage].Requests != 2 ||
 		st.Groups[GroupSessionMisc].Requests != 1 || st.Invoices != 4 || st.Requests != 5 {
 		t.Fatalf("stats of one batch: %+v", st)
 	}

@@ -65,3 +65,26 @@ func TestRateLimitsUseSlidingWindows(t *testing.T) {
 	}
 	e.noViolations()
 }
+
+// TestSessionCloseHasItsOwnGroup: since API 2.8.0 closing an online session is
+// limited by onlineSessionClose (20/s), not by onlineSession (10/s).
+func TestSessionCloseHasItsOwnGroup(t *testing.T) {
+	e := newEnv(t, Config{RateLimits: true})
+	access := e.loggedIn(testNIP)
+	cs := e.openSession(access)
+	e.sim.ResetStats()
+	for i := range 20 {
+		// The first close answers 204, the others 400 (21180): all are counted.
+		if r := e.call("POST", "/v2/sessions/online/"+cs.ref+"/close", nil, bearer(access)...); r.status == 429 {
+			t.Fatalf("close %d: %d %s", i+1, r.status, r.body)
+		}
+	}
+	r := e.call("POST", "/v2/sessions/online/"+cs.ref+"/close", nil, bearer(access)...)
+	if r.status != 429 || !strings.Contains(string(r.body), "Przekroczono limit 20 żądań na sekundę.") {
+		t.Fatalf("21st close in a second: %d %s", r.status, r.body)
+	}
+	if g := e.sim.Stats().Groups[GroupOnlineSessionClose]; g.Requests != 21 || g.TooManyRequests != 1 {
+		t.Fatalf("onlineSessionClose stats %+v", g)
+	}
+	e.noResponseViolations()
+}

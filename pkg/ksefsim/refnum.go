@@ -20,6 +20,7 @@ const (
 	infixUPO       = "EU" // UPO page
 	infixLegacy    = "SE" // KSeF 1.0 session
 	infixEnroll    = "EH" // certificate enrolment (open-api EnrollCertificateResponse example)
+	infixExport    = "EH" // invoice export (open-api ExportInvoicesResponse example)
 )
 
 // newRefNumber builds a 36-character reference number

@@ -92,6 +92,12 @@ func (e *env) openSession(access string) *csession {
 
 func (e *env) openSessionForm(access string, form map[string]string) *csession {
 	e.t.Helper()
+	return e.openSessionWith(access, form)
+}
+
+// openSessionWith opens a session of form, sending the extra headers with the open.
+func (e *env) openSessionWith(access string, form map[string]string, headers ...string) *csession {
+	e.t.Helper()
 	cert, pub := e.cert(usageSymmetricEncryption)
 	key, iv := make([]byte, 32), make([]byte, 16)
 	_, _ = rand.Read(key)
@@ -103,7 +109,7 @@ func (e *env) openSessionForm(access string, form map[string]string) *csession {
 			"encryptedSymmetricKey": wrapped, "initializationVector": base64.StdEncoding.EncodeToString(iv),
 			"publicKeyId": cert.PublicKeyID,
 		},
-	}, bearer(access)...)
+	}, append(bearer(access), headers...)...)
 	if r.status != 201 {
 		e.t.Fatalf("open session: %d %s", r.status, r.body)
 	}

@@ -15,6 +15,7 @@ const (
 	codeSessionNotFound = 21173
 	codeUPONotFound     = 21178
 	codeSessionStatus   = 21180
+	codeSessionPaused   = 21184
 	codeBadSize         = 21402
 	codeBadHash         = 21403
 	codeBadContinuation = 21418
@@ -23,6 +24,7 @@ const (
 	descSessionNotFound = "Brak sesji o wskazanym numerze referencyjnym."
 	descUPONotFound     = "Nie znaleziono UPO dla podanych kryteriów."
 	descSessionStatus   = "Status sesji nie pozwala na wykonanie operacji."
+	descSessionPaused   = "Sesja tymczasowo niedostępna."
 	descBadSize         = "Nieprawidłowy rozmiar pliku."
 	descBadHash         = "Nieprawidłowy skrót pliku."
 	descBadContinuation = "Przekazany token kontynuacji ma nieprawidłowy format."
@@ -33,6 +35,9 @@ var (
 	permsWrite  = []string{"InvoiceWrite", "PefInvoiceWrite", "EnforcementOperations"}
 	permsStatus = []string{"InvoiceWrite", "Introspection", "PefInvoiceWrite", "EnforcementOperations"}
 	permsRead   = []string{"InvoiceRead"}
+	// GET /sessions: Introspection or EnforcementOperations see every session of the
+	// context, InvoiceWrite only the sessions the authenticated subject opened.
+	permsSessionList = []string{"InvoiceWrite", "Introspection", "EnforcementOperations"}
 )
 
 func sessionNotFound(ref string) apiError {
@@ -61,14 +66,7 @@ func (s *Server) requireAccess(w http.ResponseWriter, r *http.Request, anyOf []s
 		return c, false
 	}
 	s.st.mu.Lock()
-	var present []string
-	if op := s.st.auth.ops[c.OperationRef]; op != nil {
-		if t := s.st.tokens.byValue[op.tokenValue]; t != nil {
-			present = slices.Clone(t.permissions)
-		} else {
-			present = slices.Clone(op.permissions)
-		}
-	}
+	present := s.callerPermissionsLocked(c)
 	s.st.mu.Unlock()
 	for _, p := range anyOf {
 		if slices.Contains(present, p) {
@@ -85,6 +83,20 @@ func (s *Server) requireAccess(w http.ResponseWriter, r *http.Request, anyOf []s
 		Timestamp: formatTime(s.now()), TraceID: randomHex(16),
 	})
 	return c, false
+}
+
+// callerPermissionsLocked is what the caller may do in its context: the permissions
+// of the KSeF token it authenticated with, or those it had at its XAdES
+// authentication. Caller holds the lock.
+func (s *Server) callerPermissionsLocked(c claims) []string {
+	op := s.st.auth.ops[c.OperationRef]
+	if op == nil {
+		return nil
+	}
+	if t := s.st.tokens.byValue[op.tokenValue]; t != nil {
+		return slices.Clone(t.permissions)
+	}
+	return slices.Clone(op.permissions)
 }
 
 // tokenRefOf is the reference number of the KSeF token behind an access token.
@@ -170,6 +182,13 @@ func (s *Server) lockOpenSession(w http.ResponseWriter, r *http.Request, c claim
 		return nil, false
 	}
 	return ss, ok
+}
+
+// sessionPaused is 21184 (API 2.8.0): the session is temporarily unavailable for
+// sends; the detail is the contract's.
+func sessionPaused(ref string) apiError {
+	return apiError{Code: codeSessionPaused, Description: descSessionPaused, Details: []string{
+		"Trwają prace serwisowe i sesja " + ref + " jest tymczasowo niedostępna. Spróbuj ponownie później lub otwórz nową sesję, aby wysłać kolejne faktury."}}
 }
 
 // sessionStatusError is 21180: the session's status code forbids the operation.

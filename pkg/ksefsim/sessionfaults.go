@@ -21,10 +21,24 @@ type SessionFaults struct {
 	// normally while the HTTP answer is a 500 (the "500, then the resend is a
 	// duplicate" case).
 	FailAfterAccept int `json:"failAfterAccept,omitempty"`
+	// UnavailableAtSend, when N > 0, arms the next online session opened: its N-th
+	// invoice send and every later one answer 400 with 21184 "Sesja tymczasowo
+	// niedostępna" (KSeF's maintenance of a running session, API 2.8.0); sends 1..N-1
+	// are accepted as usual. The session stays open (status 100) and nothing it
+	// accepted is lost: those invoices are processed and numbered as usual, status
+	// reads and UPOs work, and a close ends the session with 200 and a UPO of what it
+	// accepted (without a close it ends when validUntil passes). The client must open
+	// a new session for the rest, as the 21184 detail says.
+	UnavailableAtSend int `json:"unavailableAtSend,omitempty"`
+	// UnavailableSends makes the next N invoice sends, in any open online session,
+	// answer 21184; after them sends are accepted again (the maintenance is over).
+	// The sessions stay open as with UnavailableAtSend.
+	UnavailableSends int `json:"unavailableSends,omitempty"`
 }
 
 func (f SessionFaults) validate() error {
-	if f.TerminateAfterInvoices < 0 || f.StallInvoices < 0 || f.FailAfterAccept < 0 {
+	if f.TerminateAfterInvoices < 0 || f.StallInvoices < 0 || f.FailAfterAccept < 0 ||
+		f.UnavailableAtSend < 0 || f.UnavailableSends < 0 {
 		return errors.New("ksefsim: session faults: counts must not be negative")
 	}
 	return nil

@@ -77,10 +77,17 @@ func (s *Server) validateOpenSession(req *openSessionRequest) (iv, wrapped []byt
 		}
 		d = append(d, fmt.Sprintf("Kod formularza '%s' nie jest obsługiwany (obsługiwane: %s).", formCodeText(*req.FormCode), strings.Join(allowed, "; ")))
 	}
-	if req.Encryption == nil {
-		return nil, nil, append(d, "Pole 'encryption' jest wymagane.")
+	iv, wrapped, ed := validateEncryption(req.Encryption)
+	return iv, wrapped, append(d, ed...)
+}
+
+// validateEncryption checks an EncryptionInfo (the AES key wrapped with the MF public
+// key, the IV and the optional publicKeyId) and returns the decoded IV and wrapped
+// key, or the 21405 details.
+func validateEncryption(e *encryptionInfo) (iv, wrapped []byte, d []string) {
+	if e == nil {
+		return nil, nil, []string{"Pole 'encryption' jest wymagane."}
 	}
-	e := req.Encryption
 	var err error
 	switch {
 	case e.EncryptedSymmetricKey == nil || *e.EncryptedSymmetricKey == "":
@@ -130,7 +137,8 @@ func (s *Server) handleOpenSession(w http.ResponseWriter, r *http.Request) {
 	ss := &onlineSession{
 		ref: newRefNumber(now, infixOnline), ctxType: c.ContextType, ctxValue: c.ContextValue,
 		form: *req.FormCode, key: sym, iv: iv, created: now, updated: now, validUntil: now.Add(onlineSessionTTL),
-		status: statusInfo{Code: sessionOpen, Description: descSessionOpen},
+		status:      statusInfo{Code: sessionOpen, Description: descSessionOpen},
+		validateIDs: wantsSubjectIDValidation(r),
 	}
 	if sym == nil {
 		ss.status = statusInfo{Code: sessionKeyError, Description: descSessionKeyError}
@@ -139,6 +147,10 @@ func (s *Server) handleOpenSession(w http.ResponseWriter, r *http.Request) {
 	if n := s.st.faults.sessions.TerminateAfterInvoices; n > 0 && ss.key != nil {
 		ss.terminateAfter = n
 		s.st.faults.sessions.TerminateAfterInvoices = 0
+	}
+	if n := s.st.faults.sessions.UnavailableAtSend; n > 0 && ss.key != nil {
+		ss.unavailableAt = n
+		s.st.faults.sessions.UnavailableAtSend = 0
 	}
 	s.addSessionLocked(c, ss)
 	s.st.mu.Unlock()
@@ -166,6 +178,9 @@ func (s *Server) unwrapSessionKey(w http.ResponseWriter, r *http.Request, enc *e
 func (s *Server) addSessionLocked(c claims, ss *onlineSession) {
 	ss.tokenRef = s.tokenRefOf(c)
 	ss.authDocHash = s.authDocHashOf(c)
+	if op := s.st.auth.ops[c.OperationRef]; op != nil {
+		ss.creator = op.subject
+	}
 	s.st.sessions.byRef[ss.ref] = ss
 	s.st.sessions.order = append(s.st.sessions.order, ss)
 }
@@ -242,10 +257,12 @@ func commonStatus(ss *onlineSession) string {
 	}
 }
 
-// handleListSessions serves GET /sessions: the caller's context's online sessions,
-// newest first, filtered by statuses and dateCreatedFrom/To, paged.
+// handleListSessions serves GET /sessions: the caller's context's online or batch
+// sessions, newest first, filtered by statuses and dateCreatedFrom/To, paged. With
+// Introspection or EnforcementOperations the caller sees every session of the
+// context; with InvoiceWrite alone only the sessions its subject opened.
 func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.requireAccess(w, r, permsStatus)
+	c, ok := s.requireAccess(w, r, permsSessionList)
 	if !ok {
 		return
 	}
@@ -285,9 +302,16 @@ func (s *Server) handleListSessions(w http.ResponseWriter, r *http.Request) {
 	items := []sessionListItem{}
 	s.st.mu.Lock()
 	{
+		perms := s.callerPermissionsLocked(c)
+		seesAll := slices.Contains(perms, "Introspection") || slices.Contains(perms, "EnforcementOperations")
+		var self subjectID
+		if op := s.st.auth.ops[c.OperationRef]; op != nil {
+			self = op.subject
+		}
 		for i := len(s.st.sessions.order) - 1; i >= 0; i-- {
 			ss := s.st.sessions.order[i]
-			if ss.ctxType != c.ContextType || ss.ctxValue != c.ContextValue || (typ == "Batch") != (ss.batch != nil) {
+			if ss.ctxType != c.ContextType || ss.ctxValue != c.ContextValue || (typ == "Batch") != (ss.batch != nil) ||
+				!seesAll && ss.creator != self {
 				continue
 			}
 			s.settleSession(ss, now)

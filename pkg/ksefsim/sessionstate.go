@@ -71,8 +71,9 @@ type onlineSession struct {
 	ref            string
 	ctxType        string
 	ctxValue       string
-	tokenRef       string // reference number of the KSeF token behind the authentication
-	authDocHash    string // XAdES: base64 SHA-256 of the signed AuthTokenRequest (UPO SkrotDokumentuUwierzytelniajacego)
+	tokenRef       string    // reference number of the KSeF token behind the authentication
+	creator        subjectID // the authenticated subject that opened the session
+	authDocHash    string    // XAdES: base64 SHA-256 of the signed AuthTokenRequest (UPO SkrotDokumentuUwierzytelniajacego)
 	form           FormCode
 	key, iv        []byte // nil key: the symmetric key could not be decrypted (status 415)
 	created        time.Time
@@ -82,6 +83,9 @@ type onlineSession struct {
 	closePolls     int       // status reads that saw 170
 	closedAt       time.Time // when the session reached 170
 	terminateAfter int       // terminate once this many invoices were accepted (fault); 0 = never
+	sends          int       // invoice sends that reached the open session (online only)
+	unavailableAt  int       // from this send on, sends answer 21184 (fault); 0 = never
+	validateIDs    bool      // X-KSeF-Feature: subject-identifier-validation was sent on open
 	invoices       []*invoiceRec
 	upo            []*upoDoc  // the collective UPO pages once the session succeeded
 	batch          *batchInfo // nil for an online session
@@ -89,24 +93,25 @@ type onlineSession struct {
 
 // invoiceRec is one invoice sent in a session (EE reference number).
 type invoiceRec struct {
-	sess         *onlineSession
-	seq          int // arrival order over the simulator's lifetime
-	ordinal      int // ordinalNumber within the session, from 1
-	ref          string
-	hash         string // invoiceHash (base64 SHA-256 of the plaintext)
-	content      []byte // the decrypted document
-	facts        invoiceFacts
-	verdict      *invoiceStatus // failure decided at send time, applied when processing ends
-	offlineMode  bool
-	stalled      bool // held at 150 by the stall fault until released
-	received     time.Time
-	stageSince   time.Time
-	polls        int // status reads at the current stage
-	status       invoiceStatus
-	ksefNumber   string
-	acquired     time.Time
-	invoicingOff bool   // invoicingMode Offline
-	fileName     string // the file name inside the batch package; "" for online invoices
+	sess          *onlineSession
+	seq           int // arrival order over the simulator's lifetime
+	ordinal       int // ordinalNumber within the session, from 1
+	ref           string
+	hash          string // invoiceHash (base64 SHA-256 of the plaintext)
+	correctedHash string // hashOfCorrectedInvoice of the send ("" when not given)
+	content       []byte // the decrypted document
+	facts         invoiceFacts
+	verdict       *invoiceStatus // failure decided at send time, applied when processing ends
+	offlineMode   bool
+	stalled       bool // held at 150 by the stall fault until released
+	received      time.Time
+	stageSince    time.Time
+	polls         int // status reads at the current stage
+	status        invoiceStatus
+	ksefNumber    string
+	acquired      time.Time
+	invoicingOff  bool   // invoicingMode Offline
+	fileName      string // the file name inside the batch package; "" for online invoices
 }
 
 // docKey identifies a document for duplicate detection (weryfikacja-faktury.md:

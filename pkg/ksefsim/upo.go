@@ -218,8 +218,8 @@ func storageError(w http.ResponseWriter, status int, code, msg string) {
 	_, _ = w.Write([]byte(xml.Header + "<Error><Code>" + code + "</Code><Message>" + msg + "</Message></Error>"))
 }
 
-// handleStorage serves the pre-signed links: no Authorization, the signature and the
-// expiry are checked instead.
+// handleStorage serves the pre-signed links (UPOs and export package parts): no
+// Authorization, the signature and the expiry are checked instead.
 func (s *Server) handleStorage(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.checkSignedLink(w, r, http.MethodGet, "",
 		"Signature did not match. Ask GET /v2/sessions/... for a fresh link.",
@@ -227,6 +227,17 @@ func (s *Server) handleStorage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sessionRef, kind, file := r.PathValue("sessionRef"), r.PathValue("kind"), r.PathValue("file")
+	if kind == exportPartKind {
+		s.st.mu.Lock()
+		part := s.exportPartLocked(sessionRef, file, s.now())
+		s.st.mu.Unlock()
+		if part == nil {
+			storageError(w, http.StatusNotFound, "BlobNotFound", "The specified blob does not exist.")
+			return
+		}
+		writeExportPart(w, part)
+		return
+	}
 	s.st.mu.Lock()
 	var doc *upoDoc
 	if ss := s.st.sessions.byRef[sessionRef]; ss != nil {

@@ -1,49 +1,20 @@
 package ksefsim
 
 import (
-	"context"
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
-	"net/http/httptest"
-	"sync"
-	"testing"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 
-	"github.com/ksefpl/ksefpl/internal/oapicheck"
 	"github.com/ksefpl/ksefpl/pkg/kcert"
-	"github.com/ksefpl/ksefpl/pkg/testenv"
 	"github.com/ksefpl/ksefpl/pkg/xades"
 )
 
 // kin-openapi has no decoder for application/xml request bodies; POST
 // /auth/xades-signature declares `type: string`, which the plain decoder checks.
 func init() { openapi3filter.RegisterBodyDecoder("application/xml", openapi3filter.PlainBodyDecoder) }
-
-var (
-	contract28Once sync.Once
-	contract28     *oapicheck.Checker
-	contract28Err  error
-)
-
-// newXEnv is newEnv with every exchange also checked against open-api-2.8.1.json.
-func newXEnv(t *testing.T, cfg Config) *env {
-	t.Helper()
-	e := newEnv(t, cfg)
-	contract28Once.Do(func() {
-		contract28, contract28Err = oapicheck.Load(context.Background(), testenv.SharedPath(t, "ksef-docs", "open-api-2.8.1.json"))
-	})
-	if contract28Err != nil {
-		t.Fatalf("load open-api-2.8.1.json: %v", contract28Err)
-	}
-	e.check28 = contract28.Fresh()
-	srv := httptest.NewServer(e.check.Middleware(e.check28.Middleware(e.sim)))
-	t.Cleanup(srv.Close)
-	e.url = srv.URL
-	return e
-}
 
 // testCert makes a self-signed test certificate valid around the simulator's clock.
 func (e *env) testCert(o kcert.TestCertOptions) *kcert.Material {

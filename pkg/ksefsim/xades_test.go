@@ -24,7 +24,7 @@ import (
 
 func TestXadesAuthenticationEndToEnd(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{AuthDelay: 2})
+	e := newEnv(t, Config{AuthDelay: 2})
 	cases := []struct {
 		name       string
 		opts       kcert.TestCertOptions
@@ -152,7 +152,7 @@ var x509CertElem = regexp.MustCompile(`<ds:X509Certificate>[^<]*</ds:X509Certifi
 
 func TestXadesDocumentAndSignatureFailures(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{})
+	e := newEnv(t, Config{})
 	m := e.seal(testNIP, kcert.KeyEC)
 
 	// Tampered after signing: the context NIP changed.
@@ -240,7 +240,7 @@ func TestXadesDocumentAndSignatureFailures(t *testing.T) {
 
 func TestXadesChallengeProblems(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{})
+	e := newEnv(t, Config{})
 	m := e.seal(testNIP, kcert.KeyEC)
 	unknown := e.signDoc(m, authTokenRequestXML("", newRefNumber(e.clock.Now(), infixChallenge), "Nip", testNIP, subjectByCertificate))
 	xadesError(t, e, "unknown challenge", unknown, "", codeInvalidChallenge)
@@ -271,7 +271,7 @@ func TestXadesChallengeProblems(t *testing.T) {
 
 func TestXadesCertificateProblemsEndIn460(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{})
+	e := newEnv(t, Config{})
 	now := e.clock.Now()
 	expired := e.testCert(kcert.TestCertOptions{Kind: kcert.KindSeal, NIP: testNIP, NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.Add(-time.Minute)})
 	assertAuthStatus(t, e, e.startXades(expired, testNIP, subjectByCertificate, ""), 460, detInvalidCert)
@@ -315,7 +315,7 @@ func TestXadesCertificateProblemsEndIn460(t *testing.T) {
 
 func TestXadesPermissions(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{})
+	e := newEnv(t, Config{})
 	// A seal of another company has no permissions in testNIP's context...
 	other := e.seal(otherNIP, kcert.KeyEC)
 	assertAuthStatus(t, e, e.startXades(other, testNIP, subjectByCertificate, ""), 415, detNoPerms)
@@ -392,7 +392,7 @@ func TestXadesPermissions(t *testing.T) {
 
 func TestXadesStrictCertificates(t *testing.T) {
 	t.Parallel()
-	e := newXEnv(t, Config{StrictCertificates: true})
+	e := newEnv(t, Config{StrictCertificates: true})
 	self := e.seal(testNIP, kcert.KeyEC)
 	assertAuthStatus(t, e, e.startXades(self, testNIP, subjectByCertificate, ""), 460, detUntrustedChain)
 
@@ -429,7 +429,7 @@ func TestXadesStrictCertificates(t *testing.T) {
 	}
 
 	// Without strict mode, the client may ask for the chain check per request.
-	lax := newXEnv(t, Config{})
+	lax := newEnv(t, Config{})
 	assertAuthStatus(t, lax, lax.startXades(self, testNIP, subjectByCertificate, "verifyCertificateChain=true"), 460, detUntrustedChain)
 	if st, _ := lax.pollAuth(lax.startXades(self, testNIP, subjectByCertificate, "verifyCertificateChain=false")); st.Status.Code != 200 {
 		t.Errorf("verifyCertificateChain=false: %+v", st.Status)

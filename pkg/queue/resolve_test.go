@@ -15,39 +15,12 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/submit"
 )
 
-// sendElsewhere sends xml to KSeF as another system would (straight through the KSeF
-// client, not through the queue) and returns its KSeF number.
-func sendElsewhere(t *testing.T, f *ksefpltest.Fixture, xml []byte) string {
-	t.Helper()
-	c, s := f.Client("base")
-	tok, err := c.AccessToken(f.Ctx, s.Credentials())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess, err := c.OpenOnlineSession(f.Ctx, tok, ksef.FormCodeFA3())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent, err := c.SendInvoice(f.Ctx, tok, sess, xml, ksef.SendOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := c.WaitForInvoice(f.Ctx, tok, sess.ReferenceNumber, sent.ReferenceNumber)
-	if err != nil || !inv.Status.Succeeded() {
-		t.Fatalf("sent elsewhere: %+v, %v", inv, err)
-	}
-	if err := c.CloseOnlineSession(f.Ctx, tok, sess.ReferenceNumber); err != nil {
-		t.Fatal(err)
-	}
-	return inv.KSeFNumber
-}
-
 // duplicateJob makes KSeF hold INV-000123 (sent by "another system") and then queues
 // and submits the shop's own INV-000123, which KSeF refuses as a duplicate. It returns
 // the FAILED job and the original's KSeF number.
 func duplicateJob(t *testing.T, f *ksefpltest.Fixture) (*store.Job, string) {
 	t.Helper()
-	orig := sendElsewhere(t, f, ksefpltest.Testdata(t, "invoices", "domestic_b2b.golden.xml"))
+	orig := f.SendElsewhere(ksefpltest.Testdata(t, "invoices", "domestic_b2b.golden.xml"))
 	j := f.EnqueueRaw(store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: "INV-000123",
 		Input: ksefpltest.InvoiceJSONAt("INV-000123", time.Now().Add(-time.Hour))})
 	if _, err := submit.Run(f.Ctx, f.Deps, submit.Options{Wait: 20 * time.Second, PollInterval: 10 * time.Millisecond,

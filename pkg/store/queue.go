@@ -124,6 +124,10 @@ type JobFilter struct {
 	// Newest makes Limit keep the newest jobs instead of the oldest (still returned
 	// oldest first).
 	Newest bool
+	// IssuedFrom and IssuedTo select jobs by issue date (P_1, YYYY-MM-DD, both
+	// inclusive; "" leaves that end open). Jobs without an issue date never match a
+	// bound.
+	IssuedFrom, IssuedTo string
 }
 
 // Jobs lists jobs in id order.
@@ -182,6 +186,12 @@ func (f JobFilter) where() (string, []any) {
 	}
 	if f.SessionReference != "" {
 		where, args = append(where, "session_reference = ?"), append(args, f.SessionReference)
+	}
+	if f.IssuedFrom != "" {
+		where, args = append(where, "issue_date <> '' AND issue_date >= ?"), append(args, f.IssuedFrom)
+	}
+	if f.IssuedTo != "" {
+		where, args = append(where, "issue_date <> '' AND issue_date <= ?"), append(args, f.IssuedTo)
 	}
 	q := ""
 	if len(where) > 0 {
@@ -323,6 +333,41 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// JobDigest is what identifies a job's document, without its input or XML: for
+// comparing the queue with what KSeF holds.
+type JobDigest struct {
+	ID          int64
+	WebsiteID   int64
+	EntityType  string
+	IncrementID string
+	Status      string
+	Reason      string
+	IssueDate   string
+	InvoiceHash string
+	KSeFNumber  string
+}
+
+// JobDigests lists the digests of the jobs matching f, in id order.
+func (d *DB) JobDigests(ctx context.Context, f JobFilter) ([]JobDigest, error) {
+	where, args := f.where()
+	rows, err := d.sql.QueryContext(ctx, `SELECT job_id, website_id, entity_type, increment_id, status, reason, issue_date,
+		invoice_hash, ksef_number FROM ksefpl_queue`+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []JobDigest
+	for rows.Next() {
+		var j JobDigest
+		if err := rows.Scan(&j.ID, &j.WebsiteID, &j.EntityType, &j.IncrementID, &j.Status, &j.Reason, &j.IssueDate,
+			&j.InvoiceHash, &j.KSeFNumber); err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
 }
 
 // JobKey is a job's id and session, for grouping a large backlog without loading rows.

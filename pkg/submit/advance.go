@@ -374,7 +374,12 @@ func (w *websiteRun) settle(ctx context.Context, j *store.Job, inv *ksef.Session
 		// Processing cancelled because the session failed: not accepted, send again.
 		return w.failTerminated(ctx, j, fmt.Errorf("session %s was terminated by KSeF: the invoice was not accepted and must be sent again: %w", j.SessionReference, inv.Err()))
 	default:
-		return w.failJob(ctx, j, ReasonRejected, inv.Err(), store.JobSubmitted)
+		reason := ReasonRejected
+		var se *ksef.SubjectIdentifierError
+		if errors.As(inv.Err(), &se) {
+			reason = ReasonSubjectIdentifier
+		}
+		return w.failJob(ctx, j, reason, inv.Err(), store.JobSubmitted)
 	}
 }
 

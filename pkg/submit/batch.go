@@ -102,7 +102,7 @@ func (w *websiteRun) sendBatchSession(ctx context.Context, refs []frozenRef) err
 	if err != nil {
 		return err
 	}
-	bs, err := w.client.OpenBatchSession(ctx, tok, form, pkg, ksef.BatchOptions{})
+	bs, err := w.client.OpenBatchSession(ctx, tok, form, pkg, ksef.BatchOptions{SubjectIdentifierValidation: w.s.ValidateSubjectIdentifiers})
 	if err != nil {
 		return fmt.Errorf("open a KSeF batch session: %w", err)
 	}

@@ -140,7 +140,7 @@ func (w *websiteRun) session(ctx context.Context, sd *sender, form ksef.FormCode
 	if err != nil {
 		return nil, err
 	}
-	s, err := w.client.OpenOnlineSession(ctx, tok, form)
+	s, err := w.client.OpenOnlineSessionWith(ctx, tok, form, ksef.OnlineSessionOptions{SubjectIdentifierValidation: w.s.ValidateSubjectIdentifiers})
 	if err != nil {
 		return nil, fmt.Errorf("open a KSeF session: %w", err)
 	}
@@ -188,12 +188,18 @@ func (w *websiteRun) sendJob(ctx context.Context, sd *sender, j *store.Job) erro
 	}
 	switch {
 	case err == nil:
-	case ksef.IsSessionGone(err):
-		// The session no longer takes invoices: back to PENDING for a new session.
+	case ksef.IsSessionGone(err), ksef.IsSessionUnavailable(err):
+		// The session no longer takes invoices (gone, or 21184: temporarily unavailable
+		// during maintenance): the job is not failed, it is PENDING again for a new
+		// session; what the old one accepted is settled by the in-flight polling.
+		reason := ReasonSessionGone
+		if ksef.IsSessionUnavailable(err) {
+			reason = ReasonSessionUnavailable
+		}
 		_, uerr := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
-			x.Status, x.Reason, x.ReasonDetail = store.JobPending, ReasonSessionGone, err.Error()
+			x.Status, x.Reason, x.ReasonDetail = store.JobPending, reason, err.Error()
 			return nil
-		}, w.audit(ReasonSessionGone, err.Error()))
+		}, w.audit(reason, err.Error()))
 		// Leave the session to the in-flight polling, which settles what it holds.
 		delete(sd.sessions, form.SystemCode)
 		delete(w.own, s.ReferenceNumber)

@@ -121,22 +121,24 @@ type Progress struct {
 
 // Reasons recorded on jobs and audit rows.
 const (
-	ReasonSessionTerminated = "SESSION_TERMINATED"
-	ReasonDuplicate         = queue.ReasonDuplicate
-	ReasonDuplicateResolved = "DUPLICATE_OF_SAME_DOCUMENT"
-	ReasonRejected          = "KSEF_REJECTED"
-	ReasonInvalid           = "INVALID"
-	ReasonNotReceived       = "NOT_RECEIVED"
-	ReasonRecovered         = "RECOVERED"
-	ReasonSessionGone       = "SESSION_GONE"
-	ReasonOffline           = "OFFLINE_CLASSIFICATION"
-	ReasonRetry             = "RETRY"
-	ReasonRateLimited       = "RATE_LIMITED"
-	ReasonFrozen            = "FROZEN"
-	ReasonSend              = "SEND"
-	ReasonSubmitted         = "SUBMITTED"
-	ReasonAccepted          = "ACCEPTED"
-	ReasonResent            = "RESENT"
+	ReasonSessionTerminated  = "SESSION_TERMINATED"
+	ReasonDuplicate          = queue.ReasonDuplicate
+	ReasonDuplicateResolved  = "DUPLICATE_OF_SAME_DOCUMENT"
+	ReasonRejected           = "KSEF_REJECTED"
+	ReasonSubjectIdentifier  = "SUBJECT_IDENTIFIER_INVALID" // rejected by KSeF's subject identifier validation (validate_subject_identifiers)
+	ReasonInvalid            = "INVALID"
+	ReasonNotReceived        = "NOT_RECEIVED"
+	ReasonRecovered          = "RECOVERED"
+	ReasonSessionGone        = "SESSION_GONE"
+	ReasonSessionUnavailable = "SESSION_UNAVAILABLE" // 21184: the session is paused for maintenance; sent again in a new one
+	ReasonOffline            = "OFFLINE_CLASSIFICATION"
+	ReasonRetry              = "RETRY"
+	ReasonRateLimited        = "RATE_LIMITED"
+	ReasonFrozen             = "FROZEN"
+	ReasonSend               = "SEND"
+	ReasonSubmitted          = "SUBMITTED"
+	ReasonAccepted           = "ACCEPTED"
+	ReasonResent             = "RESENT"
 )
 
 // ErrLeaseHeld is wrapped by the error of a website whose lease another run holds.

@@ -82,7 +82,10 @@ func runWebsite(ctx context.Context, env env, o Options, sc config.Scope, explic
 	}
 	defer env.DB.ReleaseLease(context.WithoutCancel(ctx), leaseName(s.WebsiteID), env.Holder)
 
-	client, err := s.Client(clientOptions(env))
+	warnings := &systemWarnings{ctx: context.WithoutCancel(ctx), env: env, websiteID: s.WebsiteID, seen: map[string]bool{}}
+	copts := clientOptions(env)
+	copts.OnSystemWarning = warnings.add
+	client, err := s.Client(copts)
 	if err != nil {
 		res.fail(err)
 		return res
@@ -93,6 +96,7 @@ func runWebsite(ctx context.Context, env env, o Options, sc config.Scope, explic
 		res.fail(err)
 	}
 	w.countWaiting(ctx)
+	res.Warnings = append(res.Warnings, warnings.drain()...)
 	return res
 }
 

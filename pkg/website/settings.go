@@ -11,6 +11,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/authcache"
@@ -44,6 +45,9 @@ type Settings struct {
 	NBPURL string
 	// BatchThreshold is the backlog above which submit --mode auto uses batch sessions.
 	BatchThreshold int
+	// ValidateSubjectIdentifiers asks KSeF to validate subject identifiers when a
+	// session is opened (ksefpl/submit/validate_subject_identifiers).
+	ValidateSubjectIdentifiers bool
 
 	// Auth is the authenticator of the configured credential (nil when none).
 	Auth ksef.Authenticator
@@ -101,7 +105,7 @@ func Load(ctx context.Context, src Source, sc config.Scope) (*Settings, error) {
 			*dst, err = str(path)
 		}
 	}
-	var baseURL, schema, margin, threshold string
+	var baseURL, schema, margin, threshold, validateIDs string
 	get(&s.EnvironmentName, config.PathEnvironment)
 	get(&s.AuthMethod, config.PathAuthMethod)
 	get(&baseURL, config.PathBaseURL)
@@ -115,10 +119,12 @@ func Load(ctx context.Context, src Source, sc config.Scope) (*Settings, error) {
 	get(&schema, config.PathInvoiceSchema)
 	get(&s.NBPURL, config.PathNBPBaseURL)
 	get(&threshold, config.PathBatchThreshold)
+	get(&validateIDs, config.PathValidateSubjectIdentifiers)
 	if err != nil {
 		return nil, err
 	}
 	s.Schema = fa.Schema(schema)
+	s.ValidateSubjectIdentifiers = validateIDs == "1"
 	if s.BatchThreshold, err = strconv.Atoi(threshold); err != nil {
 		s.BatchThreshold = 100
 	}
@@ -251,8 +257,10 @@ type ClientOptions struct {
 	// Pacer, when set, keeps the client's calls within KSeF's rate limits.
 	Pacer *ksef.Pacer
 	// Warn receives the warnings a command using the connection must print (a custom
-	// host); nil drops them.
+	// host; KSeF's X-System-Warning headers when OnSystemWarning is nil); nil drops them.
 	Warn func(msg string)
+	// OnSystemWarning receives each X-System-Warning KSeF sends (nil: they go to Warn).
+	OnSystemWarning func(ksef.SystemWarning)
 }
 
 // Client builds the KSeF client for this website's environment.
@@ -267,6 +275,10 @@ func (s *Settings) Client(o ClientOptions) (*ksef.Client, error) {
 	if o.DB != nil {
 		cache = authcache.New(o.DB, o.Keys)
 	}
+	onWarning := o.OnSystemWarning
+	if onWarning == nil && o.Warn != nil {
+		onWarning = warnOnce(o.Warn)
+	}
 	return ksef.NewClient(ksef.Options{
 		BaseURL:     s.Endpoints.API,
 		LatarniaURL: s.Endpoints.Latarnia,
@@ -277,7 +289,24 @@ func (s *Settings) Client(o ClientOptions) (*ksef.Client, error) {
 		TokenCache:  cache,
 		Clock:       o.Clock,
 		Pacer:       o.Pacer,
+
+		OnSystemWarning: onWarning,
 	})
+}
+
+// warnOnce passes each distinct KSeF system warning (by code and message) to warn once.
+func warnOnce(warn func(string)) func(ksef.SystemWarning) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(w ksef.SystemWarning) {
+		mu.Lock()
+		first := !seen[w.Key()]
+		seen[w.Key()] = true
+		mu.Unlock()
+		if first {
+			warn(w.String())
+		}
+	}
 }
 
 // Credentials are what ksef.Client.AccessToken needs for this website; the cache key
