@@ -87,4 +87,23 @@ k queue invoice --file "$WORK/INV-000200.json"
 k submit --wait 60s --poll-interval 200ms
 k queue show INV-000200 | grep -E 'Status|KSeF number' | head -2 || true
 
+step "KSeF fails: issue an invoice offline (offline24), with both QR codes and its deadline"
+k certificate:enroll --type offline --wait 60s --poll-interval 200ms
+echo "\$ ksefpl sim latarnia publish --url $URL --category FAILURE"
+EVENT=$("$BIN" -o json sim latarnia publish --url "$URL" --category FAILURE | sed -n 's/.*"eventId": *\([0-9]*\).*/\1/p')
+echo "Latarnia announces failure event $EVENT"
+NOW=$(date +%Y-%m-%dT%H:%M:%S%:z)
+sed -e 's/"increment_id": "INV-000123"/"increment_id": "INV-000300"/' -e "s/\"created_at\": \"[^\"]*\"/\"created_at\": \"$NOW\"/" \
+  -e '/"sale_date"/d' "$DATA/domestic_b2b.json" > "$WORK/INV-000300.json"
+k queue invoice --file "$WORK/INV-000300.json" --offline --mode offline24
+JOB=$("$BIN" --home "$WORK/home" -o json queue show INV-000300 | sed -n 's/^ *"id": *\([0-9]*\),$/\1/p' | head -1)
+k invoice:qr --job "$JOB" --png "$WORK/INV-000300-qr.png"
+k queue list --offline
+
+step "The failure ends: submit sends the offline invoice with offlineMode, before anything else"
+echo "\$ ksefpl sim latarnia end --url $URL --event $EVENT"
+"$BIN" sim latarnia end --url "$URL" --event "$EVENT"
+k submit --wait 60s --poll-interval 200ms
+k queue show INV-000300 | grep -E 'Status|KSeF number|Invoicing mode|Issued offline' || true
+
 step "Done: every invoice is ACCEPTED with its KSeF number and UPO; the simulator stops now."

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/offline"
 	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
@@ -106,6 +107,11 @@ type queueAddOptions struct {
 	file    string
 	website string
 	replace bool
+	// offline issues the document offline in mode; correctionOf is the job whose
+	// rejected offline document this XML technically corrects.
+	offline      bool
+	mode         string
+	correctionOf int64
 }
 
 func newQueueAddCmd(a *app, kind, what, example string) *cobra.Command {
@@ -119,7 +125,15 @@ provisional rate (the NBP rate is resolved when it is sent). --file - reads stdi
 
 Queuing a document that is already queued changes nothing and says so (exit 0). --replace
 replaces the input of a job that was never sent; a sent job cannot be replaced (exit 3).
-Invalid input or configuration: every problem is listed, nothing is stored, exit 3.`,
+Invalid input or configuration: every problem is listed, nothing is stored, exit 3.
+
+--offline issues the document offline (--mode offline24, the seller's choice, by default;
+offline during an announced KSeF unavailability; awaryjny during a KSeF failure): its XML
+is built with the real exchange rate and frozen at once, because the two QR codes printed
+for the buyer (KOD I, labelled OFFLINE, and KOD II, labelled CERTYFIKAT, signed with the
+website's KSeF certificate of type Offline) depend on those exact bytes. It prints both
+links and the deadline by which submit must deliver it. -o json → {job_id, increment_id,
+mode, deadline, kod1: {link, label}, kod2: {link, label}, outcome, job, warnings}.`,
 		Example: "  ksefpl queue " + kind + " --file " + example + "\n  cat " + example + " | ksefpl queue " + kind + " --file - --website shop2",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -132,20 +146,41 @@ Invalid input or configuration: every problem is listed, nothing is stored, exit
 	cmd.Flags().StringVarP(&o.file, "file", "f", "", "the document ("+what+"); - reads stdin")
 	cmd.Flags().StringVar(&o.website, "website", "", "website code (default: base)")
 	cmd.Flags().BoolVar(&o.replace, "replace", false, "replace the input of an unsent job for the same document")
+	cmd.Flags().BoolVar(&o.offline, "offline", false, "issue the document offline now (frozen at once, with KOD I and KOD II and a deadline)")
+	cmd.Flags().StringVar(&o.mode, "mode", "offline24", "with --offline: offline24 (the seller's choice), offline (announced KSeF unavailability) or awaryjny (KSeF failure)")
+	if kind == queue.KindXML {
+		cmd.Flags().Int64Var(&o.correctionOf, "technical-correction-of", 0,
+			"JOB: this XML is the technical correction of job JOB's offline invoice, which KSeF rejected for a technical reason")
+	}
 	return cmd
 }
 
 func runQueueAdd(ctx context.Context, o *queueAddOptions) error {
 	a := o.app
+	switch {
+	case o.mode != "offline24" && !o.offline:
+		return &usageErr{errors.New("--mode chooses the offline mode: give --offline too")}
+	case o.correctionOf < 0:
+		return &usageErr{fmt.Errorf("invalid --technical-correction-of %d: give the job id of the rejected offline invoice", o.correctionOf)}
+	case o.correctionOf > 0 && (o.offline || o.replace || o.website != ""):
+		return &usageErr{errors.New("--technical-correction-of corrects an existing job: --offline, --replace and --website do not apply")}
+	}
 	data, err := a.readInput(o.file)
 	if err != nil {
 		return err
+	}
+	if o.correctionOf > 0 {
+		return runTechnicalCorrection(ctx, o, data)
 	}
 	d, sc, err := a.websiteScope(ctx, o.website)
 	if err != nil {
 		return err
 	}
-	res, err := queue.Enqueue(ctx, d, queue.Request{Scope: sc, Kind: o.kind, Data: data, Replace: o.replace, Actor: a.actor()})
+	req := queue.Request{Scope: sc, Kind: o.kind, Data: data, Replace: o.replace, Actor: a.actor()}
+	if o.offline {
+		req.Offline = o.mode
+	}
+	res, err := queue.Enqueue(ctx, d, req)
 	if err != nil {
 		var ie *queue.InvalidError
 		if a.json() && errors.As(err, &ie) {
@@ -157,6 +192,9 @@ func runQueueAdd(ctx context.Context, o *queueAddOptions) error {
 	}
 	j := res.Job
 	outcome := map[store.EnqueueResult]string{store.Enqueued: "queued", store.Replaced: "replaced", store.Existed: "unchanged"}[res.Outcome]
+	if res.Offline != nil && res.Outcome != store.Existed {
+		return a.renderOfflineIssue(ctx, d, res, outcome)
+	}
 	if a.json() {
 		views, err := queue.Views(ctx, d.DB, []*store.Job{j})
 		if err != nil {
@@ -224,6 +262,7 @@ type queueListOptions struct {
 	status  string
 	website string
 	limit   int
+	offline bool
 }
 
 func newQueueListCmd(a *app) *cobra.Command {
@@ -242,6 +281,7 @@ invoice_hash, acquisition_date, invoicing_mode, frozen_at, created_at, updated_a
 	cmd.Flags().StringVar(&o.status, "status", "", "only jobs in these statuses: "+strings.Join(queueStatuses, ", "))
 	cmd.Flags().StringVar(&o.website, "website", "", "only jobs of this website (default: all)")
 	cmd.Flags().IntVar(&o.limit, "limit", 0, "only the newest N jobs (0: all)")
+	cmd.Flags().BoolVar(&o.offline, "offline", false, "only documents issued offline, nearest deadline first, with their mode and deadline")
 	return cmd
 }
 
@@ -258,7 +298,7 @@ func runQueueList(ctx context.Context, o *queueListOptions) error {
 	if err != nil {
 		return err
 	}
-	rows, err := queue.List(ctx, d.DB, queue.ListFilter{WebsiteID: wid, Statuses: sts, Limit: o.limit})
+	rows, err := queue.List(ctx, d.DB, queue.ListFilter{WebsiteID: wid, Statuses: sts, Limit: o.limit, Offline: o.offline})
 	if err != nil {
 		return err
 	}
@@ -268,6 +308,14 @@ func runQueueList(ctx context.Context, o *queueListOptions) error {
 	if len(rows) == 0 {
 		fmt.Fprintln(a.io.Out, "No jobs.")
 		return nil
+	}
+	if o.offline {
+		t := make([][]string, 0, len(rows))
+		for _, r := range rows {
+			t = append(t, []string{strconv.FormatInt(r.ID, 10), r.Website, r.Type, r.IncrementID, a.statusText(r.Status),
+				r.OfflineMode, r.IssueDate, offline.DescribeStored(r.Deadline, r.DeadlineLifted), r.KSeFNumber})
+		}
+		return writeTable(a.io.Out, []string{"ID", "WEBSITE", "TYPE", "INCREMENT", "STATUS", "MODE", "ISSUED", "DEADLINE", "KSEF NUMBER"}, t)
 	}
 	t := make([][]string, 0, len(rows))
 	for _, r := range rows {
@@ -364,6 +412,11 @@ func (a *app) renderJob(d queue.JobDetail) error {
 	field("Invoice hash", d.InvoiceHash)
 	field("Acquisition date", d.AcquisitionDate)
 	field("Invoicing mode", d.InvoicingMode)
+	if d.OfflineMode != "" {
+		field("Issued offline", d.OfflineMode)
+		field("Deadline", offline.DescribeStored(d.Deadline, d.DeadlineLifted))
+	}
+	field("Corrects", d.CorrectedHash)
 	field("Issue date", d.IssueDate)
 	field("Input", fmt.Sprintf("%s, %d bytes", d.InputFormat, d.InputSize))
 	if d.XMLSize > 0 {

@@ -25,7 +25,7 @@ func newSimCmd(a *app) *cobra.Command {
 public keys, Latarnia, and simulator-only control endpoints under /sim/. Point a website at it
 with environment local and base URL http://ADDR/v2.`,
 	}
-	cmd.AddCommand(newSimServeCmd(a), newSimTokenCmd(a), newSimRevokeCmd(a), newSimCertCmd(a))
+	cmd.AddCommand(newSimServeCmd(a), newSimTokenCmd(a), newSimRevokeCmd(a), newSimCertCmd(a), newSimLatarniaCmd(a))
 	return cmd
 }
 
@@ -171,14 +171,16 @@ type simCertOptions struct {
 func newSimCertCmd(a *app) *cobra.Command {
 	o := &simCertOptions{app: a}
 	cmd := &cobra.Command{
-		Use:   "cert --nip NIP [--kind seal|personal] [--key ec|rsa] --out DIR [--url URL]",
+		Use:   "cert --nip NIP [--kind seal|personal|offline] [--key ec|rsa] --out DIR [--url URL]",
 		Short: "Write a test certificate and key (PEM and PKCS#12) that the simulator accepts",
 		Long: `Writes a test certificate shaped like a qualified certificate — a company seal
 (organizationIdentifier VATPL-NIP) or a personal signature (serialNumber TINPL-NIP, or PNOPL-PESEL
 with --pesel) — with its private key to DIR: cert.pem, key.pem (unencrypted PKCS#8) and cert.p12
 (PKCS#12 with an empty password), all mode 0600. Without --url it is self-signed, which the
 simulator accepts like KSeF's TEST environment does; with --url the running simulator's own CA
-issues it (what 'sim serve --strict-certificates' requires). For the simulator and tests only.`,
+issues it (what 'sim serve --strict-certificates' requires). --kind offline (with --url) has the
+simulator issue a KSeF certificate of type Offline, which signs KOD II of invoices issued
+offline (certificate:import --type offline). For the simulator and tests only.`,
 		Example: "  ksefpl sim cert --nip 5261040828 --out ./seal\n  ksefpl certificate:import --file ./seal/cert.p12 < /dev/null",
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runSimCert(cmd.Context(), o) },
@@ -186,7 +188,7 @@ issues it (what 'sim serve --strict-certificates' requires). For the simulator a
 	f := cmd.Flags()
 	f.StringVar(&o.nip, "nip", "", "the NIP the certificate identifies (required)")
 	f.StringVar(&o.pesel, "pesel", "", "a PESEL instead of the NIP in a personal certificate")
-	f.StringVar(&o.kind, "kind", "seal", "seal (an organisation) or personal (a person)")
+	f.StringVar(&o.kind, "kind", "seal", "seal (an organisation), personal (a person) or offline (a KSeF Offline certificate; needs --url)")
 	f.StringVar(&o.key, "key", "ec", "ec (P-256) or rsa (2048)")
 	f.StringVar(&o.out, "out", "", "directory to write cert.pem, key.pem and cert.p12 to (required)")
 	f.StringVar(&o.url, "url", "", "a running simulator whose CA issues the certificate")
@@ -202,8 +204,11 @@ func runSimCert(ctx context.Context, o *simCertOptions) error {
 	if err := nip.Validate(nip.Normalize(o.nip)); err != nil {
 		return err
 	}
-	if o.kind != "seal" && o.kind != "personal" {
-		return &usageErr{fmt.Errorf("invalid --kind %q: use seal or personal", o.kind)}
+	switch {
+	case o.kind != "seal" && o.kind != "personal" && o.kind != "offline":
+		return &usageErr{fmt.Errorf("invalid --kind %q: use seal, personal or offline", o.kind)}
+	case o.kind == "offline" && o.url == "":
+		return &usageErr{errors.New("--kind offline is a KSeF certificate: give --url of the running simulator that issues it")}
 	}
 	if o.key != "ec" && o.key != "rsa" {
 		return &usageErr{fmt.Errorf("invalid --key %q: use ec or rsa", o.key)}
@@ -213,7 +218,13 @@ func runSimCert(ctx context.Context, o *simCertOptions) error {
 	}
 	var m *kcert.Material
 	var err error
-	if o.url != "" {
+	if o.kind == "offline" {
+		m, err = (&ksefsim.ControlClient{URL: o.url}).IssueKSeFCertificate(ctx, ksefsim.KSeFCertificateRequest{
+			Type: "Offline", NIP: nip.Normalize(o.nip), PESEL: o.pesel, Key: o.key})
+		if err != nil {
+			return simErr(err)
+		}
+	} else if o.url != "" {
 		m, err = (&ksefsim.ControlClient{URL: o.url}).IssueCertificate(ctx, ksefsim.CertificateRequest{
 			NIP: nip.Normalize(o.nip), PESEL: o.pesel, Kind: o.kind, Key: o.key})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
+	"github.com/ksefpl/ksefpl/pkg/offline"
 	"github.com/ksefpl/ksefpl/pkg/status"
 )
 
@@ -23,16 +24,20 @@ func newStatusCmd(a *app) *cobra.Command {
 	o := &statusOptions{app: a}
 	cmd := &cobra.Command{
 		Use:   "status [--website CODE]",
-		Short: "Per-website status: environment, NIP, token, last connection test, queue, sessions, oldest pending job",
-		Long: `Shows, for every website (or the one named by --website), read from the local store with no
-network call: the KSeF environment and API, the seller NIP, where the token comes from (stored
-at a scope, or an environment variable) and its short fingerprint (never the token), the last
-test-connection (time, success, reason), the queue counts by status, the sessions still in
-flight and the age of the oldest PENDING job.
+		Short: "Per-website status: environment, NIP, token, last connection test, queue, sessions, oldest pending job, offline deadlines",
+		Long: `Shows, for every website (or the one named by --website), read from the local store: the KSeF
+environment and API, the seller NIP, where the token comes from (stored at a scope, or an
+environment variable) and its short fingerprint (never the token), the last test-connection
+(time, success, reason), the queue counts by status, the sessions still in flight, the age of
+the oldest PENDING job, and the documents issued offline that KSeF has not accepted yet, with
+their deadlines: a warning when one is less than 4 hours away, and every missed one. Only a
+website with such documents makes a network call: Latarnia (KSeF's status service), whose
+failure announcements move their deadlines.
 -o json prints an array: [{website, name, environment, api_url, seller_nip, token: {configured,
 source, from_env, fingerprint, problem}, last_connection: {at, success, reason, message,
 environment, token_fingerprint} | null, queue: {STATUS: n}, sessions_in_flight: [ref],
-oldest_pending_at, oldest_pending_age_seconds}].`,
+oldest_pending_at, oldest_pending_age_seconds, offline: [{job_id, increment_id, status, mode,
+issue_date, deadline, deadline_lifted, seconds_left, due_soon, missed}], warnings}].`,
 		Example: "  ksefpl status\n  ksefpl status --website shop2 -o json",
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runStatus(cmd.Context(), o) },
@@ -87,6 +92,20 @@ func renderStatus(a *app, sites []status.Website) error {
 		}
 		for _, r := range rows {
 			fmt.Fprintf(a.io.Out, "  %-21s %s\n", r[0], r[1]) // data in r[1] is escaped where it is composed
+		}
+		for _, j := range w.Offline {
+			line := fmt.Sprintf("job %d %s (%s, %s): send by %s", j.JobID, esc(j.IncrementID), j.Mode, j.Status,
+				offline.DescribeStored(j.Deadline, j.Lifted))
+			switch {
+			case j.Missed:
+				line = a.io.red(line + " — MISSED")
+			case j.DueSoon:
+				line = a.io.yellow(line + " — due soon")
+			}
+			fmt.Fprintf(a.io.Out, "  %-21s %s\n", "offline", line)
+		}
+		for _, msg := range w.Warnings {
+			a.warn(msg)
 		}
 	}
 	return nil

@@ -14,9 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ksefpl/ksefpl/pkg/certificate"
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/home"
+	"github.com/ksefpl/ksefpl/pkg/kcert"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/store"
@@ -292,4 +294,26 @@ func (f *Fixture) SendElsewhere(xml []byte) string {
 		f.T.Fatal(err)
 	}
 	return inv.KSeFNumber
+}
+
+// ImportOfflineCertificate has the simulator issue a KSeF certificate of type Offline
+// for nip (key "ec" or "rsa") and imports it as website code's offline certificate, the
+// one that signs KOD II of invoices issued offline.
+func (f *Fixture) ImportOfflineCertificate(code, nip, key string) *kcert.Material {
+	f.T.Helper()
+	if f.Sim == nil {
+		f.T.Fatal("ImportOfflineCertificate needs the simulator")
+	}
+	m, err := f.Sim.IssueKSeFCertificate(ksefsim.KSeFCertificateRequest{Type: "Offline", NIP: nip, Key: key})
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	p12, err := kcert.EncodePKCS12(m, "")
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	if _, err := certificate.Import(f.Ctx, f.Deps, certificate.ImportRequest{Scope: f.Scope(code), Usage: certificate.Offline, PKCS12: p12}); err != nil {
+		f.T.Fatal(err)
+	}
+	return m
 }

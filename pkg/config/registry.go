@@ -54,6 +54,9 @@ const (
 	// when sessions are opened (KSeF then checks the buyer and other subjects'
 	// identifiers of every invoice); meaningful on the test environment.
 	PathValidateSubjectIdentifiers = "ksefpl/submit/validate_subject_identifiers"
+	// PathOfflineWhenUnavailable makes queue issue new documents in an offline mode
+	// while KSeF is unreachable or Latarnia announces a failure or maintenance.
+	PathOfflineWhenUnavailable = "ksefpl/submit/offline_when_unavailable"
 )
 
 // Authentication methods (PathAuthMethod).
@@ -104,6 +107,7 @@ var registry = []Field{
 	{Path: PathSellerName, Kind: KindString, Help: "seller legal name"},
 	{Path: PathSellerNIP, Kind: KindNIP, Help: "seller NIP (tax id); normalised before saving"},
 	{Path: PathBatchThreshold, Kind: KindInt, Default: "100", MinInt: 0, MaxInt: maxBatchThreshold, Help: "submit --mode auto sends a website's backlog in batch sessions when it exceeds this many invoices (0 to 100000)"},
+	{Path: PathOfflineWhenUnavailable, Kind: KindBool, Default: "0", Options: []string{"0", "1"}, Help: "1 makes queue issue new documents in an offline mode, frozen at once with their QR codes and a deadline, while KSeF is unreachable (offline24) or Latarnia announces a maintenance (offline) or a failure (awaryjny); 0 queues them as ordinary PENDING jobs"},
 	{Path: PathValidateSubjectIdentifiers, Kind: KindBool, Default: "0", Options: []string{"0", "1"}, Help: "1 asks KSeF to validate the subject identifiers (NIPs and other identifiers of the buyer and other parties) of every invoice when a session is opened (X-KSeF-Feature: subject-identifier-validation); an invoice that fails is rejected with its reason. Meaningful on the test environment"},
 }
 

@@ -117,7 +117,13 @@ func officialExample(t *testing.T, nip string) []byte {
 
 // miniFA3 is a small FA(3) invoice issued today by seller with number num.
 func miniFA3(seller, num string) []byte {
-	today := time.Now().Format("2006-01-02")
+	// The issue day in Poland: KSeF compares P_1 with the Europe/Warsaw day it receives
+	// the invoice (an earlier P_1 makes it an offline invoice).
+	warsaw, err := time.LoadLocation("Europe/Warsaw")
+	if err != nil {
+		panic(err)
+	}
+	today := time.Now().In(warsaw).Format("2006-01-02")
 	return fmt.Appendf(nil, `<?xml version="1.0" encoding="UTF-8"?>
 <Faktura xmlns="http://crd.gov.pl/wzor/2025/06/25/13775/">
 	<Naglowek>

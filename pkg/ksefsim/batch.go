@@ -14,6 +14,9 @@ type (
 		BatchFile   *batchFileInfo  `json:"batchFile"`
 		Encryption  *encryptionInfo `json:"encryption"`
 		OfflineMode bool            `json:"offlineMode"`
+		// HashOfCorrectedInvoice is not in OpenBatchSessionRequest: a technical
+		// correction goes to an interactive session only, so the field is refused.
+		HashOfCorrectedInvoice *string `json:"hashOfCorrectedInvoice"`
 	}
 	batchFileInfo struct {
 		FileSize        *int64              `json:"fileSize"`
@@ -121,6 +124,9 @@ func (s *Server) handleOpenBatch(w http.ResponseWriter, r *http.Request) {
 	}
 	iv, wrapped, d := s.validateOpenSession(&openSessionRequest{FormCode: req.FormCode, Encryption: req.Encryption})
 	parts, pd, perr := validateBatchFile(req.BatchFile)
+	if req.HashOfCorrectedInvoice != nil {
+		pd = append(pd, detCorrectionNotInBatch)
+	}
 	if d = append(d, pd...); len(d) > 0 {
 		s.writeBadRequest(w, r, validationError(d...))
 		return
@@ -194,7 +200,7 @@ func (s *Server) handleCloseBatch(w http.ResponseWriter, r *http.Request) {
 	ss.touch(now)
 	job := batchJob{
 		ref: ss.ref, key: ss.key, iv: ss.iv, info: *ss.batch, form: ss.form, ctxNIP: ss.ctxValue,
-		today: s.localDate(now), validateIDs: ss.validateIDs,
+		today: s.localDate(ss.created), validateIDs: ss.validateIDs,
 	}
 	s.st.mu.Unlock()
 

@@ -24,7 +24,7 @@ type batchJob struct {
 	info    batchInfo
 	form    FormCode
 	ctxNIP  string
-	today   time.Time
+	today   time.Time // the acceptance day for the P_1 check: the session's opening (its invoicingDate)
 	// validateIDs: the session was opened with X-KSeF-Feature: subject-identifier-validation.
 	validateIDs bool
 }

@@ -14,6 +14,7 @@ import (
 //	POST /sim/certificates                CertificateRequest -> IssuedCertificate
 //	POST /sim/certificates/revoke         {"serialNumber":"…"} -> 204
 //	POST /sim/certificates/expire         {"serialNumber":"…"} -> 204
+//	POST /sim/ksef-certificates           KSeFCertificateRequest -> IssuedCertificate (a KSeF certificate, e.g. Offline)
 //	POST /sim/permissions                 PermissionGrant -> 204
 //	GET  /sim/auth-requests               []SignedAuthRequest (document base64)
 
@@ -50,14 +51,7 @@ func (s *Server) issue(req CertificateRequest) (IssuedCertificate, error) {
 	if err != nil {
 		return IssuedCertificate{}, err
 	}
-	certPEM, keyPEM, err := kcert.EncodePEM(m)
-	if err != nil {
-		return IssuedCertificate{}, err
-	}
-	return IssuedCertificate{
-		Certificate: string(certPEM), PrivateKey: string(keyPEM),
-		SerialNumber: kcert.SerialHex(m.Cert), Fingerprint: kcert.Fingerprint(m.Cert),
-	}, nil
+	return issuedOf(m)
 }
 
 func (s *Server) handleSimCA(w http.ResponseWriter, _ *http.Request) {

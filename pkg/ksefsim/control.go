@@ -1,10 +1,13 @@
 package ksefsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Control endpoints under /sim/ drive the simulator from outside a Go process
@@ -16,7 +19,14 @@ import (
 //	GET  /sim/faults, PUT /sim/faults        Faults as JSON
 //	POST /sim/keys/rotate                    -> the new certificates (same shape as /v2/security/public-key-certificates)
 //	GET  /sim/rate-limits, PUT /sim/rate-limits {"enabled":true,"timeScale":3600?}
-//	GET  /sim/latarnia, PUT /sim/latarnia    LatarniaStatus as JSON
+//	GET  /sim/latarnia                       the LatarniaStatus GET /latarnia/status answers now
+//	PUT  /sim/latarnia       LatarniaStatus  a fixed status and messages (until reset or the next publish)
+//	DELETE /sim/latarnia                     -> 204 (nothing published: AVAILABLE, no messages)
+//	POST /sim/latarnia/events LatarniaEvent {"category":"FAILURE|TOTAL_FAILURE|MAINTENANCE",
+//	                                         "start"?,"end"?,"title"?,"text"?,"published"?} -> 201 LatarniaMessage
+//	POST /sim/latarnia/events/{eventId}/end  {"end"?} -> LatarniaMessage (the FAILURE_END)
+//	POST /sim/ksef-certificates KSeFCertificateRequest {"type":"Offline|Authentication","nip"|"pesel",
+//	                                         "key":"ec|rsa","name"} -> IssuedCertificate (a KSeF certificate)
 //	GET  /sim/invoices                       []ReceivedInvoice (the judge)
 //	POST /sim/sessions/{ref}/terminate       -> 204 (404 for an unknown session)
 //	POST /sim/invoices/release               -> {"released":N} (lifts StallInvoices)
@@ -35,6 +45,17 @@ import (
 // "unavailableSends":N}}, and so are the X-System-Warning headers:
 // {"systemWarnings":{"POST /v2/auth/xades-signature":[{"code":"sig-001","message":"…"}]}}.
 // Unknown control paths answer {"error": "…"} with 404 (405 and Allow for a wrong method).
+//
+// Latarnia: POST /sim/latarnia/events publishes a message and answers it (201); its
+// eventId names the event. A FAILURE or TOTAL_FAILURE without "end" lasts until POST
+// /sim/latarnia/events/{eventId}/end (end omitted: now; in the future: the FAILURE_END
+// is published then); with "end" its FAILURE_END is scheduled at once. A MAINTENANCE
+// needs "start" and "end". Times are RFC 3339; the status follows the simulator's
+// clock. Example, a failure from 10:00 to 12:00 UTC and a total failure from now on:
+//
+//	POST /sim/latarnia/events {"category":"FAILURE","start":"2026-03-02T10:00:00Z","end":"2026-03-02T12:00:00Z"}
+//	POST /sim/latarnia/events {"category":"TOTAL_FAILURE"}        -> {"eventId":1002,…}
+//	POST /sim/latarnia/events/1002/end {}
 
 type (
 	simTokenRequest struct {
@@ -179,4 +200,51 @@ func (s *Server) handleSimPutLatarnia(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeOK(w, http.StatusOK, s.Latarnia())
+}
+
+// simLatarniaEnd is the body of POST /sim/latarnia/events/{eventId}/end.
+type simLatarniaEnd struct {
+	End time.Time `json:"end,omitzero"`
+}
+
+func (s *Server) handleSimResetLatarnia(w http.ResponseWriter, _ *http.Request) {
+	s.ResetLatarnia()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleSimPublishLatarnia(w http.ResponseWriter, r *http.Request) {
+	var ev LatarniaEvent
+	if !decodeSim(w, r, &ev) {
+		return
+	}
+	m, err := s.PublishLatarnia(ev)
+	if err != nil {
+		writeSimError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	writeOK(w, http.StatusCreated, m)
+}
+
+func (s *Server) handleSimEndLatarnia(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PathValue("eventId"))
+	if err != nil {
+		writeSimError(w, http.StatusBadRequest, "eventId must be a number, got "+strconv.Quote(r.PathValue("eventId")))
+		return
+	}
+	var req simLatarniaEnd
+	if body, _ := readBody(r); len(bytes.TrimSpace(body)) > 0 {
+		if err := json.Unmarshal(body, &req); err != nil {
+			writeSimError(w, http.StatusBadRequest, "invalid JSON body: "+err.Error())
+			return
+		}
+	}
+	m, err := s.EndLatarniaFailure(id, req.End)
+	switch {
+	case errors.Is(err, ErrUnknownLatarniaEvent):
+		writeSimError(w, http.StatusNotFound, err.Error())
+	case err != nil:
+		writeSimError(w, http.StatusBadRequest, err.Error())
+	default:
+		writeOK(w, http.StatusOK, m)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/kcert"
@@ -111,6 +112,63 @@ func (c *ControlClient) IssueCertificate(ctx context.Context, req CertificateReq
 		return nil, fmt.Errorf("simulator: unreadable certificate from POST /sim/certificates: %w", err)
 	}
 	return m, nil
+}
+
+// IssueKSeFCertificate asks the simulator's CA for a KSeF certificate without the
+// enrolment flow (POST /sim/ksef-certificates): by default an Offline certificate
+// (keyUsage nonRepudiation) for signing KOD II links. Its serial number, as KOD II
+// links carry it, is kcert.SerialHex(m.Cert).
+func (c *ControlClient) IssueKSeFCertificate(ctx context.Context, req KSeFCertificateRequest) (*kcert.Material, error) {
+	var out IssuedCertificate
+	if err := c.call(ctx, http.MethodPost, "/sim/ksef-certificates", req, &out); err != nil {
+		return nil, err
+	}
+	m, err := kcert.ParsePEM([]byte(out.Certificate), []byte(out.PrivateKey), "")
+	if err != nil {
+		return nil, fmt.Errorf("simulator: unreadable certificate from POST /sim/ksef-certificates: %w", err)
+	}
+	return m, nil
+}
+
+// Latarnia reads the status Latarnia answers now (GET /sim/latarnia).
+func (c *ControlClient) Latarnia(ctx context.Context) (LatarniaStatus, error) {
+	var out LatarniaStatus
+	if err := c.call(ctx, http.MethodGet, "/sim/latarnia", nil, &out); err != nil {
+		return LatarniaStatus{}, err
+	}
+	return out, nil
+}
+
+// SetLatarnia fixes the Latarnia status and messages (PUT /sim/latarnia) until
+// ResetLatarnia or the next PublishLatarnia.
+func (c *ControlClient) SetLatarnia(ctx context.Context, st LatarniaStatus) error {
+	return c.call(ctx, http.MethodPut, "/sim/latarnia", st, nil)
+}
+
+// ResetLatarnia forgets every Latarnia message (DELETE /sim/latarnia): AVAILABLE.
+func (c *ControlClient) ResetLatarnia(ctx context.Context) error {
+	return c.call(ctx, http.MethodDelete, "/sim/latarnia", nil, nil)
+}
+
+// PublishLatarnia publishes a failure, total failure or maintenance announcement
+// (POST /sim/latarnia/events; see LatarniaEvent) and returns its first message; its
+// EventID is what EndLatarniaFailure takes.
+func (c *ControlClient) PublishLatarnia(ctx context.Context, ev LatarniaEvent) (LatarniaMessage, error) {
+	var out LatarniaMessage
+	if err := c.call(ctx, http.MethodPost, "/sim/latarnia/events", ev, &out); err != nil {
+		return LatarniaMessage{}, err
+	}
+	return out, nil
+}
+
+// EndLatarniaFailure publishes the FAILURE_END of a failure event (POST
+// /sim/latarnia/events/{eventId}/end); a zero end means now (simulator clock).
+func (c *ControlClient) EndLatarniaFailure(ctx context.Context, eventID int, end time.Time) (LatarniaMessage, error) {
+	var out LatarniaMessage
+	if err := c.call(ctx, http.MethodPost, fmt.Sprintf("/sim/latarnia/events/%d/end", eventID), simLatarniaEnd{End: end}, &out); err != nil {
+		return LatarniaMessage{}, err
+	}
+	return out, nil
 }
 
 // RevokeCertificate makes the simulator treat a certificate serial number as revoked.

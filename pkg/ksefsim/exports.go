@@ -307,7 +307,7 @@ func (s *Server) exportView(base string, j *exportJob, now time.Time) exportStat
 			v := p.last.facts.issueDate
 			view.LastIssueDate = &v
 		case dateInvoicing:
-			v := formatTime(p.last.received)
+			v := formatTime(p.last.invoicingDate())
 			view.LastInvoicingDate = &v
 		default:
 			v := formatTime(p.last.permanentStorage())

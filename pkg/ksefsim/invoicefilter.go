@@ -207,7 +207,7 @@ func (s *Server) dateOf(inv *invoiceRec, dateType string) time.Time {
 		t, _ := time.ParseInLocation("2006-01-02", inv.facts.issueDate, s.loc)
 		return t
 	case dateInvoicing:
-		return inv.received
+		return inv.invoicingDate()
 	default:
 		return inv.permanentStorage()
 	}

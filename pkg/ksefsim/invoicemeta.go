@@ -170,7 +170,7 @@ func (inv *invoiceRec) metadata() invoiceMetadata {
 	f := inv.facts
 	m := invoiceMetadata{
 		KsefNumber: inv.ksefNumber, InvoiceNumber: f.number, IssueDate: f.issueDate,
-		InvoicingDate: formatTime(inv.received), AcquisitionDate: formatTime(inv.acquired),
+		InvoicingDate: formatTime(inv.invoicingDate()), AcquisitionDate: formatTime(inv.acquired),
 		PermanentStorageDate: formatTime(inv.permanentStorage()),
 		Seller:               metadataSeller{Nip: f.sellerNIP, Name: optional(f.sellerName)},
 		Buyer:                metadataBuyer{Identifier: f.buyer.identifier(), Name: optional(f.buyer.name)},

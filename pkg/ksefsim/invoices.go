@@ -72,8 +72,12 @@ func validateSendInvoice(req *sendInvoiceRequest) ([]byte, []string) {
 	if req.EncryptedInvoiceSize == nil || *req.EncryptedInvoiceSize < 1 {
 		d = append(d, "Pole 'encryptedInvoiceSize' jest wymagane i musi być większe od 0.")
 	}
-	if req.HashOfCorrectedInvoice != nil && !validSHA256B64(req.HashOfCorrectedInvoice) {
+	switch {
+	case req.HashOfCorrectedInvoice == nil:
+	case !validSHA256B64(req.HashOfCorrectedInvoice):
 		d = append(d, "Pole 'hashOfCorrectedInvoice' musi zawierać skrót SHA-256 zakodowany w Base64 (44 znaki).")
+	case !req.OfflineMode:
+		d = append(d, detCorrectionOnlyOffline)
 	}
 	var ct []byte
 	if req.EncryptedInvoiceContent == nil || *req.EncryptedInvoiceContent == "" {
@@ -171,7 +175,20 @@ func (s *Server) handleSendInvoice(w http.ResponseWriter, r *http.Request) {
 		s.unlockBadRequest(w, r, hashErr)
 		return
 	}
-	inv := s.acceptInvoice(ss, &req, plain, decErr, now)
+	var orig *invoiceRec
+	if req.HashOfCorrectedInvoice != nil {
+		seller := ""
+		if decErr == nil {
+			f, _ := parseInvoice(plain)
+			seller = f.sellerNIP
+		}
+		var cerr *apiError
+		if orig, cerr = s.checkTechnicalCorrection(ss, *req.HashOfCorrectedInvoice, seller, now); cerr != nil {
+			s.unlockBadRequest(w, r, *cerr)
+			return
+		}
+	}
+	inv := s.acceptInvoice(ss, &req, plain, decErr, orig, now)
 	failAfter := false
 	if f := &s.st.faults.sessions; f.FailAfterAccept > 0 {
 		f.FailAfterAccept--
@@ -202,7 +219,7 @@ func (s *Server) sendPausedLocked(ss *onlineSession) bool {
 
 // acceptInvoice records an invoice that passed the synchronous checks and decides,
 // from its content, whether it will fail. Caller holds the lock.
-func (s *Server) acceptInvoice(ss *onlineSession, req *sendInvoiceRequest, plain []byte, decErr error, now time.Time) *invoiceRec {
+func (s *Server) acceptInvoice(ss *onlineSession, req *sendInvoiceRequest, plain []byte, decErr error, orig *invoiceRec, now time.Time) *invoiceRec {
 	st := &s.st.sessions
 	st.seq++
 	inv := &invoiceRec{
@@ -212,6 +229,10 @@ func (s *Server) acceptInvoice(ss *onlineSession, req *sendInvoiceRequest, plain
 	}
 	if req.HashOfCorrectedInvoice != nil {
 		inv.correctedHash = *req.HashOfCorrectedInvoice
+	}
+	if orig != nil {
+		inv.corrects = orig
+		orig.corrections = append(orig.corrections, inv)
 	}
 	if decErr != nil {
 		inv.verdict = &invoiceStatus{Code: invDecrypt, Description: descInvDecrypt,
@@ -248,7 +269,7 @@ func (s *Server) acceptInvoice(ss *onlineSession, req *sendInvoiceRequest, plain
 func (s *Server) invoiceView(base string, inv *invoiceRec, now time.Time) sessionInvoiceStatus {
 	v := sessionInvoiceStatus{
 		OrdinalNumber: inv.ordinal, ReferenceNumber: inv.ref, InvoiceHash: inv.hash,
-		InvoicingDate: formatTime(inv.received), Status: inv.status,
+		InvoicingDate: formatTime(inv.invoicingDate()), Status: inv.status,
 	}
 	if inv.fileName != "" {
 		name := inv.fileName
@@ -257,10 +278,7 @@ func (s *Server) invoiceView(base string, inv *invoiceRec, now time.Time) sessio
 	if inv.status.Code == invSucceeded {
 		num, kn := inv.facts.number, inv.ksefNumber
 		acq := formatTime(inv.acquired)
-		mode := "Online"
-		if inv.invoicingOff {
-			mode = "Offline"
-		}
+		mode := inv.invoicingMode()
 		v.InvoiceNumber, v.KsefNumber, v.AcquisitionDate, v.InvoicingMode = &num, &kn, &acq, &mode
 		if ps := inv.acquired.Add(permanentStorageDelay); !now.Before(ps) {
 			p := formatTime(ps)

@@ -13,6 +13,12 @@ type ReceivedInvoice struct {
 	InvoiceHash            string `json:"invoiceHash"`   // base64 SHA-256 of the document
 	KSeFNumber             string `json:"ksefNumber,omitempty"`
 	StatusCode             int    `json:"statusCode"`
+	OfflineMode            bool   `json:"offlineMode"`             // offlineMode as declared on the send (or the batch open)
+	InvoicingMode          string `json:"invoicingMode,omitempty"` // Online or Offline once numbered (auto-classification applied)
+	HashOfCorrectedInvoice string `json:"hashOfCorrectedInvoice,omitempty"`
+	// TechnicallyCorrectedBy is the KSeF number of the accepted technical correction
+	// of this (rejected) invoice.
+	TechnicallyCorrectedBy string `json:"technicallyCorrectedBy,omitempty"`
 }
 
 // Invoices lists every invoice received over the simulator's lifetime, in arrival
@@ -24,11 +30,19 @@ func (s *Server) Invoices() []ReceivedInvoice {
 	s.settleAllLocked(now)
 	out := make([]ReceivedInvoice, 0, len(s.st.sessions.invoices))
 	for _, inv := range s.st.sessions.invoices {
-		out = append(out, ReceivedInvoice{
+		ri := ReceivedInvoice{
 			SessionReferenceNumber: inv.sess.ref, InvoiceReferenceNumber: inv.ref,
 			SellerNIP: inv.facts.sellerNIP, InvoiceNumber: inv.facts.number, InvoiceType: inv.facts.kind,
 			InvoiceHash: inv.hash, KSeFNumber: inv.ksefNumber, StatusCode: inv.status.Code,
-		})
+			OfflineMode: inv.offlineMode, HashOfCorrectedInvoice: inv.correctedHash,
+		}
+		if inv.status.Code == invSucceeded {
+			ri.InvoicingMode = inv.invoicingMode()
+		}
+		if inv.correctedBy != nil {
+			ri.TechnicallyCorrectedBy = inv.correctedBy.ksefNumber
+		}
+		out = append(out, ri)
 	}
 	return out
 }

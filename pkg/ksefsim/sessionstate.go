@@ -110,8 +110,11 @@ type invoiceRec struct {
 	status        invoiceStatus
 	ksefNumber    string
 	acquired      time.Time
-	invoicingOff  bool   // invoicingMode Offline
-	fileName      string // the file name inside the batch package; "" for online invoices
+	invoicingOff  bool          // invoicingMode Offline
+	fileName      string        // the file name inside the batch package; "" for online invoices
+	corrects      *invoiceRec   // a technical correction: the rejected offline invoice it corrects
+	corrections   []*invoiceRec // technical corrections sent for this (rejected) invoice
+	correctedBy   *invoiceRec   // the accepted technical correction of this invoice
 }
 
 // docKey identifies a document for duplicate detection (weryfikacja-faktury.md:
@@ -233,12 +236,16 @@ func (s *Server) finishInvoice(inv *invoiceRec, now time.Time) {
 			return
 		}
 	}
+	if st := s.finishCorrection(inv); st != nil {
+		inv.status = *st
+		return
+	}
 	inv.acquired = now
 	inv.ksefNumber = s.newKSeFNumber(inv.facts.sellerNIP, now)
 	s.st.sessions.byKSeF[inv.ksefNumber] = inv
-	issue, _ := time.Parse("2006-01-02", inv.facts.issueDate)
-	inv.invoicingOff = inv.offlineMode || issue.Before(s.localDate(inv.received))
+	inv.invoicingOff = s.isOffline(inv)
 	inv.status = invoiceStatus{Code: invSucceeded, Description: descInvSucceeded}
+	linkCorrection(inv)
 }
 
 // settleSession applies expiry, advances the session's invoices (without counting a

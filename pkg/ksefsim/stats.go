@@ -40,6 +40,8 @@ func groupOf(path, pattern string) string {
 		return GroupStorage
 	case strings.HasPrefix(path, "/latarnia/"):
 		return GroupLatarnia
+	case strings.HasPrefix(path, "/qr/"):
+		return GroupQR
 	case strings.HasPrefix(path, "/api/"):
 		return GroupLegacy
 	default:

@@ -91,10 +91,7 @@ func (s *Server) upoHead(ss *onlineSession) upoXML {
 }
 
 func (s *Server) upoDocument(inv *invoiceRec) upoDocumentXML {
-	mode := "Online"
-	if inv.invoicingOff {
-		mode = "Offline"
-	}
+	mode := inv.invoicingMode()
 	return upoDocumentXML{
 		SellerNIP: inv.facts.sellerNIP, KSeFNumber: inv.ksefNumber, Number: inv.facts.number,
 		IssueDate: inv.facts.issueDate, SentAt: inv.received.In(s.loc).Format(upoTimeLayout),

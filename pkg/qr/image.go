@@ -52,23 +52,45 @@ type Image struct {
 // black on white with a QuietZone-module margin, prints opt.Label under it in a
 // bitmap font, and returns the PNG. Bad options give an *InputError.
 func Render(text string, opt Options) (*Image, error) {
+	canvas, img, err := draw1(text, opt)
+	if err != nil {
+		return nil, err
+	}
+	if img.PNG, err = encodePNG(canvas); err != nil {
+		return nil, err
+	}
+	return img, nil
+}
+
+// encodePNG encodes the canvas as PNG.
+func encodePNG(canvas *image.Gray) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, canvas); err != nil {
+		return nil, fmt.Errorf("qr: encode PNG: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// draw1 draws one code with its label on a canvas of its own (see Render); the
+// returned Image has no PNG yet.
+func draw1(text string, opt Options) (*image.Gray, *Image, error) {
 	for _, r := range opt.Label {
 		if r < 0x20 || r > 0x7e {
-			return nil, &InputError{Field: "label", Msg: fmt.Sprintf("%q: only printable ASCII can be printed under the code", opt.Label)}
+			return nil, nil, &InputError{Field: "label", Msg: fmt.Sprintf("%q: only printable ASCII can be printed under the code", opt.Label)}
 		}
 	}
 	code, err := goqr.EncodeText(text, goqr.Medium)
 	if err != nil {
-		return nil, &InputError{Field: "link", Msg: "cannot be encoded as a QR code: " + err.Error(), Err: err}
+		return nil, nil, &InputError{Field: "link", Msg: "cannot be encoded as a QR code: " + err.Error(), Err: err}
 	}
 	n := code.Size()
 	side := n + 2*QuietZone
 	mp := DefaultModulePixels
 	switch {
 	case opt.Size < 0 || opt.Size > MaxSize:
-		return nil, &InputError{Field: "size", Msg: fmt.Sprintf("%d px is outside 1..%d", opt.Size, MaxSize)}
+		return nil, nil, &InputError{Field: "size", Msg: fmt.Sprintf("%d px is outside 1..%d", opt.Size, MaxSize)}
 	case opt.Size > 0 && opt.Size < side:
-		return nil, &InputError{Field: "size", Msg: fmt.Sprintf("%d px is too small: this link needs %d modules with the quiet zone, so at least %d px", opt.Size, side, side)}
+		return nil, nil, &InputError{Field: "size", Msg: fmt.Sprintf("%d px is too small: this link needs %d modules with the quiet zone, so at least %d px", opt.Size, side, side)}
 	case opt.Size > 0:
 		mp = opt.Size / side
 	}
@@ -98,12 +120,7 @@ func Render(text string, opt Options) (*Image, error) {
 	if opt.Label != "" {
 		drawLabel(canvas, opt.Label, (img.Width-labelW)/2, img.CodeWidth, img.LabelScale)
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, canvas); err != nil {
-		return nil, fmt.Errorf("qr: encode PNG: %w", err)
-	}
-	img.PNG = buf.Bytes()
-	return img, nil
+	return canvas, img, nil
 }
 
 // drawLabel prints s in the bitmap font at (x, y) (top-left), each font pixel scaled
@@ -131,4 +148,62 @@ func fillBlack(dst *image.Gray, r image.Rectangle) {
 		row := dst.Pix[dst.PixOffset(r.Min.X, y):dst.PixOffset(r.Max.X, y)]
 		clear(row)
 	}
+}
+
+// Code is one QR code to draw: its link and the label printed under it.
+type Code struct {
+	Link  string
+	Label string
+}
+
+// Placed is one code of a Sheet: its geometry as Render gives it (PNG empty, CodeLeft
+// relative to the panel) and where its panel starts in the sheet.
+type Placed struct {
+	Image
+	Code
+	// X is the left edge of the code's panel in the sheet (its top is y=0).
+	X int
+}
+
+// Sheet is several codes drawn side by side in one PNG.
+type Sheet struct {
+	PNG    []byte
+	Width  int // pixels
+	Height int // pixels: the tallest panel
+	Codes  []Placed
+}
+
+// RenderCodes draws codes left to right in one PNG, each as Render draws it (its
+// quiet zone, its label under it), panels top-aligned on a white background: for an
+// offline invoice KOD I (labelled OFFLINE or with the KSeF number) on the left and KOD
+// II (labelled CERTYFIKAT) on the right. size is the width of each code as
+// Options.Size (0: DefaultModulePixels per module), so each code keeps its own module
+// size. One code gives the same picture as Render. No code or bad options give an
+// *InputError.
+func RenderCodes(size int, codes ...Code) (*Sheet, error) {
+	if len(codes) == 0 {
+		return nil, &InputError{Field: "codes", Msg: "nothing to draw"}
+	}
+	sh := &Sheet{}
+	canvases := make([]*image.Gray, len(codes))
+	for i, c := range codes {
+		canvas, img, err := draw1(c.Link, Options{Size: size, Label: c.Label})
+		if err != nil {
+			return nil, err
+		}
+		canvases[i] = canvas
+		sh.Codes = append(sh.Codes, Placed{Image: *img, Code: c, X: sh.Width})
+		sh.Width += img.Width
+		sh.Height = max(sh.Height, img.Height)
+	}
+	out := image.NewGray(image.Rect(0, 0, sh.Width, sh.Height))
+	draw.Draw(out, out.Bounds(), image.White, image.Point{}, draw.Src)
+	for i, p := range sh.Codes {
+		draw.Draw(out, canvases[i].Bounds().Add(image.Pt(p.X, 0)), canvases[i], image.Point{}, draw.Src)
+	}
+	var err error
+	if sh.PNG, err = encodePNG(out); err != nil {
+		return nil, err
+	}
+	return sh, nil
 }

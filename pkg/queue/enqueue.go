@@ -47,6 +47,10 @@ type Request struct {
 	Replace bool
 	// Actor is written into the audit row (e.g. "cli:alice").
 	Actor string
+	// Offline issues the document in this offline mode (offline24, offline, awaryjny):
+	// its bytes are frozen at once, with a deadline. "" issues it online, unless
+	// ksefpl/submit/offline_when_unavailable is 1 and KSeF is unavailable now.
+	Offline string
 }
 
 // Result says what Enqueue did.
@@ -58,6 +62,8 @@ type Result struct {
 	// Warnings are things the operator should know, e.g. that the job is held as
 	// AUTH_ERROR, or that the file differs from the queued input.
 	Warnings []string
+	// Offline says how the document was issued offline (nil: online).
+	Offline *OfflineIssue
 }
 
 // Held reports whether the job was stored as AUTH_ERROR by the pre-flight.
@@ -111,6 +117,19 @@ func Enqueue(ctx context.Context, d *deps.Deps, req Request) (*Result, error) {
 		InputFormat: adm.inputFormat, Input: string(req.Data), Status: store.JobPending, IssueDate: adm.issueDate,
 	}
 	res := &Result{}
+	iss, lifted, warning, err := offlineChoice(ctx, env, ws, req)
+	if err != nil {
+		return nil, err
+	}
+	if warning != "" {
+		res.Warnings = append(res.Warnings, warning)
+	}
+	if iss != nil {
+		if err := freezeOffline(ctx, env, ws, req, &job, iss, lifted); err != nil {
+			return nil, err
+		}
+		res.Offline = iss
+	}
 	held, err := preflight(ctx, env.DB, ws.WebsiteID)
 	if err != nil {
 		return nil, err
@@ -131,6 +150,11 @@ func Enqueue(ctx context.Context, d *deps.Deps, req Request) (*Result, error) {
 	}
 	if held != "" {
 		audit.Message += "; held as AUTH_ERROR: " + held
+	}
+	if iss != nil {
+		audit.Reason = ReasonOfflineIssued
+		audit.Message += fmt.Sprintf("; issued offline (%s: %s), %d bytes frozen, SHA-256 %s; deadline %s",
+			iss.Mode, iss.Why, len(job.XML), job.InvoiceHash, iss.Deadline)
 	}
 	stored, outcome, err := env.DB.Enqueue(ctx, job, req.Replace, audit)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
 // ResolveRequest records the KSeF number KSeF reported for a job it refused as a
@@ -149,20 +150,12 @@ func ownDocument(j *store.Job) (fa.Summary, error) {
 // fetchStored asks KSeF for the invoice under number with the job's website's
 // credentials.
 func fetchStored(ctx context.Context, d *deps.Deps, j *store.Job, number string) (*ksef.StoredInvoice, error) {
-	w, err := d.DB.WebsiteByID(ctx, j.WebsiteID)
-	if err != nil {
-		return nil, err
-	}
-	sc, err := d.Config.WebsiteScope(ctx, w.Code)
-	if err != nil {
-		return nil, err
-	}
-	s, err := d.Website(ctx, sc)
+	s, err := websiteOf(ctx, d, j.WebsiteID)
 	if err != nil {
 		return nil, err
 	}
 	if m := s.Missing(); len(m) > 0 {
-		return nil, &ksef.ConfigError{Field: "configuration", Msg: fmt.Sprintf("website %s is missing %v, so KSeF cannot be asked: run ksefpl test-connection --website %s", w.Code, m, w.Code)}
+		return nil, &ksef.ConfigError{Field: "configuration", Msg: fmt.Sprintf("website %s is missing %v, so KSeF cannot be asked: run ksefpl test-connection --website %s", s.WebsiteCode, m, s.WebsiteCode)}
 	}
 	client, err := s.Client(d.ClientOptions())
 	if err != nil {
@@ -210,3 +203,16 @@ func (e *ResolveError) Unwrap() error { return e.Err }
 
 // Class is failure.Invalid: the number is wrong for this job.
 func (e *ResolveError) Class() failure.Class { return failure.Invalid }
+
+// websiteOf reads the effective settings of the website with the given id.
+func websiteOf(ctx context.Context, d *deps.Deps, websiteID int64) (*website.Settings, error) {
+	w, err := d.DB.WebsiteByID(ctx, websiteID)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := d.Config.WebsiteScope(ctx, w.Code)
+	if err != nil {
+		return nil, err
+	}
+	return d.Website(ctx, sc)
+}

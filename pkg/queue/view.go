@@ -14,26 +14,33 @@ import (
 // JobView is a job as operators see it (list and show, JSON keys stable and snake_case).
 // It never carries the frozen XML bytes.
 type JobView struct {
-	ID               int64      `json:"id"`
-	Website          string     `json:"website"`
-	WebsiteID        int64      `json:"website_id"`
-	Type             string     `json:"type"`
-	IncrementID      string     `json:"increment_id"`
-	InputFormat      string     `json:"input_format"`
-	Status           string     `json:"status"`
-	Reason           string     `json:"reason"`
-	ReasonDetail     string     `json:"reason_detail"`
-	Attempts         int        `json:"attempts"`
-	IssueDate        string     `json:"issue_date"`
-	KSeFNumber       string     `json:"ksef_number"`
-	InvoiceReference string     `json:"invoice_reference"`
-	SessionReference string     `json:"session_reference"`
-	InvoiceHash      string     `json:"invoice_hash"`
-	AcquisitionDate  string     `json:"acquisition_date"`
-	InvoicingMode    string     `json:"invoicing_mode"`
-	FrozenAt         *time.Time `json:"frozen_at"`
-	CreatedAt        time.Time  `json:"created_at"`
-	UpdatedAt        time.Time  `json:"updated_at"`
+	ID               int64  `json:"id"`
+	Website          string `json:"website"`
+	WebsiteID        int64  `json:"website_id"`
+	Type             string `json:"type"`
+	IncrementID      string `json:"increment_id"`
+	InputFormat      string `json:"input_format"`
+	Status           string `json:"status"`
+	Reason           string `json:"reason"`
+	ReasonDetail     string `json:"reason_detail"`
+	Attempts         int    `json:"attempts"`
+	IssueDate        string `json:"issue_date"`
+	KSeFNumber       string `json:"ksef_number"`
+	InvoiceReference string `json:"invoice_reference"`
+	SessionReference string `json:"session_reference"`
+	InvoiceHash      string `json:"invoice_hash"`
+	AcquisitionDate  string `json:"acquisition_date"`
+	InvoicingMode    string `json:"invoicing_mode"`
+	// OfflineMode, Deadline and DeadlineLifted describe a document issued offline
+	// (offline24, offline, awaryjny); CorrectedHash the rejected document a technical
+	// correction replaces.
+	OfflineMode    string     `json:"offline_mode,omitempty"`
+	Deadline       string     `json:"deadline,omitempty"`
+	DeadlineLifted bool       `json:"deadline_lifted,omitempty"`
+	CorrectedHash  string     `json:"hash_of_corrected_invoice,omitempty"`
+	FrozenAt       *time.Time `json:"frozen_at"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
 }
 
 // JobDetail is one job with its size and audit trail (queue show).
@@ -52,11 +59,17 @@ type ListFilter struct {
 	Statuses  []string
 	// Limit keeps only the newest Limit jobs (0: all).
 	Limit int
+	// Offline lists only the documents issued offline, nearest deadline first.
+	Offline bool
 }
 
 // List returns the jobs the filter selects, oldest first (the newest Limit when set).
 func List(ctx context.Context, db *store.DB, f ListFilter) ([]JobView, error) {
-	jobs, err := db.Jobs(ctx, store.JobFilter{WebsiteID: f.WebsiteID, Statuses: f.Statuses, Limit: f.Limit, Newest: true})
+	jf := store.JobFilter{WebsiteID: f.WebsiteID, Statuses: f.Statuses, Limit: f.Limit, Newest: true}
+	if f.Offline {
+		jf.OfflineOnly, jf.ByDeadline, jf.Newest = true, true, false
+	}
+	jobs, err := db.Jobs(ctx, jf)
 	if err != nil {
 		return nil, fmt.Errorf("list the queue: %w", err)
 	}
@@ -81,7 +94,8 @@ func viewOf(j *store.Job, website string) JobView {
 		InputFormat: j.InputFormat, Status: j.Status, Reason: j.Reason, ReasonDetail: j.ReasonDetail, Attempts: j.Attempts,
 		IssueDate: j.IssueDate, KSeFNumber: j.KSeFNumber, InvoiceReference: j.InvoiceReference,
 		SessionReference: j.SessionReference, InvoiceHash: j.InvoiceHash, AcquisitionDate: j.AcquisitionDate,
-		InvoicingMode: j.InvoicingMode, CreatedAt: j.CreatedAt.UTC(), UpdatedAt: j.UpdatedAt.UTC()}
+		InvoicingMode: j.InvoicingMode, OfflineMode: j.OfflineMode, Deadline: j.Deadline, DeadlineLifted: j.DeadlineLifted,
+		CorrectedHash: j.CorrectedHash, CreatedAt: j.CreatedAt.UTC(), UpdatedAt: j.UpdatedAt.UTC()}
 	if !j.FrozenAt.IsZero() {
 		t := j.FrozenAt.UTC()
 		v.FrozenAt = &t

@@ -15,6 +15,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/offline"
 	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
@@ -169,7 +170,7 @@ func Run(ctx context.Context, d *deps.Deps, o Options) (*Report, error) {
 func period(d *deps.Deps, o Options) (from, to time.Time, err error) {
 	to = o.To
 	if to.IsZero() {
-		to = d.Clock().In(warsaw())
+		to = d.Clock()
 	}
 	to = day(to)
 	from = o.From
@@ -183,18 +184,9 @@ func period(d *deps.Deps, o Options) (from, to time.Time, err error) {
 	return from, to, nil
 }
 
-// day is t's calendar date at midnight in Europe/Warsaw.
-func day(t time.Time) time.Time {
-	y, m, dd := t.Date()
-	return time.Date(y, m, dd, 0, 0, 0, 0, warsaw())
-}
-
-func warsaw() *time.Location {
-	if loc, err := time.LoadLocation("Europe/Warsaw"); err == nil {
-		return loc
-	}
-	return time.FixedZone("CET", 3600)
-}
+// day is the Europe/Warsaw calendar day of t, at midnight there (a date parsed as UTC
+// midnight keeps its day).
+func day(t time.Time) time.Time { return offline.Day(t) }
 
 // remoteInvoice is what the comparison needs of one invoice KSeF holds.
 type remoteInvoice struct {

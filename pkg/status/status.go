@@ -1,7 +1,10 @@
 // Package status owns the per-website status report (ksefpl status): for each website its
 // environment, seller NIP, where its token comes from and its fingerprint, the last
-// connection test, queue counts by status, sessions in flight and the age of the oldest
-// pending job — read from configuration and the store only, with no network call.
+// connection test, queue counts by status, sessions in flight, the age of the oldest
+// pending job, and the documents issued offline with their deadlines — read from
+// configuration and the store, with one network call only when a website has offline
+// documents still to send: KSeF's status service (Latarnia), whose failure announcements
+// move their deadlines.
 package status
 
 import (
@@ -91,6 +94,31 @@ type Website struct {
 	OldestPendingAt *time.Time `json:"oldest_pending_at"`
 	// OldestPendingAgeSeconds is its age at the time of the report.
 	OldestPendingAgeSeconds int64 `json:"oldest_pending_age_seconds"`
+	// Offline lists the documents issued offline that KSeF has not accepted yet, the
+	// nearest deadline first.
+	Offline []OfflineJob `json:"offline"`
+	// Warnings are what the operator must act on: a deadline less than DueSoon away, a
+	// missed one, Latarnia unreadable.
+	Warnings []string `json:"warnings"`
+}
+
+// DueSoon is how close a deadline must be for status to warn.
+const DueSoon = 4 * time.Hour
+
+// OfflineJob is one document issued offline and not yet accepted by KSeF.
+type OfflineJob struct {
+	JobID       int64  `json:"job_id"`
+	IncrementID string `json:"increment_id"`
+	Status      string `json:"status"`
+	Mode        string `json:"mode"`
+	IssueDate   string `json:"issue_date"`
+	// Deadline is the last day to send (YYYY-MM-DD; "" while open or lifted).
+	Deadline string `json:"deadline"`
+	Lifted   bool   `json:"deadline_lifted"`
+	// SecondsLeft is the time left until the end of the deadline day (negative: missed).
+	SecondsLeft int64 `json:"seconds_left"`
+	DueSoon     bool  `json:"due_soon"`
+	Missed      bool  `json:"missed"`
 }
 
 // Collect reports on every website (or the one in o.Website), in website id order.
@@ -138,7 +166,7 @@ func one(ctx context.Context, env *deps.Deps, w store.Website) (Website, error) 
 		Code: w.Code, Name: w.Name, Environment: s.EnvironmentName, APIURL: s.Endpoints.API, SellerNIP: s.Seller.NIP,
 		Token: Token{Configured: s.Token != "" || s.TokenErr != nil, Source: s.TokenSource, FromEnv: s.TokenFromEnv,
 			Fingerprint: short(s.TokenFingerprint)},
-		Queue: map[string]int{}, SessionsInFlight: []string{},
+		Queue: map[string]int{}, SessionsInFlight: []string{}, Offline: []OfflineJob{}, Warnings: []string{},
 	}
 	if s.EndpointsErr != nil {
 		out.ConfigProblem = s.EndpointsErr.Error()
@@ -191,6 +219,9 @@ func one(ctx context.Context, env *deps.Deps, w store.Website) (Website, error) 
 			age = 0
 		}
 		out.OldestPendingAgeSeconds = int64(age / time.Second)
+	}
+	if err := offlineJobs(ctx, env, s, &out); err != nil {
+		return Website{}, err
 	}
 	return out, nil
 }

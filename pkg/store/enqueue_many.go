@@ -7,6 +7,14 @@ import (
 	"fmt"
 )
 
+// frozenAt is the frozen_at column of j ("" while not frozen).
+func frozenAt(j Job) string {
+	if j.FrozenAt.IsZero() {
+		return ""
+	}
+	return timestamp(j.FrozenAt)
+}
+
 // EnqueueItem is one document for EnqueueMany: the job to insert and the audit entry
 // to append when it changes something.
 type EnqueueItem struct {
@@ -44,7 +52,8 @@ func (d *DB) EnqueueMany(ctx context.Context, items []EnqueueItem, replace bool)
 		}
 		defer byID.Close()
 		insert, err := tx.PrepareContext(ctx, `INSERT INTO ksefpl_queue (website_id, entity_type, increment_id, input_format,
-			input, status, reason, reason_detail, issue_date, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
+			input, status, reason, reason_detail, issue_date, xml, invoice_hash, frozen_at, offline_mode, deadline,
+			hash_of_corrected, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 		if err != nil {
 			return fmt.Errorf("queue: prepare: %w", err)
 		}
@@ -56,7 +65,7 @@ func (d *DB) EnqueueMany(ctx context.Context, items []EnqueueItem, replace bool)
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
 				r, err := insert.ExecContext(ctx, j.WebsiteID, j.EntityType, j.IncrementID, j.InputFormat, j.Input, j.Status, j.Reason, j.ReasonDetail,
-					j.IssueDate, timestamp(now), timestamp(now))
+					j.IssueDate, j.XML, j.InvoiceHash, frozenAt(j), j.OfflineMode, j.Deadline, j.CorrectedHash, timestamp(now), timestamp(now))
 				if err != nil {
 					return fmt.Errorf("queue %s %s: %w", j.EntityType, j.IncrementID, err)
 				}
@@ -72,9 +81,10 @@ func (d *DB) EnqueueMany(ctx context.Context, items []EnqueueItem, replace bool)
 			default:
 				res = Replaced
 				if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET input_format = ?, input = ?, status = ?, reason = ?,
-					reason_detail = ?, issue_date = ?, xml = NULL, invoice_hash = '', frozen_at = '', invoice_reference = '',
-					session_reference = '', updated_at = ? WHERE job_id = ?`,
-					j.InputFormat, j.Input, j.Status, j.Reason, j.ReasonDetail, j.IssueDate, timestamp(now), old.ID); err != nil {
+					reason_detail = ?, issue_date = ?, xml = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = '',
+					session_reference = '', offline_mode = ?, deadline = ?, hash_of_corrected = ?, updated_at = ? WHERE job_id = ?`,
+					j.InputFormat, j.Input, j.Status, j.Reason, j.ReasonDetail, j.IssueDate, j.XML, j.InvoiceHash, frozenAt(j),
+					j.OfflineMode, j.Deadline, j.CorrectedHash, timestamp(now), old.ID); err != nil {
 					return fmt.Errorf("replace job %d: %w", old.ID, err)
 				}
 				j.ID = old.ID

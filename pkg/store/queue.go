@@ -44,8 +44,17 @@ type Job struct {
 	KSeFNumber       string
 	AcquisitionDate  string
 	InvoicingMode    string
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// OfflineMode is the offline mode the document was issued in ("" online:
+	// offline24, offline or awaryjny); Deadline the last day (YYYY-MM-DD, Europe/Warsaw)
+	// by which it must reach KSeF; DeadlineLifted that a total failure lifted that duty.
+	OfflineMode    string
+	Deadline       string
+	DeadlineLifted bool
+	// CorrectedHash is, for a technical correction, the hash of the rejected offline
+	// document the job's bytes correct (sent as hashOfCorrectedInvoice; "" otherwise).
+	CorrectedHash string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Frozen reports whether the job's bytes are fixed.
@@ -53,7 +62,7 @@ func (j *Job) Frozen() bool { return len(j.XML) > 0 }
 
 const jobColumns = `job_id, website_id, entity_type, increment_id, input_format, input, status, reason,
 	reason_detail, attempts, issue_date, xml, invoice_hash, frozen_at, invoice_reference, session_reference,
-	ksef_number, acquisition_date, invoicing_mode, created_at, updated_at`
+	ksef_number, acquisition_date, invoicing_mode, offline_mode, deadline, deadline_lifted, hash_of_corrected, created_at, updated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -62,7 +71,8 @@ func scanJob(s scanner) (*Job, error) {
 	var frozen, created, updated string
 	if err := s.Scan(&j.ID, &j.WebsiteID, &j.EntityType, &j.IncrementID, &j.InputFormat, &j.Input, &j.Status,
 		&j.Reason, &j.ReasonDetail, &j.Attempts, &j.IssueDate, &j.XML, &j.InvoiceHash, &frozen, &j.InvoiceReference,
-		&j.SessionReference, &j.KSeFNumber, &j.AcquisitionDate, &j.InvoicingMode, &created, &updated); err != nil {
+		&j.SessionReference, &j.KSeFNumber, &j.AcquisitionDate, &j.InvoicingMode, &j.OfflineMode, &j.Deadline, &j.DeadlineLifted,
+		&j.CorrectedHash, &created, &updated); err != nil {
 		return nil, err
 	}
 	var err error
@@ -124,6 +134,10 @@ type JobFilter struct {
 	// Newest makes Limit keep the newest jobs instead of the oldest (still returned
 	// oldest first).
 	Newest bool
+	// OfflineOnly selects the jobs issued in an offline mode, OnlineOnly the others.
+	OfflineOnly, OnlineOnly bool
+	// ByDeadline orders by deadline (earliest first), then id, instead of id alone.
+	ByDeadline bool
 	// IssuedFrom and IssuedTo select jobs by issue date (P_1, YYYY-MM-DD, both
 	// inclusive; "" leaves that end open). Jobs without an issue date never match a
 	// bound.
@@ -187,6 +201,12 @@ func (f JobFilter) where() (string, []any) {
 	if f.SessionReference != "" {
 		where, args = append(where, "session_reference = ?"), append(args, f.SessionReference)
 	}
+	if f.OfflineOnly {
+		where = append(where, "offline_mode <> ''")
+	}
+	if f.OnlineOnly {
+		where = append(where, "offline_mode = ''")
+	}
 	if f.IssuedFrom != "" {
 		where, args = append(where, "issue_date <> '' AND issue_date >= ?"), append(args, f.IssuedFrom)
 	}
@@ -201,7 +221,11 @@ func (f JobFilter) where() (string, []any) {
 		// The newest Limit, put back in id order by the outer query.
 		return " WHERE job_id IN (SELECT job_id FROM ksefpl_queue" + q + fmt.Sprintf(" ORDER BY job_id DESC LIMIT %d) ORDER BY job_id", f.Limit), args
 	}
-	q += " ORDER BY job_id"
+	if f.ByDeadline {
+		q += " ORDER BY deadline, job_id"
+	} else {
+		q += " ORDER BY job_id"
+	}
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
@@ -258,15 +282,9 @@ func (d *DB) JobCounts(ctx context.Context, websiteID int64) (map[string]int, er
 func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func(j *Job) error, audit AuditEntry) (*Job, error) {
 	var out *Job
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("job %d: %w", id, ErrNotFound)
-		}
+		j, err := jobForUpdate(ctx, tx, id, from)
 		if err != nil {
 			return err
-		}
-		if len(from) > 0 && !contains(from, j.Status) {
-			return fmt.Errorf("job %d is %s, not %s: %w", id, j.Status, strings.Join(from, "/"), ErrConflict)
 		}
 		before := j.Status
 		if err := mutate(j); err != nil {
@@ -292,21 +310,36 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 	return out, err
 }
 
+// jobForUpdate reads job id inside tx and checks that it is in one of the from statuses
+// (any when from is empty): ErrNotFound, or ErrConflict naming its status.
+func jobForUpdate(ctx context.Context, tx *sql.Tx, id int64, from []string) (*Job, error) {
+	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("job %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(from) > 0 && !contains(from, j.Status) {
+		return nil, fmt.Errorf("job %d is %s, not %s: %w", id, j.Status, strings.Join(from, "/"), ErrConflict)
+	}
+	return j, nil
+}
+
 // writeJob writes a job's mutable columns.
 func (d *DB) writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
-	frozen := ""
-	if !j.FrozenAt.IsZero() {
-		frozen = timestamp(j.FrozenAt)
-	}
+	frozen := frozenAt(*j)
 	st, err := d.prepared(ctx, tx, `UPDATE ksefpl_queue SET status = ?, reason = ?, reason_detail = ?, attempts = ?,
 		issue_date = ?, xml = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = ?, session_reference = ?,
-		ksef_number = ?, acquisition_date = ?, invoicing_mode = ?, updated_at = ? WHERE job_id = ?`)
+		ksef_number = ?, acquisition_date = ?, invoicing_mode = ?, offline_mode = ?, deadline = ?, deadline_lifted = ?,
+		hash_of_corrected = ?, updated_at = ? WHERE job_id = ?`)
 	if err != nil {
 		return err
 	}
 	if _, err := st.ExecContext(ctx,
 		j.Status, j.Reason, j.ReasonDetail, j.Attempts, j.IssueDate, j.XML, j.InvoiceHash, frozen,
-		j.InvoiceReference, j.SessionReference, j.KSeFNumber, j.AcquisitionDate, j.InvoicingMode, timestamp(now), j.ID); err != nil {
+		j.InvoiceReference, j.SessionReference, j.KSeFNumber, j.AcquisitionDate, j.InvoicingMode, j.OfflineMode, j.Deadline,
+		j.DeadlineLifted, j.CorrectedHash, timestamp(now), j.ID); err != nil {
 		return fmt.Errorf("update job %d: %w", j.ID, err)
 	}
 	j.UpdatedAt = now

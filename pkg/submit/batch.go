@@ -44,9 +44,14 @@ type frozenRef struct {
 
 // sendBatch freezes the jobs, then sends them in batch sessions: per form code, as many
 // sessions as KSeF's limits need, each package streamed from the store to disk.
-func (w *websiteRun) sendBatch(ctx context.Context, ids []int64) error {
+//
+// offline declares the invoices issued in an offline mode. A technical correction never
+// goes in a batch session (KSeF takes it only in an online one): it is sent online after
+// the batch sessions.
+func (w *websiteRun) sendBatch(ctx context.Context, ids []int64, offline bool) error {
 	groups := map[string][]frozenRef{}
 	var order []string
+	var corrections []int64
 	// Freeze in chunks: one transaction per chunk, and only a chunk's XML in memory.
 	const chunk = 250
 	for start := 0; start < len(ids); start += chunk {
@@ -62,6 +67,10 @@ func (w *websiteRun) sendBatch(ctx context.Context, ids []int64) error {
 			return err
 		}
 		for _, j := range ready {
+			if j.CorrectedHash != "" {
+				corrections = append(corrections, j.ID)
+				continue
+			}
 			form := formCodeOf(j.XML)
 			if _, ok := groups[form.SystemCode]; !ok {
 				order = append(order, form.SystemCode)
@@ -76,7 +85,7 @@ func (w *websiteRun) sendBatch(ctx context.Context, ids []int64) error {
 			sizes[i] = r.size
 		}
 		for _, rng := range ksef.PlanBatchSessions(sizes, w.o.BatchLimits) {
-			if err := w.sendBatchSession(ctx, refs[rng[0]:rng[1]]); err != nil {
+			if err := w.sendBatchSession(ctx, refs[rng[0]:rng[1]], offline); err != nil {
 				if errors.Is(err, errStopSending) {
 					w.stopped = true
 					return nil
@@ -85,13 +94,16 @@ func (w *websiteRun) sendBatch(ctx context.Context, ids []int64) error {
 			}
 		}
 	}
+	if len(corrections) > 0 {
+		return w.sendOnline(ctx, corrections)
+	}
 	return nil
 }
 
 // sendBatchSession sends one package: build → open → record SENDING → upload → close →
 // record SUBMITTED. Before the close KSeF processes nothing, so a failed upload puts the
 // jobs back to PENDING; an uncertain close leaves them SENDING for recovery.
-func (w *websiteRun) sendBatchSession(ctx context.Context, refs []frozenRef) error {
+func (w *websiteRun) sendBatchSession(ctx context.Context, refs []frozenRef, offline bool) error {
 	form := refs[0].form
 	pkg, err := ksef.BuildBatchPackage(ctx, w.files(ctx, refs), ksef.BatchPackageOptions{Limits: w.o.BatchLimits})
 	if err != nil {
@@ -102,7 +114,7 @@ func (w *websiteRun) sendBatchSession(ctx context.Context, refs []frozenRef) err
 	if err != nil {
 		return err
 	}
-	bs, err := w.client.OpenBatchSession(ctx, tok, form, pkg, ksef.BatchOptions{SubjectIdentifierValidation: w.s.ValidateSubjectIdentifiers})
+	bs, err := w.client.OpenBatchSession(ctx, tok, form, pkg, ksef.BatchOptions{OfflineMode: offline, SubjectIdentifierValidation: w.s.ValidateSubjectIdentifiers})
 	if err != nil {
 		return fmt.Errorf("open a KSeF batch session: %w", err)
 	}

@@ -37,29 +37,49 @@ func (w *websiteRun) send(ctx context.Context) error {
 	}
 	w.sending = backlog
 	batch := w.useBatch(backlog)
-	// Walk the backlog in windows of one batch session's worth, oldest first, so that
-	// memory does not grow with it; jobs left PENDING (deferred) are passed by.
+	// Documents issued offline first, the nearest deadline first: the law gives them a
+	// deadline. Their number is bounded by what a shop issues while KSeF is down.
+	offlineIDs, err := w.env.DB.JobIDs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobPending},
+		OfflineOnly: true, ByDeadline: true, Limit: backlog})
+	if err != nil {
+		return err
+	}
+	left := backlog - len(offlineIDs)
+	for start := 0; start < len(offlineIDs); start += ksef.MaxInvoicesPerSession {
+		if w.pastDeadline(ctx) {
+			return nil
+		}
+		if err := w.sendGroup(ctx, offlineIDs[start:min(len(offlineIDs), start+ksef.MaxInvoicesPerSession)], batch, true); err != nil || w.stopped {
+			return err
+		}
+	}
+	// Then the rest in windows of one batch session's worth, oldest first, so that
+	// memory does not grow with the backlog; jobs left PENDING (deferred) are passed by.
 	var after int64
-	for left := backlog; left > 0; {
+	for left > 0 {
 		if w.pastDeadline(ctx) {
 			return nil
 		}
 		ids, err := w.env.DB.JobIDs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobPending},
-			AfterID: after, Limit: min(left, ksef.MaxInvoicesPerSession)})
+			OnlineOnly: true, AfterID: after, Limit: min(left, ksef.MaxInvoicesPerSession)})
 		if err != nil || len(ids) == 0 {
 			return err
 		}
 		after, left = ids[len(ids)-1], left-len(ids)
-		if batch {
-			err = w.sendBatch(ctx, ids)
-		} else {
-			err = w.sendOnline(ctx, ids)
-		}
-		if err != nil || w.stopped {
+		if err := w.sendGroup(ctx, ids, batch, false); err != nil || w.stopped {
 			return err
 		}
 	}
 	return nil
+}
+
+// sendGroup sends jobs through batch or online sessions; offline says they were issued
+// in an offline mode (a batch session declares that for all its invoices).
+func (w *websiteRun) sendGroup(ctx context.Context, ids []int64, batch, offline bool) error {
+	if batch {
+		return w.sendBatch(ctx, ids, offline)
+	}
+	return w.sendOnline(ctx, ids)
 }
 
 // useBatch decides the path for a backlog of n jobs.
@@ -245,7 +265,9 @@ func (w *websiteRun) sendBytes(ctx context.Context, s *ksef.OnlineSession, j *st
 	if err != nil {
 		return nil, err
 	}
-	return w.client.SendInvoice(ctx, tok, s, j.XML, ksef.SendOptions{})
+	// A document issued offline says so; its technical correction names the rejected
+	// document's hash (corrections are sent only in online sessions).
+	return w.client.SendInvoice(ctx, tok, s, j.XML, ksef.SendOptions{OfflineMode: j.OfflineMode != "", HashOfCorrectedInvoice: j.CorrectedHash})
 }
 
 // closeSessions closes the sessions this run opened so that KSeF finishes them and issues

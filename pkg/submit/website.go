@@ -110,6 +110,9 @@ func clientOptions(env env) website.ClientOptions {
 
 // process runs the three phases.
 func (w *websiteRun) process(ctx context.Context) error {
+	if err := w.followOfflineDeadlines(ctx); err != nil {
+		return err
+	}
 	tok, err := w.token(ctx)
 	if err != nil {
 		return err
