@@ -125,3 +125,36 @@ func TestNBPErrorsExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// The seller's bank account comes from the website's configuration: checked on save,
+// scoped per website, and printed on a document that gives none and is not paid in full.
+func TestSellerBankAccountFromConfig(t *testing.T) {
+	env := configuredSeller(t)
+	if code, _, stderr := runCLI(t, env, false, "config:set", "ksefpl/seller/bank_account", "PL61 1090 1014 0000 0712 1981 2875"); code != 3 || !strings.Contains(stderr, "IBAN") {
+		t.Fatalf("bad IBAN: exit %d: %s", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"config:set", "ksefpl/seller/bank_account", "61 1090 1014 0000 0712 1981 2874"},
+		{"config:set", "ksefpl/seller/bank_name", "Santander Bank Polska S.A."},
+		{"store:website:create", "shop2", "--name", "Shop 2"},
+		{"config:set", "ksefpl/seller/bank_account", "DE89 3704 0044 0532 0130 00", "--scope", "websites", "--scope-code", "shop2"},
+	} {
+		if code, _, stderr := runCLI(t, env, false, args...); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
+	input := filepath.Join(testenv.ModuleRoot(t), "testdata", "invoices", "domestic_b2b.json") // due, not paid
+	code, stdout, stderr := runCLI(t, env, false, "invoice:preview", "--file", input)
+	if code != 0 || !strings.Contains(stdout, "<NrRB>PL61109010140000071219812874</NrRB>") ||
+		!strings.Contains(stdout, "<NazwaBanku>Santander Bank Polska S.A.</NazwaBanku>") {
+		t.Fatalf("base: exit %d: %s %s", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, env, false, "invoice:preview", "--file", input, "--website", "shop2")
+	if code != 0 || !strings.Contains(stdout, "<NrRB>DE89370400440532013000</NrRB>") {
+		t.Fatalf("shop2: exit %d: %s %s", code, stdout, stderr)
+	}
+	paid := filepath.Join(testenv.ModuleRoot(t), "testdata", "invoices", "consumer.json") // paid by card
+	if code, stdout, stderr = runCLI(t, env, false, "invoice:preview", "--file", paid); code != 0 || strings.Contains(stdout, "RachunekBankowy") {
+		t.Fatalf("paid: exit %d: %s %s", code, stdout, stderr)
+	}
+}

@@ -49,6 +49,9 @@ type validateOut struct {
 	Valid    bool         `json:"valid"`
 	Schema   string       `json:"schema,omitempty"`
 	Problems []problemOut `json:"problems"`
+	// Warnings are findings on ready XML that KSeF does not enforce (fa.Problem.Warning):
+	// printed, never a reason to refuse.
+	Warnings []problemOut `json:"warnings"`
 	XSD      string       `json:"xsd"` // "validated" or "skipped: reason"
 }
 
@@ -62,7 +65,9 @@ it is built first, exactly as invoice:preview builds it (seller and schema from 
 configuration, NBP rate when needed). XML is validated as it is.
 
 Two layers run: ksefpl's structural checks (encoding, header, NIP checksums, codes, dates,
-amount formats, P_15 arithmetic) and the official XSD through xmllint. The schema directory is
+amount formats, P_15 arithmetic) and the official XSD through xmllint. On ready XML, a rule
+that KSeF itself does not enforce (P_15 equal to the sum of the P_13_x/P_14_x amounts) is a
+warning: printed, and the document still valid; on a document built from shop JSON it is an error. The schema directory is
 --xsd DIR, else $KSEFPL_XSD_DIR, else the first of these, relative to the ksefpl binary (not the
 current directory), that holds FA3.xsd: schemas/, ../shared/schemas, ../../shared/schemas. When
 none is found (or xmllint is missing and no directory was named), the verdict says "XSD skipped",
@@ -70,7 +75,7 @@ a notice says how to enable it, and the result rests on the structural checks al
 hold the schemas and xmllint must be installed, or the command fails with exit 3.
 
 Problems are listed as "line N: element path: message". Exit 0 valid, 3 invalid.
--o json prints {"file", "valid", "schema", "problems": [{"line", "path", "message", "source"}], "xsd"}.`,
+-o json prints {"file", "valid", "schema", "problems": [{"line", "path", "message", "source"}], "warnings": […], "xsd"}.`,
 		Example: `  ksefpl invoice:validate INV-000123.xml --xsd ./schemas
   ksefpl invoice:validate INV-000123.json -o json`,
 		Args: cobra.ExactArgs(1),
@@ -127,7 +132,7 @@ func runInvoiceValidate(ctx context.Context, o *invoiceValidateOptions) error {
 	if err != nil {
 		return err
 	}
-	res := validateOut{File: o.file, Problems: []problemOut{}}
+	res := validateOut{File: o.file, Problems: []problemOut{}, Warnings: []problemOut{}}
 	xml, checks := raw, []fa.Problem(nil)
 	if isJSONInput(o.file, raw) {
 		b, err := a.buildInvoice(ctx, o.file, raw, &o.invoiceBuildFlags)
@@ -142,7 +147,11 @@ func runInvoiceValidate(ctx context.Context, o *invoiceValidateOptions) error {
 		}
 		xml, checks = b.XML, b.Problems
 	} else {
+		// Ready XML: ksefpl's own rules are warnings here (fa.Problem.Warning), while
+		// they stay errors for a document built from shop JSON.
 		checks = fa.Check(xml)
+		res.Warnings = checkProblems(fa.Warnings(checks))
+		checks = fa.Errors(checks)
 	}
 	if d, perr := fa.ParseXML(xml); perr == nil {
 		res.Schema = string(d.Schema())
@@ -200,6 +209,9 @@ func (a *app) reportValidation(res validateOut) error {
 			fmt.Fprintf(a.io.Out, "%s %s is a valid %s invoice (structural checks and XSD)\n", a.io.green("✔"), esc(res.File), schema)
 		}
 	}
+	if !a.json() {
+		printWarnings(a, res.Warnings)
+	}
 	if skipped && !a.json() {
 		fmt.Fprintln(a.io.ErrOut, a.io.yellow("XSD validation "+res.XSD))
 	}
@@ -207,4 +219,11 @@ func (a *app) reportValidation(res validateOut) error {
 		return silentExit(failure.Invalid)
 	}
 	return nil
+}
+
+// printWarnings lists findings that do not make a ready XML invalid.
+func printWarnings(a *app, ws []problemOut) {
+	for _, w := range ws {
+		fmt.Fprintln(a.io.Out, a.io.yellow("warning: ")+esc(w.String()))
+	}
 }

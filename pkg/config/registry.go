@@ -27,6 +27,13 @@ const (
 	// KindBool is a yes/no switch stored as "1" or "0" (Magento's yesno source model);
 	// true/false, yes/no and on/off are accepted and normalised.
 	KindBool
+	// KindIBAN is a bank account number, normalised (no spaces, upper case, PL added to
+	// a 26-digit NRB) and checked (country length, mod-97).
+	KindIBAN
+	// KindSWIFT is a SWIFT/BIC code.
+	KindSWIFT
+	// KindCommand is the absolute path of an executable.
+	KindCommand
 )
 
 // Known paths.
@@ -36,20 +43,30 @@ const (
 	// demo or production environment at a host other than the Ministry of Finance's
 	// (a corporate proxy in front of KSeF). Every command that uses such a connection
 	// warns, naming the host (see OfficialHost and Service.CustomHostAllowed).
-	PathAllowCustomHost = "ksefpl/connection/allow_custom_host"
-	PathBaseURL         = "ksefpl/connection/base_url"
-	PathAPIToken        = "ksefpl/connection/api_token"
-	PathAPIVersion      = "ksefpl/connection/api_version"
-	PathAuthMethod      = "ksefpl/connection/auth_method"
-	PathTokenTTLMargin  = "ksefpl/connection/token_ttl_margin"
-	PathSellerNIP       = "ksefpl/seller/nip"
-	PathSellerName      = "ksefpl/seller/name"
-	PathSellerAddress1  = "ksefpl/seller/address_line1"
-	PathSellerAddress2  = "ksefpl/seller/address_line2"
-	PathSellerCountry   = "ksefpl/seller/country_code"
-	PathInvoiceSchema   = "ksefpl/invoice/schema"
-	PathNBPBaseURL      = "ksefpl/nbp/base_url"
-	PathBatchThreshold  = "ksefpl/submit/batch_threshold"
+	PathAllowCustomHost   = "ksefpl/connection/allow_custom_host"
+	PathBaseURL           = "ksefpl/connection/base_url"
+	PathAPIToken          = "ksefpl/connection/api_token"
+	PathAPIVersion        = "ksefpl/connection/api_version"
+	PathAuthMethod        = "ksefpl/connection/auth_method"
+	PathTokenTTLMargin    = "ksefpl/connection/token_ttl_margin"
+	PathSellerNIP         = "ksefpl/seller/nip"
+	PathSellerName        = "ksefpl/seller/name"
+	PathSellerAddress1    = "ksefpl/seller/address_line1"
+	PathSellerAddress2    = "ksefpl/seller/address_line2"
+	PathSellerCountry     = "ksefpl/seller/country_code"
+	PathSellerBankAccount = "ksefpl/seller/bank_account"
+	PathSellerBankSWIFT   = "ksefpl/seller/bank_swift"
+	PathSellerBankName    = "ksefpl/seller/bank_name"
+	PathInvoiceSchema     = "ksefpl/invoice/schema"
+	PathNBPBaseURL        = "ksefpl/nbp/base_url"
+	PathBatchThreshold    = "ksefpl/submit/batch_threshold"
+	// Notification of job events to the shop (the outbox): a webhook POST signed with
+	// the secret, and/or a command given the event on stdin; max_attempts failures park
+	// an event as dead.
+	PathNotifyWebhookURL  = "ksefpl/notify/webhook_url"
+	PathNotifySecret      = "ksefpl/notify/webhook_secret"
+	PathNotifyCommand     = "ksefpl/notify/command"
+	PathNotifyMaxAttempts = "ksefpl/notify/max_attempts"
 	// PathValidateSubjectIdentifiers sends X-KSeF-Feature: subject-identifier-validation
 	// when sessions are opened (KSeF then checks the buyer and other subjects'
 	// identifiers of every invoice); meaningful on the test environment.
@@ -101,8 +118,15 @@ var registry = []Field{
 	{Path: PathTokenTTLMargin, Kind: KindDuration, Default: "5m", MinDuration: time.Second, MaxDuration: maxTokenTTLMargin, Help: "cached access tokens are dropped this long before KSeF's expiry (1s to 10m; KSeF access tokens live about 15 minutes)"},
 	{Path: PathInvoiceSchema, Kind: KindEnum, Default: "FA3", Options: []string{"FA3", "FA2"}, Help: "structured invoice schema (production accepts only FA3)"},
 	{Path: PathNBPBaseURL, Kind: KindURL, Default: "https://api.nbp.pl/api", Help: "NBP exchange-rate API base URL (https; plain http only for a loopback host)"},
+	{Path: PathNotifyCommand, Kind: KindCommand, Help: "absolute path of an executable run with each job event (JSON) on its stdin, never in argv; exit 0 acknowledges it; 30 s timeout"},
+	{Path: PathNotifyMaxAttempts, Kind: KindInt, Default: "50", MinInt: 1, MaxInt: 1000, Help: "failed deliveries of one event (retried with backoff up to 1 h apart) before it is parked as dead (1 to 1000)"},
+	{Path: PathNotifySecret, Kind: KindSecret, Help: "secret of the HMAC-SHA256 signature of webhook events (stored encrypted; use - to read it from stdin)"},
+	{Path: PathNotifyWebhookURL, Kind: KindURL, Help: "URL that receives each job event as a JSON POST signed with webhook_secret (Ksefpl-Signature header); https (plain http only to a loopback host); 10 s timeout"},
 	{Path: PathSellerAddress1, Kind: KindString, Help: "seller address, first line (AdresL1)"},
 	{Path: PathSellerAddress2, Kind: KindString, Help: "seller address, second line (AdresL2)"},
+	{Path: PathSellerBankAccount, Kind: KindIBAN, Help: "the seller's bank account (IBAN, or a Polish 26-digit NRB) printed in Platnosc/RachunekBankowy when the document gives none; checksum validated"},
+	{Path: PathSellerBankName, Kind: KindString, Help: "the name of the seller's bank (Platnosc/RachunekBankowy/NazwaBanku)"},
+	{Path: PathSellerBankSWIFT, Kind: KindSWIFT, Help: "the SWIFT/BIC code of the seller's bank (Platnosc/RachunekBankowy/SWIFT)"},
 	{Path: PathSellerCountry, Kind: KindCountry, Default: "PL", Help: "seller country code (ISO 3166-1 alpha-2)"},
 	{Path: PathSellerName, Kind: KindString, Help: "seller legal name"},
 	{Path: PathSellerNIP, Kind: KindNIP, Help: "seller NIP (tax id); normalised before saving"},

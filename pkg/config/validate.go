@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/ksefpl/ksefpl/pkg/iban"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/nip"
 )
@@ -77,6 +79,17 @@ func normalise(f Field, value string) (string, error) {
 		if d < 0 {
 			return "", bad(fmt.Sprintf("%s is negative", v), nil)
 		}
+	case KindIBAN:
+		n, err := iban.Parse(v)
+		if err != nil {
+			return "", bad(err.Error(), err)
+		}
+		v = n
+	case KindSWIFT:
+		if err := iban.ValidateSWIFT(v); err != nil {
+			return "", bad(err.Error(), err)
+		}
+		v = strings.ToUpper(v)
 	case KindCountry:
 		c := strings.ToUpper(v)
 		if len(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' {
@@ -95,6 +108,11 @@ func normalise(f Field, value string) (string, error) {
 			return "", bad(fmt.Sprintf("%d is out of range: use a whole number from %d to %d", n, f.MinInt, f.MaxInt), nil)
 		}
 		v = strconv.Itoa(n)
+	case KindCommand:
+		if !filepath.IsAbs(v) {
+			return "", bad(fmt.Sprintf("%q is not an absolute path: give the full path of the executable, e.g. /usr/local/bin/ksefpl-event", v), nil)
+		}
+		v = filepath.Clean(v)
 	case KindString:
 		if utf8.RuneCountInString(v) > maxStringRunes {
 			return "", bad(fmt.Sprintf("the value is longer than %d characters", maxStringRunes), nil)
@@ -129,8 +147,11 @@ func checkText(v string) string {
 
 // urlExample is the example URL the messages about path give.
 func urlExample(path string) string {
-	if path == PathNBPBaseURL {
+	switch path {
+	case PathNBPBaseURL:
 		return "https://api.nbp.pl/api"
+	case PathNotifyWebhookURL:
+		return "https://shop.example.com/ksefpl-webhook"
 	}
 	return "https://api-test.ksef.mf.gov.pl/v2 or, for the simulator, http://127.0.0.1:8089/v2"
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/xml"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +19,11 @@ type Seller struct {
 	AddressLine1 string // street and number
 	AddressLine2 string // postcode and city
 	CountryCode  string // ISO 3166 alpha-2; "" means PL
+	// BankAccount (an IBAN), BankSWIFT and BankName go to Platnosc/RachunekBankowy
+	// when the document gives no payment.bank_account and is not paid in full.
+	BankAccount string
+	BankSWIFT   string
+	BankName    string
 }
 
 // Rate is an exchange rate: 1 unit of Currency = Value PLN, from NBP table Table
@@ -144,36 +148,26 @@ func Build(ctx context.Context, in *Input, opts BuildOptions) (*Document, error)
 		sign = sign.Neg()
 	}
 
-	// Per-code nets and VAT (VAT on each rate's net total, half-up to the grosz).
-	codeNet := map[string]decimal.Decimal{}
-	for _, l := range n.lines {
-		codeNet[l.code] = codeNet[l.code].Add(l.net)
+	t := computeTotals(n)
+	if t.total.Sub(n.grandTotal).Abs().GreaterThan(t.tolerance) {
+		return nil, &TotalsMismatchError{Computed: t.total.StringFixed(2), Declared: n.grandTotal.StringFixed(2),
+			Tolerance: t.tolerance.StringFixed(2), Buckets: t.labels, Gross: n.gross}
 	}
-	buckets := map[string]*bucketAmounts{}
-	var total decimal.Decimal
-	var codes []string
-	for _, code := range codeOrder {
-		net, ok := codeNet[code]
-		if !ok {
-			continue
-		}
-		codes = append(codes, code)
-		ri := rateCodes[code]
-		vat := net.Mul(decimal.NewFromInt(ri.pct)).Div(decimal.NewFromInt(100)).Round(2)
-		b := buckets[ri.bucket]
-		if b == nil {
-			b = &bucketAmounts{}
-			buckets[ri.bucket] = b
-		}
-		b.used = true
-		b.net = b.net.Add(net.Mul(sign))
-		b.vat = b.vat.Add(vat.Mul(sign))
-		total = total.Add(net).Add(vat)
+	buckets, total := t.buckets, t.total
+	for k, b := range buckets {
+		buckets[k] = &bucketAmounts{net: b.net.Mul(sign), vat: b.vat.Mul(sign), used: true}
 	}
-	tolerance := decimal.New(1, -2).Mul(decimal.NewFromInt(int64(len(codes))))
-	if total.Sub(n.grandTotal).Abs().GreaterThan(tolerance) {
-		return nil, &TotalsMismatchError{Computed: total.StringFixed(2), Declared: n.grandTotal.StringFixed(2),
-			Tolerance: tolerance.StringFixed(2), Buckets: codes}
+	foreign := n.currency != "PLN"
+	mpp := false
+	switch n.split {
+	case "true":
+		mpp = true
+	case "auto":
+		inPLN := total
+		if foreign {
+			inPLN = total.Mul(rate)
+		}
+		mpp = n.buyer.pl && t.annex15 && inPLN.GreaterThan(mppThreshold)
 	}
 
 	now := time.Now
@@ -217,7 +211,6 @@ func Build(ctx context.Context, in *Input, opts BuildOptions) (*Document, error)
 	if !n.saleDate.IsZero() && !n.saleDate.Equal(n.issued) {
 		f.P6 = n.saleDate.Format(time.DateOnly)
 	}
-	foreign := n.currency != "PLN"
 	set := func(bucket string, p13, p14, p14w *string) {
 		b := buckets[bucket]
 		if b == nil {
@@ -235,6 +228,7 @@ func Build(ctx context.Context, in *Input, opts BuildOptions) (*Document, error)
 	set("2", &f.P13_2, &f.P14_2, &f.P14_2W)
 	set("3", &f.P13_3, &f.P14_3, &f.P14_3W)
 	set("4", &f.P13_4, &f.P14_4, &f.P14_4W)
+	set("5", &f.P13_5, &f.P14_5, nil)
 	set("6_1", &f.P13_6_1, nil, nil)
 	set("6_2", &f.P13_6_2, nil, nil)
 	set("6_3", &f.P13_6_3, nil, nil)
@@ -242,6 +236,7 @@ func Build(ctx context.Context, in *Input, opts BuildOptions) (*Document, error)
 	set("8", &f.P13_8, nil, nil)
 	set("9", &f.P13_9, nil, nil)
 	set("10", &f.P13_10, nil, nil)
+	set("11", &f.P13_11, nil, nil)
 	f.P15 = total.Mul(sign).StringFixed(2)
 
 	f.Adnotacje = Adnotacje{P16: "2", P17: "2", P18: "2", P18A: "2", P23: "2",
@@ -253,6 +248,12 @@ func Build(ctx context.Context, in *Input, opts BuildOptions) (*Document, error)
 	}
 	if n.hasZw {
 		f.Adnotacje.Zwolnienie = Zwolnienie{P19: "1", P19A: n.exemption}
+	}
+	if mpp {
+		f.Adnotacje.P18A = "1"
+	}
+	if n.margin != "" {
+		f.Adnotacje.PMarzy = marginMarker(n.margin)
 	}
 
 	f.RodzajFaktury = "VAT"
@@ -274,48 +275,20 @@ func Build(ctx context.Context, in *Input, opts BuildOptions) (*Document, error)
 	if rateNote != "" {
 		f.DodatkowyOpis = append(f.DodatkowyOpis, KluczWartosc{Klucz: "Kurs waluty", Wartosc: rateNote})
 	}
+	if r := n.receipt; r != nil {
+		f.FP = "1"
+		f.DodatkowyOpis = append(f.DodatkowyOpis, KluczWartosc{Klucz: "Paragon fiskalny",
+			Wartosc: fmt.Sprintf("faktura do paragonu nr %s z dnia %s", r.number, r.date.Format(time.DateOnly))})
+	}
+	if n.margin != "" {
+		f.DodatkowyOpis = append(f.DodatkowyOpis, KluczWartosc{Klucz: "Procedura marży", Wartosc: marginSchemes[n.margin].words})
+	}
 
 	for i, l := range n.lines {
-		w := FaWiersz{
-			NrWierszaFa: strconv.Itoa(i + 1),
-			P7:          l.name,
-			Indeks:      l.sku,
-			P8A:         l.unit,
-			P8B:         l.qty.Mul(sign).String(),
-			P9A:         fmtPrice(l.price),
-			P11:         l.net.Mul(sign).StringFixed(2),
-			P12:         l.code,
-		}
-		if !l.discount.IsZero() {
-			w.P10 = l.discount.Mul(sign).StringFixed(2)
-		}
-		if opts.Schema == FA2 {
-			w.P12 = rateCodes[l.code].fa2
-		}
-		if foreign {
-			w.KursWaluty = fmtRate(rate)
-		}
-		f.FaWiersz = append(f.FaWiersz, w)
+		f.FaWiersz = append(f.FaWiersz, line(i, l, n.gross, sign, opts.Schema, foreign, rate))
 	}
 
-	if p := n.payment; p != nil {
-		pl := &Platnosc{FormaPlatnosci: p.forma}
-		if p.opis != "" {
-			pl.PlatnoscInna, pl.OpisPlatnosci = "1", p.opis
-		}
-		if p.paid {
-			pl.Zaplacono = "1"
-			pl.DataZaplaty = f.P1
-			if !p.paidAt.IsZero() {
-				pl.DataZaplaty = p.paidAt.Format(time.DateOnly)
-			}
-		} else if !p.due.IsZero() {
-			pl.TerminPlatnosci = []TerminPlatnosci{{Termin: p.due.Format(time.DateOnly)}}
-		}
-		if pl.Zaplacono != "" || len(pl.TerminPlatnosci) > 0 || pl.FormaPlatnosci != "" || pl.PlatnoscInna != "" {
-			f.Platnosc = pl
-		}
-	}
+	f.Platnosc = payment(n, seller, f.P1, opts.Schema)
 	return d, nil
 }
 
@@ -323,7 +296,8 @@ func Build(ctx context.Context, in *Input, opts BuildOptions) (*Document, error)
 func (c *collector) seller(s Seller) Seller {
 	out := s
 	for _, f := range [][2]string{{"seller.nip", s.NIP}, {"seller.name", s.Name}, {"seller.address_line1", s.AddressLine1},
-		{"seller.address_line2", s.AddressLine2}, {"seller.country_code", s.CountryCode}} {
+		{"seller.address_line2", s.AddressLine2}, {"seller.country_code", s.CountryCode},
+		{"seller.bank_account", s.BankAccount}, {"seller.bank_swift", s.BankSWIFT}, {"seller.bank_name", s.BankName}} {
 		c.control(f[0], f[1])
 	}
 	v, err := nip.Parse(s.NIP)
@@ -334,6 +308,7 @@ func (c *collector) seller(s Seller) Seller {
 	out.Name = c.text("seller.name", s.Name, 512, true)
 	out.AddressLine1 = c.text("seller.address_line1", s.AddressLine1, 512, true)
 	out.AddressLine2 = c.text("seller.address_line2", s.AddressLine2, 512, false)
+	c.sellerBank(s, &out)
 	out.CountryCode = strings.ToUpper(strings.TrimSpace(s.CountryCode))
 	if out.CountryCode == "" {
 		out.CountryCode = "PL"

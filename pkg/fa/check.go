@@ -20,10 +20,30 @@ import (
 // Problem is one finding of Check or ValidateXSD. Line is 1-based (0 when the
 // problem concerns the whole document); Path is the element path such as
 // "Faktura/Fa/FaWiersz[2]/P_11" (an index appears from the second sibling on).
+// Warning marks a rule of ksefpl's own that KSeF and the schema do not enforce
+// (such as P_15 being the sum of the P_13_x/P_14_x amounts): a document ksefpl did
+// not build is accepted with it, one built from shop JSON is not.
 type Problem struct {
-	Line int
-	Path string
-	Msg  string
+	Line    int
+	Path    string
+	Msg     string
+	Warning bool
+}
+
+// Errors returns the problems that are not warnings.
+func Errors(ps []Problem) []Problem { return filterProblems(ps, false) }
+
+// Warnings returns the problems that are warnings.
+func Warnings(ps []Problem) []Problem { return filterProblems(ps, true) }
+
+func filterProblems(ps []Problem, warning bool) []Problem {
+	var out []Problem
+	for _, p := range ps {
+		if p.Warning == warning {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // String renders the problem as "line N: path: message".
@@ -43,6 +63,7 @@ var (
 	reKwotowy  = regexp.MustCompile(`^-?([1-9]\d{0,15}|0)(\.\d{1,2})?$`)
 	reKwotowy2 = regexp.MustCompile(`^-?([1-9]\d{0,13}|0)(\.\d{1,8})?$`)
 	reIlosci   = regexp.MustCompile(`^-?([1-9]\d{0,15}|0)(\.\d{1,6})?$`)
+	reProcent  = regexp.MustCompile(`^(100(\.0{1,6})?|[1-9]?\d(\.\d{1,6})?)$`)
 )
 
 var (
@@ -57,8 +78,10 @@ var (
 // single Faktura root, encoding (UTF-8, no BOM, no processing instructions, no
 // DOCTYPE, size), control characters in text and attribute values, the fixed
 // header, NIP checksums of the seller and of a Polish buyer, identifiers, codes,
-// dates, amount formats and the arithmetic P_15 = ΣP_13 + ΣP_14 (exact) for VAT
-// and KOR invoices. It returns nil when nothing is wrong.
+// dates, amount formats, GTU, procedure and OSS rate codes, and the arithmetic
+// P_15 = ΣP_13 + ΣP_14 (exact) for VAT and KOR invoices — the last as a warning,
+// since KSeF does not enforce it (see Problem.Warning). It returns nil when nothing
+// is wrong.
 func Check(b []byte) []Problem {
 	var ps []Problem
 	add := func(line int, path, format string, args ...any) {
@@ -95,7 +118,10 @@ func Check(b []byte) []Problem {
 		}
 		return ps
 	}
-	ck := &checker{lines: ix.lines, add: add, controls: ix.controls}
+	warn := func(line int, path, format string, args ...any) {
+		ps = append(ps, Problem{Line: line, Path: path, Msg: fmt.Sprintf(format, args...), Warning: true})
+	}
+	ck := &checker{lines: ix.lines, add: add, warn: warn, controls: ix.controls}
 	ck.document(d)
 	return ps
 }
@@ -235,6 +261,21 @@ func index(b []byte) indexed {
 		add(line, path, "%s", controlMsg(r))
 		ix.controls[path] = true
 	}
+	// legalControl is DEL or a C1 character: XML 1.0 and the schema allow them, so
+	// KSeF does too, but no invoice text needs one — they are a sign of text decoded
+	// in the wrong encoding. A warning (see Problem.Warning), except in the invoice
+	// number.
+	legalControl := func(line int, path string, r rune) {
+		if path == "Faktura/Fa/P_2" {
+			// The invoice number is the job's key in the queue and is printed in every
+			// table and log line: no control character there, whatever XML allows.
+			control(line, path, r)
+			return
+		}
+		ix.problems = append(ix.problems, Problem{Line: line, Path: path, Warning: true, Msg: fmt.Sprintf(
+			"contains the control character U+%04X, which XML allows but no invoice text needs: probably text decoded in the wrong encoding (Windows-1250 read as UTF-8?); check how it prints", r)})
+		ix.controls[path] = true
+	}
 	// lineAt counts lines up to off; offsets are asked for in increasing order.
 	lineOff, lineNo := 0, 1
 	lineAt := func(off int) int {
@@ -327,7 +368,7 @@ func index(b []byte) indexed {
 			for _, a := range t.Attr {
 				if r, ok := firstControl(a.Value); ok && !reported[a.Name.Local] {
 					reported[a.Name.Local] = true
-					control(line, p+"/@"+a.Name.Local, r)
+					legalControl(line, p+"/@"+a.Name.Local, r)
 				}
 			}
 		case xml.EndElement:
@@ -339,7 +380,7 @@ func index(b []byte) indexed {
 			default:
 				for i, r := range string(t) {
 					if isControl(r) {
-						control(startLine+strings.Count(string(t[:i]), "\n"), top.path, r)
+						legalControl(startLine+strings.Count(string(t[:i]), "\n"), top.path, r)
 						break
 					}
 				}
@@ -410,6 +451,7 @@ func procInstEncoding(inst string) string {
 type checker struct {
 	lines    map[string]int
 	add      func(line int, path, format string, args ...any)
+	warn     func(line int, path, format string, args ...any)
 	controls map[string]bool // see indexed.controls
 }
 
@@ -417,6 +459,15 @@ type checker struct {
 // An element whose text or attributes hold a control character was reported for
 // that already, and nothing derived from its value is reported again.
 func (c *checker) at(path, format string, args ...any) {
+	c.report(c.add, path, format, args...)
+}
+
+// warnAt reports a warning (see Problem.Warning) at path, like at.
+func (c *checker) warnAt(path, format string, args ...any) {
+	c.report(c.warn, path, format, args...)
+}
+
+func (c *checker) report(add func(int, string, string, ...any), path, format string, args ...any) {
 	if c.controls[path] {
 		return
 	}
@@ -428,7 +479,7 @@ func (c *checker) at(path, format string, args ...any) {
 	p := path
 	for p != "" {
 		if l, ok := c.lines[p]; ok {
-			c.add(l, path, format, args...)
+			add(l, path, format, args...)
 			return
 		}
 		i := strings.LastIndexByte(p, '/')
@@ -437,7 +488,7 @@ func (c *checker) at(path, format string, args ...any) {
 		}
 		p = p[:i]
 	}
-	c.add(0, path, format, args...)
+	add(0, path, format, args...)
 }
 
 func nth(name string, i int) string {
@@ -586,7 +637,7 @@ func (c *checker) fa(d *Document, schema Schema) {
 	if !reKwotowy.MatchString(strings.TrimSpace(f.P15)) {
 		c.at(fp+"/P_15", "%q is not an amount (digits, a dot, at most 2 decimals)", f.P15)
 	} else if (f.RodzajFaktury == "VAT" || f.RodzajFaktury == "KOR") && !sum.Equal(amount(f.P15)) {
-		c.at(fp+"/P_15", "P_15 is %s but the P_13_x and P_14_x amounts add up to %s", f.P15, sum.StringFixed(2))
+		c.warnAt(fp+"/P_15", "P_15 is %s but the P_13_x and P_14_x amounts add up to %s (KSeF does not check this; ksefpl does for invoices it builds)", f.P15, sum.StringFixed(2))
 	}
 	if !invoiceKinds[f.RodzajFaktury] {
 		c.at(fp+"/RodzajFaktury", "%q is not an invoice type (VAT, KOR, ZAL, ROZ, UPR, KOR_ZAL, KOR_ROZ)", f.RodzajFaktury)
@@ -615,6 +666,15 @@ func (c *checker) fa(d *Document, schema Schema) {
 		p := fp + "/" + nth("FaWiersz", i)
 		if w.P12 != "" && !rates[w.P12] {
 			c.at(p+"/P_12", "%q is not a %s tax rate code", w.P12, schema)
+		}
+		if w.GTU != "" && !gtuCodes[w.GTU] {
+			c.at(p+"/GTU", "%q is not a GTU code (GTU_01 … GTU_13)", w.GTU)
+		}
+		if w.Procedura != "" && !procedureCodes[w.Procedura] {
+			c.at(p+"/Procedura", "%q is not a procedure code (%s)", w.Procedura, sortedKeys(procedureCodes))
+		}
+		if v := strings.TrimSpace(w.P12XII); v != "" && !reProcent.MatchString(v) {
+			c.at(p+"/P_12_XII", "%q is not a VAT rate (0 to 100, at most 6 decimals)", w.P12XII)
 		}
 		for _, fv := range []struct {
 			name, v string

@@ -34,20 +34,33 @@ func replaced(t *testing.T, src string, pairs ...string) string {
 	return src
 }
 
+// checkStrings renders Check's findings, warnings prefixed with "warning: ".
 func checkStrings(b []byte) []string {
 	var out []string
 	for _, p := range Check(b) {
+		if p.Warning {
+			out = append(out, "warning: "+p.String())
+			continue
+		}
 		out = append(out, p.String())
 	}
 	return out
 }
 
-func TestCheckRefusesControlCharactersWithLineAndPath(t *testing.T) {
+// C0 control characters (other than tab, CR, LF) are not XML 1.0 characters: an
+// error. DEL and C1 characters are legal XML that KSeF accepts, so a ready XML
+// carrying one gets a warning naming the spot — except in the invoice number (P_2),
+// the job's key in the queue, where any control character is an error.
+func TestCheckControlCharactersWithLineAndPath(t *testing.T) {
 	g := goldenXML(t)
 	const p2 = "<P_2>INV-000123</P_2>" // line 39
 	const kod = `wersjaSchemy="1-0E"`  // line 4
 	xmlCtl := func(line, path, code string) string {
 		return "line " + line + ": " + path + ": " + strings.Replace(ctl, "%s", code, 1)
+	}
+	legal := func(line, path, code string) string {
+		return "warning: line " + line + ": " + path + ": contains the control character U+" + code +
+			", which XML allows but no invoice text needs: probably text decoded in the wrong encoding (Windows-1250 read as UTF-8?); check how it prints"
 	}
 	cases := []struct {
 		name  string
@@ -72,11 +85,13 @@ func TestCheckRefusesControlCharactersWithLineAndPath(t *testing.T) {
 			[]string{xmlCtl("104", "Faktura/Fa/FaWiersz[4]/P_7", "0001")}},
 		{"raw control in an attribute value", []string{kod, "wersjaSchemy=\"1-\x1b0E\""},
 			[]string{xmlCtl("4", "Faktura/Naglowek/KodFormularza/@wersjaSchemy", "001B")}},
+		{"C1 in a line name: a warning", []string{"<P_7>Kurier DPD</P_7>", "<P_7>Kurier\u0085DPD</P_7>"},
+			[]string{legal("102", "Faktura/Fa/FaWiersz[4]/P_7", "0085")}},
 		{"C1 in an attribute value", []string{kod, "wersjaSchemy=\"1-\u00850E\""},
-			[]string{xmlCtl("4", "Faktura/Naglowek/KodFormularza/@wersjaSchemy", "0085")}},
+			[]string{legal("4", "Faktura/Naglowek/KodFormularza/@wersjaSchemy", "0085")}},
 		{"every element at once, and the other checks still run", []string{p2, "<P_2>INV&#x1B;</P_2>", "<P_7>Kurier DPD</P_7>", "<P_7>Kurier\u0090DPD</P_7>", "<P_15>342.44</P_15>", "<P_15>342.45</P_15>"},
-			[]string{xmlCtl("39", "Faktura/Fa/P_2", "001B"), xmlCtl("102", "Faktura/Fa/FaWiersz[4]/P_7", "0090"),
-				"line 47: Faktura/Fa/P_15: P_15 is 342.45 but the P_13_x and P_14_x amounts add up to 342.44"}},
+			[]string{xmlCtl("39", "Faktura/Fa/P_2", "001B"), legal("102", "Faktura/Fa/FaWiersz[4]/P_7", "0090"),
+				"warning: line 47: Faktura/Fa/P_15: P_15 is 342.45 but the P_13_x and P_14_x amounts add up to 342.44 (KSeF does not check this; ksefpl does for invoices it builds)"}},
 		{"raw control inside a tag", []string{"<P_2>", "<P_2\x1b>"},
 			[]string{xmlCtl("39", "Faktura/Fa", "001B")}},
 	}

@@ -49,12 +49,17 @@ type TotalsMismatchError struct {
 	Computed  string // gross computed by ksefpl (P_15, as a positive figure for credit memos)
 	Declared  string // grand_total from the input
 	Tolerance string
-	Buckets   []string // rate codes present, e.g. ["23", "8"]
+	Buckets   []string // rate groups present, e.g. ["23", "8"] or ["OSS 19%"]
+	Gross     bool     // prices are gross: VAT was computed from each rate's gross total
 }
 
 func (e *TotalsMismatchError) Error() string {
-	return fmt.Sprintf("totals mismatch: computed gross %s (VAT per rate, rounded half-up on each rate's net total; rates %s) but grand_total is %s; the difference exceeds %s — check item prices, discounts, shipping and tax_percent in the input",
-		e.Computed, strings.Join(e.Buckets, ", "), e.Declared, e.Tolerance)
+	basis := "VAT per rate, rounded half-up on each rate's net total"
+	if e.Gross {
+		basis = "gross prices: the sum of the gross lines, VAT per rate taken from it"
+	}
+	return fmt.Sprintf("totals mismatch: computed gross %s (%s; rates %s) but grand_total is %s; the difference exceeds %s — check item prices, discounts, shipping and tax_percent in the input",
+		e.Computed, basis, strings.Join(e.Buckets, ", "), e.Declared, e.Tolerance)
 }
 
 // RateError reports a missing or unusable exchange rate for a foreign-currency invoice.

@@ -84,6 +84,15 @@ var goldenCases = []goldenCase{
 		return "", time.Time{}, false, nil
 	}},
 	{name: "fa2_domestic", schema: FA2},
+	{name: "gross_prices"},
+	{name: "gross_creditmemo"},
+	{name: "receipt"},
+	{name: "split_payment"},
+	{name: "gtu_procedure"},
+	{name: "oss"},
+	{name: "bank_account"},
+	{name: "partial_payment"},
+	{name: "margin"},
 }
 
 // buildCase parses testdata/invoices/<name>.json and builds it with the case's options.

@@ -34,7 +34,29 @@ type Input struct {
 	OriginalKSeFNumber string    `json:"original_ksef_number,omitempty"`
 	OriginalIssueDate  string    `json:"original_issue_date,omitempty"`
 	Reason             string    `json:"reason,omitempty"`
+	// PricesIncludeTax means every item price and shipping.amount is gross: the
+	// invoice carries P_9B/P_11A and the VAT of each rate is computed from its
+	// gross total (art. 106e ust. 7–8 of the VAT Act).
+	PricesIncludeTax bool `json:"prices_include_tax,omitempty"`
+	// SplitPayment is "auto" (the default: P_18A=1 above 15,000 PLN gross with an
+	// annex15 line and a buyer with a Polish NIP), "true" or "false".
+	SplitPayment Switch `json:"split_payment,omitempty"`
+	// Receipt names the fiscal receipt an invoice is issued for (FP=1).
+	Receipt *Receipt `json:"receipt,omitempty"`
+	// MarginScheme puts every line under a margin scheme (art. 119/120):
+	// "used_goods", "works_of_art", "antiques" or "travel".
+	MarginScheme string `json:"margin_scheme,omitempty"`
 }
+
+// Receipt identifies a fiscal receipt (paragon fiskalny).
+type Receipt struct {
+	Number string `json:"number"`
+	Date   string `json:"date"`
+}
+
+// Switch is a JSON value that is true, false or a keyword string such as "auto",
+// kept as its text ("true", "false", "auto"); absent is "".
+type Switch string
 
 // Input document types.
 const (
@@ -59,16 +81,25 @@ type Address struct {
 	CountryID string `json:"country_id"`
 }
 
-// Item is one invoiced product line; Price is the net unit price.
+// Item is one invoiced product line. Price is the unit price: net, or gross when
+// the document has prices_include_tax; PriceInclTax is a gross unit price given
+// instead of Price.
 type Item struct {
 	SKU            string `json:"sku,omitempty"`
 	Name           string `json:"name"`
 	Qty            Num    `json:"qty"`
 	Unit           string `json:"unit,omitempty"`
-	Price          Num    `json:"price"`
+	Price          Num    `json:"price,omitempty"`
+	PriceInclTax   Num    `json:"price_incl_tax,omitempty"`
 	TaxPercent     Num    `json:"tax_percent,omitempty"`
 	TaxCode        string `json:"tax_code,omitempty"`
 	DiscountAmount Num    `json:"discount_amount,omitempty"`
+	// Annex15 marks goods or services listed in Annex 15 to the VAT Act (P_12_Zal_15).
+	Annex15 bool `json:"annex15,omitempty"`
+	// GTU is the goods/services group code GTU_01 … GTU_13.
+	GTU string `json:"gtu,omitempty"`
+	// Procedure is a Procedura code such as WSTO_EE or I_42.
+	Procedure string `json:"procedure,omitempty"`
 }
 
 // Shipping is the delivery charge, invoiced as its own line (net amount).
@@ -81,10 +112,25 @@ type Shipping struct {
 
 // Payment carries the payment method and terms.
 type Payment struct {
-	Method  string `json:"method,omitempty"`
-	DueDate string `json:"due_date,omitempty"`
-	Paid    bool   `json:"paid,omitempty"`
-	PaidAt  string `json:"paid_at,omitempty"`
+	Method      string           `json:"method,omitempty"`
+	DueDate     string           `json:"due_date,omitempty"`
+	Paid        bool             `json:"paid,omitempty"`
+	PaidAt      string           `json:"paid_at,omitempty"`
+	BankAccount *BankAccount     `json:"bank_account,omitempty"`
+	Partial     []PartialPayment `json:"partial,omitempty"`
+}
+
+// BankAccount is the account the buyer pays to (Platnosc/RachunekBankowy).
+type BankAccount struct {
+	IBAN     string `json:"iban"`
+	SWIFT    string `json:"swift,omitempty"`
+	BankName string `json:"bank_name,omitempty"`
+}
+
+// PartialPayment is one part of the amount already paid (ZaplataCzesciowa).
+type PartialPayment struct {
+	Amount Num    `json:"amount"`
+	Date   string `json:"date"`
 }
 
 // Num is a decimal amount from JSON, accepted as a string ("12.50") or a number

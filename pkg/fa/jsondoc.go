@@ -287,8 +287,9 @@ func jsonFieldsOf(t reflect.Type) []jsonField {
 }
 
 var (
-	numType   = reflect.TypeFor[Num]()
-	linesType = reflect.TypeFor[Lines]()
+	numType    = reflect.TypeFor[Num]()
+	linesType  = reflect.TypeFor[Lines]()
+	switchType = reflect.TypeFor[Switch]()
 )
 
 // inputDecoder fills an Input from a jsonValue tree, collecting every structural
@@ -314,6 +315,8 @@ func expected(t reflect.Type) string {
 		return `a decimal amount (a string such as "12.50" or a number)`
 	case t == linesType:
 		return "a string or an array of strings"
+	case t == switchType:
+		return `true, false or "auto"`
 	}
 	switch t.Kind() {
 	case reflect.String:
@@ -335,6 +338,16 @@ func (d *inputDecoder) decode(v *jsonValue, dst reflect.Value, path string) {
 	}
 	mismatch := func() { d.add(path, "must be %s, not %s", expected(t), v.kind.describe()) }
 	switch {
+	case t == switchType:
+		switch v.kind {
+		case jsonBool:
+			dst.SetString(strconv.FormatBool(v.boolean))
+		case jsonString:
+			dst.SetString(v.text)
+		default:
+			mismatch()
+		}
+		return
 	case t == numType:
 		switch v.kind {
 		case jsonString:

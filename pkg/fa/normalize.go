@@ -36,6 +36,10 @@ type normInput struct {
 	hasZw       bool
 	hasWDT      bool
 	reverseChrg bool
+	gross       bool   // line prices are gross (P_9B/P_11A; VAT from each rate's gross total)
+	split       string // split_payment: "auto", "true" or "false"
+	receipt     *normReceipt
+	margin      string // margin_scheme keyword, "" when not used
 }
 
 type normBuyer struct {
@@ -49,10 +53,13 @@ type normBuyer struct {
 
 type normLine struct {
 	name, sku, unit string
-	qty, price      decimal.Decimal
+	qty, price      decimal.Decimal // price is net, or gross in a gross document
 	discount        decimal.Decimal
-	net             decimal.Decimal // qty*price-discount rounded to the grosz, positive
-	code            string          // FA(3) rate code: "23", "8", "0 KR", "zw", …
+	value           decimal.Decimal // qty*price-discount rounded to the grosz, positive: net, or gross in a gross document
+	code            string          // FA(3) rate code: "23", "8", "0 KR", "zw", …, codeOSS or codeMargin
+	ossPct          decimal.Decimal // the destination country's VAT rate of an OSS line
+	annex15         bool
+	gtu, procedure  string
 }
 
 type normPayment struct {
@@ -60,6 +67,8 @@ type normPayment struct {
 	due         time.Time
 	paid        bool
 	paidAt      time.Time
+	bank        *normBank
+	partial     []normPartial
 }
 
 // taxCodes maps the accepted input tax_code spellings (lower case) to FA(3) codes.
@@ -350,6 +359,13 @@ func (in *Input) normalize() (*normInput, InputErrors) {
 	if len(in.Items) == 0 {
 		c.add("items", "at least one item is required")
 	}
+	n.margin = c.marginScheme(in.MarginScheme)
+	n.gross = in.PricesIncludeTax || n.margin != ""
+	for _, it := range in.Items {
+		if strings.TrimSpace(string(it.PriceInclTax)) != "" {
+			n.gross = true
+		}
+	}
 	for i, it := range in.Items {
 		f := fmt.Sprintf("items[%d]", i)
 		l := normLine{
@@ -377,17 +393,8 @@ func (in *Input) normalize() (*normInput, InputErrors) {
 			}
 			l.qty = q
 		}
-		p, priceOK := c.dec(f+".price", it.Price, true)
-		if priceOK {
-			if p.IsNegative() {
-				c.add(f+".price", "must not be negative, got %s", p)
-				priceOK = false
-			} else if -p.Exponent() > 8 {
-				c.add(f+".price", "%s has more than 8 decimal places", p)
-				priceOK = false
-			}
-			l.price = p
-		}
+		p, priceOK := c.itemPrice(f, it, in.PricesIncludeTax || n.margin != "", n.gross)
+		l.price = p
 		discOK := true
 		if d, ok := c.dec(f+".discount_amount", it.DiscountAmount, false); ok {
 			if d.IsNegative() {
@@ -399,12 +406,23 @@ func (in *Input) normalize() (*normInput, InputErrors) {
 			discOK = false
 		}
 		if qtyOK && priceOK && discOK {
-			l.net = l.qty.Mul(l.price).Sub(l.discount).Round(2)
-			if l.net.IsNegative() {
+			l.value = l.qty.Mul(l.price).Sub(l.discount).Round(2)
+			if l.value.IsNegative() {
 				c.add(f+".discount_amount", "discount %s exceeds the line value %s", l.discount, l.qty.Mul(l.price).StringFixed(2))
 			}
 		}
-		l.code = c.rateCode(f, it.TaxPercent, it.TaxCode)
+		if n.margin != "" {
+			c.noRate(f, it.TaxPercent, it.TaxCode)
+			l.code = codeMargin
+		} else {
+			l.code, l.ossPct = c.rateCode(f, it.TaxPercent, it.TaxCode)
+		}
+		l.annex15 = it.Annex15
+		l.gtu = c.gtu(f+".gtu", it.GTU)
+		l.procedure = c.procedure(f+".procedure", it.Procedure)
+		if l.code == codeOSS && l.procedure == "" {
+			l.procedure = "WSTO_EE"
+		}
 		n.lines = append(n.lines, l)
 	}
 	if s := in.Shipping; s != nil {
@@ -417,8 +435,17 @@ func (in *Input) normalize() (*normInput, InputErrors) {
 				if desc == "" {
 					desc = "Dostawa"
 				}
-				n.lines = append(n.lines, normLine{name: desc, unit: "usł.", qty: decimal.NewFromInt(1), price: a,
-					net: a.Round(2), code: c.rateCode("shipping", s.TaxPercent, s.TaxCode)})
+				l := normLine{name: desc, unit: "usł.", qty: decimal.NewFromInt(1), price: a, value: a.Round(2)}
+				if n.margin != "" {
+					c.noRate("shipping", s.TaxPercent, s.TaxCode)
+					l.code = codeMargin
+				} else {
+					l.code, l.ossPct = c.rateCode("shipping", s.TaxPercent, s.TaxCode)
+				}
+				if l.code == codeOSS {
+					l.procedure = "WSTO_EE"
+				}
+				n.lines = append(n.lines, l)
 			}
 		}
 	}
@@ -438,6 +465,8 @@ func (in *Input) normalize() (*normInput, InputErrors) {
 			}
 		case "np II":
 			n.reverseChrg = true
+		case codeOSS:
+			c.ossBuyer(lineField(i, len(in.Items)), n.buyer)
 		}
 	}
 	n.exemption = c.text("exemption_basis", in.ExemptionBasis, 256, false)
@@ -465,8 +494,12 @@ func (in *Input) normalize() (*normInput, InputErrors) {
 		if !p.Paid && !np.paidAt.IsZero() {
 			c.add("payment.paid_at", "given but payment.paid is false")
 		}
+		np.bank = c.bankAccount("payment.bank_account", p.BankAccount)
+		np.partial = c.partial(p, n.grandTotal)
 		n.payment = np
 	}
+	n.split = c.splitPayment(in.SplitPayment, n.buyer)
+	n.receipt = c.receipt(in.Receipt)
 
 	if n.memo {
 		n.origNumber = c.text("invoice_increment_id", in.InvoiceIncrementID, 256, true)
@@ -495,34 +528,50 @@ func lineField(i, items int) string {
 	return fmt.Sprintf("items[%d]", i)
 }
 
-// rateCode resolves tax_percent/tax_code to an FA(3) rate code.
-func (c *collector) rateCode(f string, pct Num, code string) string {
+// rateCode resolves tax_percent/tax_code to an FA(3) rate code; for tax_code
+// "oss" it also returns the destination country's rate from tax_percent.
+func (c *collector) rateCode(f string, pct Num, code string) (string, decimal.Decimal) {
 	code = strings.Join(strings.Fields(code), " ")
+	if strings.EqualFold(code, codeOSS) {
+		p, ok := c.dec(f+".tax_percent", pct, false)
+		switch {
+		case strings.TrimSpace(string(pct)) == "":
+			c.add(f+".tax_percent", "required with tax_code \"oss\": the VAT rate of the buyer's country, e.g. 19 for DE")
+		case !ok:
+		case !p.IsPositive() || p.GreaterThanOrEqual(decimal.NewFromInt(100)):
+			c.add(f+".tax_percent", "%s%% is not a VAT rate: give the buyer's country's rate, above 0 and below 100", p)
+		case -p.Exponent() > 6:
+			c.add(f+".tax_percent", "%s has more than 6 decimal places", p)
+		default:
+			return codeOSS, p
+		}
+		return codeOSS, decimal.Zero
+	}
 	if code != "" {
 		fa, ok := taxCodes[strings.ToLower(code)]
 		if !ok {
-			c.add(f+".tax_code", "%s is not a tax code: use one of \"0 KR\", \"0 WDT\", \"0 EX\", \"zw\", \"np I\", \"np II\", \"oo\" (or leave it null and give tax_percent)", quote(code))
-			return ""
+			c.add(f+".tax_code", "%s is not a tax code: use one of \"0 KR\", \"0 WDT\", \"0 EX\", \"zw\", \"np I\", \"np II\", \"oo\", \"oss\" (or leave it null and give tax_percent)", quote(code))
+			return "", decimal.Zero
 		}
 		if p, ok := c.dec(f+".tax_percent", pct, false); ok && !p.IsZero() {
 			c.add(f+".tax_percent", "must be 0 or omitted with tax_code %q, got %s", fa, p)
 		}
-		return fa
+		return fa, decimal.Zero
 	}
 	p, ok := c.dec(f+".tax_percent", pct, true)
 	if !ok {
-		return ""
+		return "", decimal.Zero
 	}
 	if p.IsZero() {
 		c.add(f+".tax_percent", "0%% needs a tax_code saying which 0%%/exempt case applies: \"0 KR\" (domestic), \"0 WDT\" (intra-EU supply), \"0 EX\" (export), \"zw\", \"np I\", \"np II\" or \"oo\"")
-		return ""
+		return "", decimal.Zero
 	}
 	s := p.String()
 	if !percentCodes[s] {
-		c.add(f+".tax_percent", "%s%% is not a Polish VAT rate: use 23, 8, 5 (or 22, 7, 4, 3 for older supplies), or a tax_code", s)
-		return ""
+		c.add(f+".tax_percent", "%s%% is not a Polish VAT rate: use 23, 8, 5 (or 22, 7, 4, 3 for older supplies), a tax_code, or tax_code \"oss\" for an EU consumer's rate", s)
+		return "", decimal.Zero
 	}
-	return s
+	return s, decimal.Zero
 }
 
 // buyer validates the buyer and decides how it is identified.

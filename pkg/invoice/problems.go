@@ -106,6 +106,9 @@ var sellerPaths = map[string]string{
 	"seller.address_line1": config.PathSellerAddress1,
 	"seller.address_line2": config.PathSellerAddress2,
 	"seller.country_code":  config.PathSellerCountry,
+	"seller.bank_account":  config.PathSellerBankAccount,
+	"seller.bank_swift":    config.PathSellerBankSWIFT,
+	"seller.bank_name":     config.PathSellerBankName,
 }
 
 // problemsOf turns an fa error about the input into problems; ok is false when err is

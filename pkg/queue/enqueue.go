@@ -75,6 +75,9 @@ type admission struct {
 	incrementID string
 	issueDate   string
 	inputFormat string
+	// warnings are findings on a ready XML that KSeF does not enforce (fa.Problem.Warning):
+	// printed and stored in the job's audit row, never a reason to refuse.
+	warnings []string
 }
 
 // Enqueue validates the document fully (no network: a foreign-currency invoice without
@@ -116,7 +119,7 @@ func Enqueue(ctx context.Context, d *deps.Deps, req Request) (*Result, error) {
 		WebsiteID: ws.WebsiteID, EntityType: adm.entityType, IncrementID: adm.incrementID,
 		InputFormat: adm.inputFormat, Input: string(req.Data), Status: store.JobPending, IssueDate: adm.issueDate,
 	}
-	res := &Result{}
+	res := &Result{Warnings: adm.warnings}
 	iss, lifted, warning, err := offlineChoice(ctx, env, ws, req)
 	if err != nil {
 		return nil, err
@@ -150,6 +153,9 @@ func Enqueue(ctx context.Context, d *deps.Deps, req Request) (*Result, error) {
 	}
 	if held != "" {
 		audit.Message += "; held as AUTH_ERROR: " + held
+	}
+	if len(adm.warnings) > 0 {
+		audit.Message += "; warnings: " + strings.Join(adm.warnings, "; ")
 	}
 	if iss != nil {
 		audit.Reason = ReasonOfflineIssued

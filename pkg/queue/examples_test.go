@@ -15,7 +15,8 @@ import (
 
 // TestQueueOfficialExamplesAsXML queues every official FA(3)/FA(2) example for a website
 // whose seller is the example's: clean examples are stored byte for byte with the type
-// their RodzajFaktury implies; examples with genuine defects are refused, storing nothing.
+// their RodzajFaktury implies, and the check's warnings (rules KSeF does not enforce)
+// are returned, not a refusal; examples with genuine defects are refused, storing nothing.
 func TestQueueOfficialExamplesAsXML(t *testing.T) {
 	var files []string
 	for _, dir := range []string{"fa3", "fa2"} {
@@ -33,7 +34,8 @@ func TestQueueOfficialExamplesAsXML(t *testing.T) {
 				t.Fatal(err)
 			}
 			f := newFixture(t)
-			problems := fa.Check(data)
+			all := fa.Check(data)
+			problems := fa.Errors(all)
 			if len(problems) > 0 {
 				_, err := f.enqueue(f.base, KindXML, data, false)
 				if !failure.Is(err, failure.Invalid) || !strings.Contains(err.Error(), problems[0].String()) {
@@ -49,7 +51,20 @@ func TestQueueOfficialExamplesAsXML(t *testing.T) {
 				t.Fatal(err)
 			}
 			f.set(config.PathSellerNIP, d.Podmiot1.DaneIdentyfikacyjne.NIP, config.Default)
-			j := f.mustEnqueue(f.base, KindXML, data)
+			res, err := f.enqueue(f.base, KindXML, data, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			j := res.Job
+			warnings := fa.Warnings(all)
+			if len(res.Warnings) != len(warnings) {
+				t.Fatalf("warnings %q, want the check's %v", res.Warnings, warnings)
+			}
+			for i, w := range warnings {
+				if res.Warnings[i] != w.String() {
+					t.Errorf("warning %d = %q, want %q", i, res.Warnings[i], w)
+				}
+			}
 			want := KindInvoice
 			if strings.HasPrefix(d.Fa.RodzajFaktury, "KOR") {
 				want = KindCreditMemo

@@ -67,7 +67,8 @@ func queuedOriginal(db *store.DB, websiteID int64) func(ctx context.Context, inc
 // admitXML validates a ready invoice XML: the structural checks, and the seller NIP
 // against the website's configuration.
 func admitXML(ws *website.Settings, data []byte) (*admission, error) {
-	if ps := fa.Check(data); len(ps) > 0 {
+	all := fa.Check(data)
+	if ps := fa.Errors(all); len(ps) > 0 {
 		out := problemStrings("", ps)
 		if t := bytes.TrimSpace(data); len(t) > 0 && (t[0] == '{' || t[0] == '[') && len(out) == 1 {
 			out[0] += "; it looks like shop JSON: queue that with ksefpl queue invoice or ksefpl queue creditmemo"
@@ -98,7 +99,8 @@ func admitXML(ws *website.Settings, data []byte) (*admission, error) {
 	case "KOR", "KOR_ZAL", "KOR_ROZ":
 		entity = KindCreditMemo
 	}
-	return &admission{entityType: entity, incrementID: strings.TrimSpace(d.Fa.P2), issueDate: strings.TrimSpace(d.Fa.P1), inputFormat: "xml"}, nil
+	return &admission{entityType: entity, incrementID: strings.TrimSpace(d.Fa.P2), issueDate: strings.TrimSpace(d.Fa.P1), inputFormat: "xml",
+		warnings: problemStrings("", fa.Warnings(all))}, nil
 }
 
 // invalid turns the pipeline's refusal into an *InvalidError listing each problem with the

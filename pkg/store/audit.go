@@ -35,6 +35,10 @@ type AuditEntry struct {
 	KSeFDescription  string    `json:"ksef_description,omitempty"`
 	Actor            string    `json:"actor"`
 	Message          string    `json:"message,omitempty"`
+	// Notify asks for an outbox event of this type (e.g. EventDeferred) in the same
+	// transaction; transitions to ACCEPTED, FAILED and AUTH_ERROR, and from AUTH_ERROR
+	// back to PENDING, raise theirs without it. Not stored in the audit row.
+	Notify string `json:"-"`
 }
 
 func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, now time.Time, e AuditEntry) error {
@@ -55,6 +59,9 @@ func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 		e.Reason, e.KSeFCode, e.KSeFDescription, e.Actor, e.Message)
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
+	}
+	if typ := eventTypeOf(e); typ != "" && e.WebsiteID != 0 {
+		return d.appendEvent(ctx, tx, now, e, typ)
 	}
 	return nil
 }

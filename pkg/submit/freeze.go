@@ -194,7 +194,8 @@ func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*stor
 func (w *websiteRun) build(ctx context.Context, j *store.Job) ([]byte, error) {
 	if j.InputFormat == "xml" {
 		b := []byte(j.Input)
-		if probs := fa.Check(b); len(probs) > 0 {
+		// Warnings (rules KSeF does not enforce) were shown when the XML was queued.
+		if probs := fa.Errors(fa.Check(b)); len(probs) > 0 {
 			return nil, &invoice.CheckError{Problems: probs}
 		}
 		return b, nil

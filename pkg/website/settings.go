@@ -64,11 +64,26 @@ type Settings struct {
 	// certificate that signs offline QR codes (nil: none).
 	AuthCert    *Cert
 	OfflineCert *Cert
+	// Notify is where the website's job events go (the outbox's receivers).
+	Notify Notify
+
 	// CredentialFingerprint identifies the credential AuthMethod uses: the token's or
 	// the certificate's fingerprint ("" when there is none). Cached KSeF tokens and
 	// authentication outcomes are kept per credential.
 	CredentialFingerprint string
 }
+
+// Notify is a website's event receivers. WebhookSecret is secret.
+type Notify struct {
+	WebhookURL    string
+	WebhookSecret string
+	SecretErr     error // the stored secret cannot be decrypted
+	Command       string
+	MaxAttempts   int
+}
+
+// Configured reports whether any receiver is set.
+func (n Notify) Configured() bool { return n.WebhookURL != "" || n.Command != "" }
 
 // String hides the token.
 func (s *Settings) String() string {
@@ -105,7 +120,7 @@ func Load(ctx context.Context, src Source, sc config.Scope) (*Settings, error) {
 			*dst, err = str(path)
 		}
 	}
-	var baseURL, schema, margin, threshold, validateIDs string
+	var baseURL, schema, margin, threshold, validateIDs, maxAttempts string
 	get(&s.EnvironmentName, config.PathEnvironment)
 	get(&s.AuthMethod, config.PathAuthMethod)
 	get(&baseURL, config.PathBaseURL)
@@ -116,12 +131,35 @@ func Load(ctx context.Context, src Source, sc config.Scope) (*Settings, error) {
 	get(&s.Seller.AddressLine1, config.PathSellerAddress1)
 	get(&s.Seller.AddressLine2, config.PathSellerAddress2)
 	get(&s.Seller.CountryCode, config.PathSellerCountry)
+	get(&s.Seller.BankAccount, config.PathSellerBankAccount)
+	get(&s.Seller.BankSWIFT, config.PathSellerBankSWIFT)
+	get(&s.Seller.BankName, config.PathSellerBankName)
 	get(&schema, config.PathInvoiceSchema)
 	get(&s.NBPURL, config.PathNBPBaseURL)
 	get(&threshold, config.PathBatchThreshold)
 	get(&validateIDs, config.PathValidateSubjectIdentifiers)
+	get(&s.Notify.WebhookURL, config.PathNotifyWebhookURL)
+	get(&s.Notify.Command, config.PathNotifyCommand)
+	get(&maxAttempts, config.PathNotifyMaxAttempts)
 	if err != nil {
 		return nil, err
+	}
+	if s.Notify.MaxAttempts, err = strconv.Atoi(maxAttempts); err != nil || s.Notify.MaxAttempts < 1 {
+		s.Notify.MaxAttempts = 50
+	}
+	if s.Notify.WebhookURL != "" {
+		sec, _, err := svc.Secret(ctx, config.PathNotifySecret, sc)
+		var nf *config.NotFoundError
+		var de *config.DecryptError
+		switch {
+		case errors.As(err, &nf):
+		case errors.As(err, &de):
+			s.Notify.SecretErr = err
+		case err != nil:
+			return nil, err
+		default:
+			s.Notify.WebhookSecret = sec
+		}
 	}
 	s.Schema = fa.Schema(schema)
 	s.ValidateSubjectIdentifiers = validateIDs == "1"

@@ -1,0 +1,375 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base32"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Event types: what the shop learns about a job.
+const (
+	EventAccepted     = "job.accepted"      // KSeF assigned a KSeF number
+	EventFailed       = "job.failed"        // KSeF rejected the document (or it can never be sent)
+	EventAuthHeld     = "job.auth_held"     // held as AUTH_ERROR: the website's credentials were refused
+	EventAuthReleased = "job.auth_released" // released from AUTH_ERROR
+	EventDeferred     = "job.deferred"      // held back by a submit run (a reason that may pass)
+	EventDeadline     = "offline.deadline"  // an offline document's deadline moved, was lifted, or is near
+	EventTest         = "test"              // notify:test; never stored
+)
+
+// Delivery states of an event.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryDead      = "dead"
+)
+
+// Event is one outbox row: Payload is the JSON delivered, fixed when the event is
+// written in the transaction of the job transition it reports.
+type Event struct {
+	ID            string          `json:"id"`
+	WebsiteID     int64           `json:"website_id"`
+	Seq           int64           `json:"seq"`
+	JobID         int64           `json:"job_id,omitempty"`
+	Type          string          `json:"type"`
+	Payload       json.RawMessage `json:"payload"`
+	OccurredAt    time.Time       `json:"occurred_at"`
+	Delivery      string          `json:"delivery"`
+	Attempts      int             `json:"attempts"`
+	NextAttemptAt time.Time       `json:"next_attempt_at,omitzero"`
+	LastError     string          `json:"last_error,omitempty"`
+	DeliveredAt   time.Time       `json:"delivered_at,omitzero"`
+}
+
+// EventPayload is the JSON an event carries to the shop (see docs/notify-magento.md).
+type EventPayload struct {
+	ID              string `json:"id"`
+	Type            string `json:"type"`
+	Seq             int64  `json:"seq"`
+	Website         string `json:"website"`
+	JobID           int64  `json:"job_id,omitempty"`
+	EntityType      string `json:"entity_type,omitempty"`
+	IncrementID     string `json:"increment_id,omitempty"`
+	Status          string `json:"status,omitempty"`
+	OccurredAt      string `json:"occurred_at"`
+	KSeFNumber      string `json:"ksef_number,omitempty"`
+	UPOReference    string `json:"upo_reference,omitempty"`
+	AcceptedAt      string `json:"accepted_at,omitempty"`
+	Reason          string `json:"reason,omitempty"`
+	KSeFCode        int    `json:"ksef_code,omitempty"`
+	KSeFDescription string `json:"ksef_description,omitempty"`
+	Deadline        string `json:"deadline,omitempty"`
+	Message         string `json:"message,omitempty"`
+}
+
+// eventTypeOf decides which event, if any, an audit entry raises: the one it asks for
+// (AuditEntry.Notify), or the one its job transition implies.
+func eventTypeOf(e AuditEntry) string {
+	if e.Notify != "" {
+		return e.Notify
+	}
+	if e.Event != EventTransition || e.JobID == 0 || e.FromStatus == e.ToStatus {
+		return ""
+	}
+	switch e.ToStatus {
+	case JobAccepted:
+		return EventAccepted
+	case JobFailed:
+		return EventFailed
+	case JobAuthError:
+		return EventAuthHeld
+	case JobPending:
+		if e.FromStatus == JobAuthError {
+			return EventAuthReleased
+		}
+	}
+	return ""
+}
+
+// newEventID returns "evt_" and 26 random base32 characters.
+func newEventID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("event id: %w", err)
+	}
+	return "evt_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])), nil
+}
+
+// appendEvent writes the event of audit entry e (type typ) inside tx: the job as it is
+// now in the same transaction gives the payload, and the website's next sequence number
+// orders it.
+func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e AuditEntry, typ string) error {
+	id, err := newEventID()
+	if err != nil {
+		return err
+	}
+	p := EventPayload{ID: id, Type: typ, JobID: e.JobID, OccurredAt: timestamp(e.OccurredAt), Status: e.ToStatus,
+		Reason: e.Reason, KSeFCode: e.KSeFCode, KSeFDescription: e.KSeFDescription, Message: e.Message}
+	if err := tx.QueryRowContext(ctx, `SELECT code FROM store_website WHERE website_id = ?`, e.WebsiteID).Scan(&p.Website); err != nil {
+		return fmt.Errorf("event: website %d: %w", e.WebsiteID, err)
+	}
+	if e.JobID != 0 {
+		var reason, detail, ksefNumber, acquired, invoiceRef, deadline string
+		var lifted bool
+		err := tx.QueryRowContext(ctx, `SELECT entity_type, increment_id, status, reason, reason_detail, ksef_number,
+			acquisition_date, invoice_reference, deadline, deadline_lifted FROM ksefpl_queue WHERE job_id = ?`, e.JobID).
+			Scan(&p.EntityType, &p.IncrementID, &p.Status, &reason, &detail, &ksefNumber, &acquired, &invoiceRef, &deadline, &lifted)
+		if err != nil {
+			return fmt.Errorf("event: job %d: %w", e.JobID, err)
+		}
+		switch typ {
+		case EventAccepted:
+			p.KSeFNumber, p.AcceptedAt, p.UPOReference = ksefNumber, acquired, invoiceRef
+		case EventDeadline:
+			p.Deadline = deadline
+			if lifted {
+				p.Deadline = ""
+			}
+		}
+		if p.Reason == "" {
+			p.Reason = reason
+		}
+		if p.Message == "" && detail != "" && typ != EventAccepted {
+			p.Message = detail
+		}
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ksefpl_event WHERE website_id = ?`, e.WebsiteID).Scan(&p.Seq); err != nil {
+		return fmt.Errorf("event sequence: %w", err)
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_event (event_id, website_id, seq, job_id, type, payload, occurred_at,
+		delivery, next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?)`,
+		id, e.WebsiteID, p.Seq, e.JobID, typ, string(body), timestamp(e.OccurredAt), DeliveryPending, timestamp(now)); err != nil {
+		return fmt.Errorf("store event %s: %w", typ, err)
+	}
+	return nil
+}
+
+const eventColumns = `event_id, website_id, seq, job_id, type, payload, occurred_at, delivery, attempts, next_attempt_at,
+	last_error, delivered_at`
+
+func scanEvent(s scanner) (*Event, error) {
+	var ev Event
+	var payload, occurred, next, delivered string
+	if err := s.Scan(&ev.ID, &ev.WebsiteID, &ev.Seq, &ev.JobID, &ev.Type, &payload, &occurred, &ev.Delivery, &ev.Attempts,
+		&next, &ev.LastError, &delivered); err != nil {
+		return nil, err
+	}
+	ev.Payload = json.RawMessage(payload)
+	var err error
+	if ev.OccurredAt, err = parseTime(occurred); err != nil {
+		return nil, err
+	}
+	if next != "" {
+		if ev.NextAttemptAt, err = parseTime(next); err != nil {
+			return nil, err
+		}
+	}
+	if delivered != "" {
+		if ev.DeliveredAt, err = parseTime(delivered); err != nil {
+			return nil, err
+		}
+	}
+	return &ev, nil
+}
+
+// EventFilter selects events; zero fields match everything. Events come in order of
+// website and sequence (AfterSeq needs a WebsiteID to mean a cursor).
+type EventFilter struct {
+	WebsiteID int64
+	AfterSeq  int64
+	Since     time.Time
+	Delivery  string
+	JobID     int64
+	Type      string
+	IDs       []string
+	// Due selects pending events whose next attempt is at or before Due.
+	Due   time.Time
+	Limit int
+}
+
+// Events lists events matching f.
+func (d *DB) Events(ctx context.Context, f EventFilter) ([]*Event, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v ...any) { where = append(where, cond); args = append(args, v...) }
+	if f.WebsiteID != 0 {
+		add("website_id = ?", f.WebsiteID)
+	}
+	if f.AfterSeq > 0 {
+		add("seq > ?", f.AfterSeq)
+	}
+	if !f.Since.IsZero() {
+		add("occurred_at >= ?", timestamp(f.Since))
+	}
+	if f.Delivery != "" {
+		add("delivery = ?", f.Delivery)
+	}
+	if f.JobID != 0 {
+		add("job_id = ?", f.JobID)
+	}
+	if f.Type != "" {
+		add("type = ?", f.Type)
+	}
+	if len(f.IDs) > 0 {
+		add("event_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.IDs)), ",")+")", anySlice(f.IDs)...)
+	}
+	if !f.Due.IsZero() {
+		add("delivery = ? AND next_attempt_at <= ?", DeliveryPending, timestamp(f.Due))
+	}
+	q := `SELECT ` + eventColumns + ` FROM ksefpl_event`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY website_id, seq`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	rows, err := d.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []*Event
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ev)
+	}
+	return out, rows.Err()
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// EventCounts returns how many events each delivery state has (one website, or all with 0).
+func (d *DB) EventCounts(ctx context.Context, websiteID int64) (map[string]int, error) {
+	q := `SELECT delivery, COUNT(*) FROM ksefpl_event`
+	var args []any
+	if websiteID != 0 {
+		q += ` WHERE website_id = ?`
+		args = append(args, websiteID)
+	}
+	rows, err := d.sql.QueryContext(ctx, q+` GROUP BY delivery`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count events: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
+
+// ErrEventNotPending says an event is no longer waiting for delivery.
+var ErrEventNotPending = errors.New("event is not pending")
+
+// StartDelivery records an attempt before it is made: attempts+1, and the next attempt
+// at retryAt, so that a process killed during the call leaves the event due again later
+// (at least once). It fails with ErrEventNotPending when the event was delivered or
+// parked meanwhile.
+func (d *DB) StartDelivery(ctx context.Context, id string, retryAt time.Time) (*Event, error) {
+	var out *Event
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		ev, err := scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM ksefpl_event WHERE event_id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("event %s: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if ev.Delivery != DeliveryPending {
+			return fmt.Errorf("event %s is %s: %w", id, ev.Delivery, ErrEventNotPending)
+		}
+		ev.Attempts++
+		ev.NextAttemptAt = retryAt
+		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_event SET attempts = ?, next_attempt_at = ? WHERE event_id = ?`,
+			ev.Attempts, timestamp(retryAt), id); err != nil {
+			return fmt.Errorf("record delivery attempt of %s: %w", id, err)
+		}
+		out = ev
+		return nil
+	})
+	return out, err
+}
+
+// FinishDelivery records an attempt's outcome: delivered (errText empty), or failed
+// with errText — parked as dead when dead is true.
+func (d *DB) FinishDelivery(ctx context.Context, id, errText string, dead bool) error {
+	now := d.now()
+	var err error
+	switch {
+	case errText == "":
+		_, err = d.sql.ExecContext(ctx, `UPDATE ksefpl_event SET delivery = ?, delivered_at = ?, last_error = '' WHERE event_id = ? AND delivery = ?`,
+			DeliveryDelivered, timestamp(now), id, DeliveryPending)
+	case dead:
+		_, err = d.sql.ExecContext(ctx, `UPDATE ksefpl_event SET delivery = ?, last_error = ? WHERE event_id = ? AND delivery = ?`,
+			DeliveryDead, errText, id, DeliveryPending)
+	default:
+		_, err = d.sql.ExecContext(ctx, `UPDATE ksefpl_event SET last_error = ? WHERE event_id = ? AND delivery = ?`,
+			errText, id, DeliveryPending)
+	}
+	if err != nil {
+		return fmt.Errorf("record delivery of %s: %w", id, err)
+	}
+	return nil
+}
+
+// RetryEvents puts dead (or pending) events back to pending, due now, with their attempt
+// count reset; it returns how many changed.
+func (d *DB) RetryEvents(ctx context.Context, ids []string, allDead bool, websiteID int64) (int, error) {
+	q := `UPDATE ksefpl_event SET delivery = ?, attempts = 0, next_attempt_at = ?, last_error = '' WHERE delivery <> ?`
+	args := []any{DeliveryPending, timestamp(d.now()), DeliveryDelivered}
+	switch {
+	case allDead:
+		q += ` AND delivery = ?`
+		args = append(args, DeliveryDead)
+	case len(ids) > 0:
+		q += ` AND event_id IN (` + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + `)`
+		args = append(args, anySlice(ids)...)
+	default:
+		return 0, nil
+	}
+	if websiteID != 0 {
+		q += ` AND website_id = ?`
+		args = append(args, websiteID)
+	}
+	r, err := d.sql.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("retry events: %w", err)
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
+}
+
+// HasEvent reports whether job jobID already raised an event of type typ.
+func (d *DB) HasEvent(ctx context.Context, jobID int64, typ string) (bool, error) {
+	var n int
+	err := d.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM ksefpl_event WHERE job_id = ? AND type = ?`, jobID, typ).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up events of job %d: %w", jobID, err)
+	}
+	return n > 0, nil
+}
