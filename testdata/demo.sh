@@ -38,12 +38,20 @@ k config:set ksefpl/seller/address_line1 "ul. Prosta 1"
 k config:set ksefpl/seller/address_line2 "00-001 Warszawa"
 echo "\$ ksefpl sim token --url $URL --nip 5261040828 | ksefpl config:set ksefpl/connection/api_token -"
 "$BIN" sim token --url "$URL" --nip 5261040828 | "$BIN" --home "$WORK/home" config:set ksefpl/connection/api_token -
+k config:set ksefpl/seller/bank_account "PL61 1090 1014 0000 0712 1981 2874"
+# The shop's receiver of job events: a command given each event (JSON) on stdin.
+cat >"$WORK/shop-receiver.sh" <<RECEIVER
+#!/bin/sh
+cat >>"$WORK/shop-events.log"; echo >>"$WORK/shop-events.log"
+RECEIVER
+chmod 700 "$WORK/shop-receiver.sh"
+k config:set ksefpl/notify/command "$WORK/shop-receiver.sh"
 
 step "Test the connection (every check, with timings)"
 k test-connection
 
 step "Queue invoices and a credit memo (milliseconds, no network)"
-for f in domestic_b2b consumer eu_wdt export_ex zw_np; do
+for f in domestic_b2b consumer eu_wdt export_ex zw_np gross_prices split_payment oss; do
   k queue invoice --file "$DATA/$f.json"
 done
 k queue creditmemo --file "$DATA/creditmemo_lookup.json"
@@ -56,6 +64,10 @@ k submit --wait 60s --poll-interval 200ms
 
 step "The queue with KSeF numbers"
 k queue list
+
+step "The shop learned each KSeF number: the events its receiver got (at least once, in order)"
+head -c 900 "$WORK/shop-events.log"; echo "..."
+k events
 
 step "The audit trail of the first invoice and of the credit memo"
 k audit --job 1

@@ -47,24 +47,30 @@ func buildBinary(t *testing.T) string {
 	return binary.path
 }
 
-// TestSubmitKilledMidFlightLosesNothing kills a real `ksefpl submit` process with
-// SIGKILL while it is sending, then runs submit again: every job ends ACCEPTED and the
-// simulator (the judge) holds exactly one KSeF number per document.
-func TestSubmitKilledMidFlightLosesNothing(t *testing.T) {
+// processHome is a home configured against a real simulator over HTTP, for tests that
+// run the real binary as a process.
+type processHome struct {
+	t    *testing.T
+	bin  string
+	home string
+	sim  *ksefsim.Server
+	srv  *httptest.Server
+	db   *store.DB
+	ctx  context.Context
+}
+
+// newProcessHome builds the binary, starts a simulator and configures a home for seller
+// 5261040828 with a token from stdin; db is the home's store, opened by the test.
+func newProcessHome(t *testing.T) *processHome {
+	t.Helper()
 	bin := buildBinary(t)
 	sim, err := ksefsim.New(ksefsim.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	home := filepath.Join(t.TempDir(), "home")
-	run := func(args ...string) (string, error) {
-		cmd := exec.Command(bin, append([]string{"--home", home}, args...)...)
-		cmd.Env = append(os.Environ(), "NO_COLOR=1")
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	t.Cleanup(srv.Close)
+	p := &processHome{t: t, bin: bin, home: filepath.Join(t.TempDir(), "home"), sim: sim, srv: srv, ctx: context.Background()}
 	nip := "5261040828"
 	tok, err := sim.IssueToken(nip)
 	if err != nil {
@@ -72,35 +78,61 @@ func TestSubmitKilledMidFlightLosesNothing(t *testing.T) {
 	}
 	for _, kv := range [][2]string{{"ksefpl/connection/environment", "local"}, {"ksefpl/connection/base_url", srv.URL + "/v2"},
 		{"ksefpl/seller/nip", nip}, {"ksefpl/seller/name", "ACME"}, {"ksefpl/seller/address_line1", "ul. Prosta 1"}} {
-		if out, err := run("config:set", kv[0], kv[1]); err != nil {
+		if out, err := p.run("config:set", kv[0], kv[1]); err != nil {
 			t.Fatalf("config:set %s: %v\n%s", kv[0], err, out)
 		}
 	}
-	set := exec.Command(bin, "--home", home, "config:set", "ksefpl/connection/api_token", "-")
-	set.Stdin = strings.NewReader(tok)
-	if out, err := set.CombinedOutput(); err != nil {
+	if out, err := p.runStdin(tok, "config:set", "ksefpl/connection/api_token", "-"); err != nil {
 		t.Fatalf("token: %v\n%s", err, out)
 	}
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(home, "ksefpl.db"), store.Options{})
-	if err != nil {
+	if p.db, err = store.Open(p.ctx, filepath.Join(p.home, "ksefpl.db"), store.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	const n = 12
+	t.Cleanup(func() { p.db.Close() })
+	return p
+}
+
+// command is the binary with the home, ready to run.
+func (p *processHome) command(args ...string) *exec.Cmd {
+	cmd := exec.Command(p.bin, append([]string{"--home", p.home}, args...)...)
+	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	return cmd
+}
+
+func (p *processHome) run(args ...string) (string, error) { return p.runStdin("", args...) }
+
+func (p *processHome) runStdin(stdin string, args ...string) (string, error) {
+	cmd := p.command(args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// queueKillInvoices stores n PENDING invoices KILL-01… for website 1.
+func (p *processHome) queueKillInvoices(n int) {
+	p.t.Helper()
 	for i := 1; i <= n; i++ {
 		inc := fmt.Sprintf("KILL-%02d", i)
-		if _, _, err := db.Enqueue(ctx, store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: inc, InputFormat: "json",
+		if _, _, err := p.db.Enqueue(p.ctx, store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: inc, InputFormat: "json",
 			Input: killInvoice(inc), Status: store.JobPending}, false, store.AuditEntry{Event: store.EventTransition, Actor: "test"}); err != nil {
-			t.Fatal(err)
+			p.t.Fatal(err)
 		}
 	}
+}
+
+// TestSubmitKilledMidFlightLosesNothing kills a real `ksefpl submit` process with
+// SIGKILL while it is sending, then runs submit again: every job ends ACCEPTED and the
+// simulator (the judge) holds exactly one KSeF number per document.
+func TestSubmitKilledMidFlightLosesNothing(t *testing.T) {
+	p := newProcessHome(t)
+	sim, db, ctx, run := p.sim, p.db, p.ctx, p.run
+	const n = 12
+	p.queueKillInvoices(n)
 	// Slow sends down so that the kill lands mid-flight.
 	sim.SetFaults(ksefsim.Faults{PerEndpoint: map[string]ksefsim.EndpointFault{
 		"POST /v2/sessions/online/{referenceNumber}/invoices": {Latency: 150 * time.Millisecond}}})
 
-	victim := exec.Command(bin, "--home", home, "submit", "--wait", "30s", "--poll-interval", "50ms")
-	victim.Env = append(os.Environ(), "NO_COLOR=1")
+	victim := p.command("submit", "--wait", "30s", "--poll-interval", "50ms")
 	if err := victim.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -81,6 +81,7 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newInvoiceQRCmd(a),
 		newCertificateImportCmd(a), newCertificateEnrollCmd(a), newCertificateListCmd(a),
 		newCertificateRevokeCmd(a), newCertificateRemoveCmd(a),
+		newEventsCmd(a), newNotifyDeliverCmd(a), newNotifyListCmd(a), newNotifyRetryCmd(a), newNotifyTestCmd(a),
 	)
 	// Cobra's completion command: an unknown shell (completion tcsh) is a usage error.
 	root.InitDefaultCompletionCmd()

@@ -98,6 +98,13 @@ func TestChaosSoak(t *testing.T) {
 		tokens = append(tokens, tok)
 		must(k(tok, append([]string{"config:set", "ksefpl/connection/api_token", "-"}, scope...)...))
 	}
+	// The shop's webhook: a real receiver that checks every signature and answers 500 to
+	// about one request in five.
+	const webhookSecret = "whsec-soak-never-printed-91c2"
+	hook, hookSrv := newWebhookReceiver(t, webhookSecret)
+	hook.setMode("flaky")
+	must(k("", "config:set", "ksefpl/notify/webhook_url", hookSrv.URL+"/ksefpl"))
+	must(k(webhookSecret, "config:set", "ksefpl/notify/webhook_secret", "-"))
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(home, "ksefpl.db"), store.Options{})
 	must(err)
@@ -327,6 +334,51 @@ func TestChaosSoak(t *testing.T) {
 		}
 	}
 
+	// The shop learned every KSeF number: after the flaky receiver's failures are retried,
+	// every ACCEPTED job has exactly one job.accepted event, delivered and acknowledged,
+	// and each website's events first arrived in sequence order.
+	hook.setMode("ok")
+	for i := 0; i < 10; i++ {
+		if c, _ := db.EventCounts(ctx, 0); c[store.DeliveryPending] == 0 {
+			break
+		}
+		must(k("", "notify:deliver", "--force"))
+	}
+	evs, err := db.Events(ctx, store.EventFilter{})
+	must(err)
+	evCount := map[string]int{}
+	attempts, delivered, dead := 0, 0, 0
+	orderOK := hook.inSeqOrder(evs)
+	hook.mu.Lock()
+	for _, ev := range evs {
+		attempts += ev.Attempts
+		switch ev.Delivery {
+		case store.DeliveryDelivered:
+			delivered++
+		case store.DeliveryDead:
+			dead++
+		}
+		if ev.Type == store.EventAccepted {
+			evCount[fmt.Sprint(ev.JobID)]++
+			if ev.Delivery != store.DeliveryDelivered || hook.acked[ev.ID] < 1 {
+				t.Errorf("event %s of job %d: %s, acknowledged %d times", ev.ID, ev.JobID, ev.Delivery, hook.acked[ev.ID])
+			}
+		}
+	}
+	badSigs := hook.badSigs
+	hook.mu.Unlock()
+	for _, j := range jobs {
+		if evCount[fmt.Sprint(j.ID)] != 1 {
+			t.Errorf("job %d has %d job.accepted events, want exactly 1", j.ID, evCount[fmt.Sprint(j.ID)])
+		}
+	}
+	if !orderOK {
+		t.Error("a website's events did not first arrive in sequence order")
+	}
+	if badSigs != 0 {
+		t.Errorf("%d webhook requests with a bad signature", badSigs)
+	}
+
 	// No secret anywhere: process output, audit rows, the database file.
 	var audit bytes.Buffer
 	rows, err := db.Audit(ctx, store.AuditFilter{})
@@ -343,6 +395,9 @@ func TestChaosSoak(t *testing.T) {
 			if bytes.Contains(hay, []byte(secretPart)) {
 				t.Errorf("a KSeF token appears in the %s", name)
 			}
+		}
+		if bytes.Contains(hay, []byte(webhookSecret)) {
+			t.Errorf("the webhook secret appears in the %s", name)
 		}
 		if name != "db" && name != "wal" && jwt.Match(hay) {
 			t.Errorf("a JWT (access or refresh token) appears in the %s", name)
@@ -367,9 +422,13 @@ func TestChaosSoak(t *testing.T) {
 	if st.TooManyRequests == 0 {
 		t.Error("no 429 was answered")
 	}
-	fmt.Printf("soak: %d invoices, 2 websites, %d submit processes (%d killed with SIGKILL), %d sessions, %s; faults: 5%% 503, %s; simulator: %d requests, %d answered 429, %d invoice receptions; audit: %d SESSION_TERMINATED, %d RESENT, %d DUPLICATE_OF_SAME_DOCUMENT, %d RECOVERED, %d NOT_RECEIVED\n",
+	if attempts-delivered == 0 {
+		t.Error("the flaky webhook never failed: its retries were not exercised")
+	}
+	fmt.Printf("soak: %d invoices, 2 websites, %d submit processes (%d killed with SIGKILL), %d sessions, %s; faults: 5%% 503, %s; simulator: %d requests, %d answered 429, %d invoice receptions; audit: %d SESSION_TERMINATED, %d RESENT, %d DUPLICATE_OF_SAME_DOCUMENT, %d RECOVERED, %d NOT_RECEIVED; events: %d delivered, %d retried attempts, %d dead\n",
 		n, runs, kills, len(sessionsUsed), time.Since(start).Round(time.Second), strings.Join(injected, ", "), st.Requests, st.TooManyRequests,
-		len(sim.Invoices()), reasons["SESSION_TERMINATED"], reasons["RESENT"], reasons["DUPLICATE_OF_SAME_DOCUMENT"], reasons["RECOVERED"], reasons["NOT_RECEIVED"])
+		len(sim.Invoices()), reasons["SESSION_TERMINATED"], reasons["RESENT"], reasons["DUPLICATE_OF_SAME_DOCUMENT"], reasons["RECOVERED"], reasons["NOT_RECEIVED"],
+		delivered, attempts-delivered, dead)
 }
 
 // soakTimeScale compresses the rate limits' clock for the soak.

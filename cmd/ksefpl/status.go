@@ -13,6 +13,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/conncheck"
 	"github.com/ksefpl/ksefpl/pkg/offline"
 	"github.com/ksefpl/ksefpl/pkg/status"
+	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
 type statusOptions struct {
@@ -89,6 +90,7 @@ func renderStatus(a *app, sites []status.Website) error {
 			{"queue", queueText(a, w.Queue)},
 			{"sessions in flight", sessionsText(w.SessionsInFlight)},
 			{"oldest pending job", pendingText(w)},
+			{"job events", eventsText(a, w)},
 		}
 		for _, r := range rows {
 			fmt.Fprintf(a.io.Out, "  %-21s %s\n", r[0], r[1]) // data in r[1] is escaped where it is composed
@@ -109,6 +111,20 @@ func renderStatus(a *app, sites []status.Website) error {
 		}
 	}
 	return nil
+}
+
+// eventsText is the events line: counts by delivery state and where they go.
+func eventsText(a *app, w status.Website) string {
+	e := w.Events
+	dead := fmt.Sprintf("%d dead", e[store.DeliveryDead])
+	if e[store.DeliveryDead] > 0 {
+		dead = a.io.red(dead)
+	}
+	to := "feed only (no receiver)"
+	if w.Receiver != "" {
+		to = "to " + esc(w.Receiver)
+	}
+	return fmt.Sprintf("%d delivered, %d pending, %s · %s", e[store.DeliveryDelivered], e[store.DeliveryPending], dead, to)
 }
 
 func orDash(s string) string {

@@ -121,8 +121,13 @@ func runSubmit(ctx context.Context, o *submitOptions) error {
 		if err := writeJSON(a.io.Out, res); err != nil {
 			return err
 		}
-	} else if err := renderSubmit(a, res); err != nil {
-		return err
+	} else {
+		if err := renderSubmit(a, res); err != nil {
+			return err
+		}
+		if res.Notify != nil {
+			renderNotifyReport(a, *res.Notify)
+		}
 	}
 	if c := res.FirstErrorClass(); c != failure.None {
 		return silentExit(c)

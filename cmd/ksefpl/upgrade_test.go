@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/home"
+	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
@@ -108,5 +110,82 @@ func TestHomeOfTheFirstReleaseUpgrades(t *testing.T) {
 	}
 	if code, stdout, stderr = runCLI(t, env, false, "upo:download", "--job", "1"); code != 0 || !strings.Contains(stdout, "Potwierdzenie") {
 		t.Fatalf("upo:download: exit %d, %s", code, stderr)
+	}
+}
+
+// TestHomeOfTheOfflineReleaseUpgrades opens a home made by the release before the outbox
+// (schema 12, testdata/homes/release3): configuration, the token, the Offline certificate,
+// jobs (the offline one frozen, with its deadline) and the audit log survive; the pending
+// jobs then go to KSeF and their job.accepted events are written.
+func TestHomeOfTheOfflineReleaseUpgrades(t *testing.T) {
+	dir := copyHome(t, "release3")
+	env := map[string]string{"KSEFPL_HOME": dir, "NO_COLOR": "1"}
+	code, stdout, stderr := runCLI(t, env, false, "status", "-o", "json")
+	var st []struct {
+		Token struct {
+			Fingerprint string `json:"fingerprint"`
+			Problem     string `json:"problem"`
+		} `json:"token"`
+		Offline *struct {
+			Serial string `json:"serial"`
+		} `json:"offline_certificate"`
+		Queue  map[string]int `json:"queue"`
+		Events map[string]int `json:"events"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &st) != nil || len(st) != 1 {
+		t.Fatalf("status: exit %d: %s %s", code, stdout, stderr)
+	}
+	w := st[0]
+	if w.Token.Fingerprint != "ba8d4ff3e17c" || w.Token.Problem != "" || w.Offline == nil || w.Offline.Serial != "03B3EF69A9F4CCBA" ||
+		w.Queue[store.JobAccepted] != 1 || w.Queue[store.JobPending] != 2 || w.Events[store.DeliveryPending]+w.Events[store.DeliveryDelivered] != 0 {
+		t.Fatalf("status after the upgrade: %s", stdout)
+	}
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(dir, home.DBFile), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	trail, err := db.Audit(ctx, store.AuditFilter{})
+	if err != nil || len(trail) != 14 {
+		t.Errorf("audit rows after the upgrade: %d (%v), want 14", len(trail), err)
+	}
+	off, err := db.JobByID(ctx, 2)
+	if err != nil || off.OfflineMode != "offline24" || off.Deadline == "" || !off.Frozen() {
+		t.Fatalf("the offline job after the upgrade: %+v, %v", off, err)
+	}
+
+	// A new simulator stands in for the old one: the pending jobs go out, and the outbox
+	// records their events.
+	sim, err := ksefsim.New(ksefsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	tok, err := sim.IssueToken("5261040828")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, env, false, "config:set", "ksefpl/connection/base_url", srv.URL+"/v2"); code != 0 {
+		t.Fatalf("config:set base_url: %s", stderr)
+	}
+	var out, errOut bytes.Buffer
+	ios := &ioStreams{In: strings.NewReader(tok), Out: &out, ErrOut: &errOut}
+	if code := run(ctx, []string{"config:set", "ksefpl/connection/api_token", "-"}, ios, func(k string) string { return env[k] }); code != 0 {
+		t.Fatalf("token: %s", errOut.String())
+	}
+	if code, stdout, stderr := runCLI(t, env, false, "submit", "--wait", "20s", "--poll-interval", "50ms"); code != 0 {
+		t.Fatalf("submit: exit %d: %s %s", code, stdout, stderr)
+	}
+	evs, err := db.Events(ctx, store.EventFilter{Type: store.EventAccepted})
+	if err != nil || len(evs) != 2 || evs[0].JobID != 2 && evs[0].JobID != 3 {
+		t.Fatalf("events after sending: %v %v", evs, err)
+	}
+	for _, ev := range evs {
+		j, _ := db.JobByID(ctx, ev.JobID)
+		if j.Status != store.JobAccepted || !strings.Contains(string(ev.Payload), j.KSeFNumber) {
+			t.Errorf("job %d %s, event %s", j.ID, j.Status, ev.Payload)
+		}
 	}
 }

@@ -148,7 +148,7 @@ func Redeadline(ctx context.Context, d *deps.Deps, s *website.Settings, actor st
 		nj, err := d.DB.UpdateJob(ctx, j.ID, nil, func(x *store.Job) error {
 			x.Deadline, x.DeadlineLifted = dl.Date(), dl.Lifted
 			return nil
-		}, store.AuditEntry{Event: store.EventWarning, Actor: actor, Reason: ReasonDeadline,
+		}, store.AuditEntry{Event: store.EventWarning, Actor: actor, Reason: ReasonDeadline, Notify: store.EventDeadline,
 			Message: fmt.Sprintf("offline deadline of %s %s now %s (was %s)", j.EntityType, j.IncrementID, dl, orOpen(j.Deadline))})
 		if errors.Is(err, store.ErrConflict) {
 			continue

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +21,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/kcert"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
+	"github.com/ksefpl/ksefpl/pkg/notify"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
@@ -84,7 +89,7 @@ func check(t *testing.T, r *Report, name string) Check {
 func TestRunPassesEveryCheckAgainstTheSimulator(t *testing.T) {
 	h := newHarness(t)
 	r := h.run(Options{})
-	want := CheckConnection + "=pass, " + CheckPreview + "=pass, " + CheckLifecycle + "=pass, " + CheckKSeFNumber + "=pass, " + CheckUPO + "=pass"
+	want := CheckConnection + "=pass, " + CheckPreview + "=pass, " + CheckLifecycle + "=pass, " + CheckKSeFNumber + "=pass, " + CheckUPO + "=pass, " + CheckNotify + "=skip"
 	if got := statuses(r); got != want || !r.Success {
 		for _, c := range r.Checks {
 			t.Logf("%s: %s %s %s", c.Name, c.Status, c.Detail, c.Hint)
@@ -172,7 +177,7 @@ func TestRunWithARevokedTokenFailsTheConnectionAndSendsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := h.run(Options{})
-	want := CheckConnection + "=fail, " + CheckPreview + "=pass, " + CheckLifecycle + "=skip, " + CheckKSeFNumber + "=skip, " + CheckUPO + "=skip"
+	want := CheckConnection + "=fail, " + CheckPreview + "=pass, " + CheckLifecycle + "=skip, " + CheckKSeFNumber + "=skip, " + CheckUPO + "=skip, " + CheckNotify + "=skip"
 	if got := statuses(r); got != want || r.Success {
 		t.Fatalf("checks %s (success %v), want %s", got, r.Success, want)
 	}
@@ -326,5 +331,48 @@ func TestRunReportsOtherJobsAsSentOrDeferred(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d WAITING_FOR_ORIGINAL audit rows, want 1", n)
+	}
+}
+
+// With a webhook configured, the test invoice's ACCEPTED event must reach it, signed, and
+// be acknowledged; a receiver that keeps failing fails the step.
+func TestRunDeliversTheAcceptedEventToTheShop(t *testing.T) {
+	const secret = "golive-webhook-secret"
+	var got []string
+	fail := false
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if err := notify.Verify(r.Header.Get(notify.HeaderSignature), secret, body, time.Now(), 5*time.Minute); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		if fail {
+			http.Error(w, "database down", http.StatusInternalServerError)
+			return
+		}
+		got = append(got, r.Header.Get(notify.HeaderEventType)+" "+string(body))
+	}))
+	t.Cleanup(srv.Close)
+	h := newHarness(t)
+	h.set(config.PathNotifyWebhookURL, srv.URL+"/hook")
+	h.set(config.PathNotifySecret, secret)
+	r := h.run(Options{})
+	c := check(t, r, CheckNotify)
+	if c.Status != conncheck.Pass || !r.Success {
+		t.Fatalf("%s: %s %s (%s)", CheckNotify, c.Status, c.Detail, statuses(r))
+	}
+	mu.Lock()
+	if len(got) != 1 || !strings.HasPrefix(got[0], store.EventAccepted+" ") || !strings.Contains(got[0], r.KSeFNumber) {
+		t.Errorf("receiver got %q, want one job.accepted with %s", got, r.KSeFNumber)
+	}
+	fail = true
+	mu.Unlock()
+	r = h.run(Options{})
+	c = check(t, r, CheckNotify)
+	if c.Status != conncheck.Fail || c.Class != failure.Unavailable || !strings.Contains(c.Detail, "500") || r.Success {
+		t.Errorf("%s with a failing receiver: %s %s", CheckNotify, c.Status, c.Detail)
 	}
 }

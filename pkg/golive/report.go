@@ -14,6 +14,7 @@ const (
 	CheckLifecycle  = "PENDING → SUBMITTED → ACCEPTED"
 	CheckKSeFNumber = "KSeF number recorded"
 	CheckUPO        = "UPO downloaded, hash checked"
+	CheckNotify     = "KSeF number delivered to the shop"
 )
 
 // Check is one line of the checklist. Status and Class have the values of conncheck's

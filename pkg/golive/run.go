@@ -129,7 +129,7 @@ func (g *runner) run(ctx context.Context) error {
 		if conn.Status == conncheck.Pass {
 			why = "needs a valid invoice preview"
 		}
-		for _, n := range []string{CheckLifecycle, CheckKSeFNumber, CheckUPO} {
+		for _, n := range []string{CheckLifecycle, CheckKSeFNumber, CheckUPO, CheckNotify} {
 			g.skip(n, why+"; nothing was queued or sent")
 		}
 		return nil
@@ -146,6 +146,7 @@ func (g *runner) run(ctx context.Context) error {
 	if life.Status != conncheck.Pass {
 		g.skip(CheckKSeFNumber, "needs an ACCEPTED test invoice")
 		g.skip(CheckUPO, "needs an ACCEPTED test invoice")
+		g.skip(CheckNotify, "needs an ACCEPTED test invoice")
 		return nil
 	}
 	num, err := g.step(CheckKSeFNumber, func() (Check, error) { return g.ksefNumber(ctx, job.ID) })
@@ -154,9 +155,18 @@ func (g *runner) run(ctx context.Context) error {
 	}
 	if num.Status != conncheck.Pass {
 		g.skip(CheckUPO, "needs the KSeF number in the queue record")
+		g.skip(CheckNotify, "needs the KSeF number in the queue record")
 		return nil
 	}
-	_, err = g.step(CheckUPO, func() (Check, error) { return g.upo(ctx, job.ID) })
+	if _, err = g.step(CheckUPO, func() (Check, error) { return g.upo(ctx, job.ID) }); err != nil {
+		return err
+	}
+	if !g.s.Notify.Configured() {
+		g.skip(CheckNotify, "no receiver is configured ("+config.PathNotifyWebhookURL+" or "+config.PathNotifyCommand+
+			"): the shop learns the KSeF number only from ksefpl events or queue show")
+		return nil
+	}
+	_, err = g.step(CheckNotify, func() (Check, error) { return g.notified(ctx, job.ID) })
 	return err
 }
 

@@ -70,6 +70,8 @@ type Failure struct {
 
 // Report says what one Deliver call did.
 type Report struct {
+	// Websites is how many websites have a receiver.
+	Websites  int       `json:"websites"`
 	Delivered int       `json:"delivered"`
 	Failed    int       `json:"failed"`  // attempts that failed and will be retried
 	Dead      int       `json:"dead"`    // events parked as dead by this call
@@ -105,6 +107,7 @@ func (d *Deliverer) Deliver(ctx context.Context, sites []Site, o Options) (Repor
 		if !s.Configured() {
 			continue
 		}
+		r.Websites++
 		if s.Err != nil {
 			r.Skipped = append(r.Skipped, fmt.Sprintf("%s: %v", s.Code, s.Err))
 			continue
@@ -146,7 +149,7 @@ func (d *Deliverer) site(ctx context.Context, s Site, o Options, r *Report) erro
 				return nil
 			}
 			var held *store.LeaseHeldError
-			switch err := d.DB.AcquireLease(ctx, lease, d.Holder, leaseTTL); {
+			switch _, err := d.DB.AcquireOrTakeOver(ctx, lease, d.Holder, leaseTTL); {
 			case errors.As(err, &held):
 				r.Skipped = append(r.Skipped, fmt.Sprintf("%s: another process is delivering its events (%s)", s.Code, held.Holder))
 				return nil

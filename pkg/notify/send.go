@@ -117,6 +117,15 @@ type Sender struct {
 	Now func() time.Time
 	// UserAgent is sent with webhooks ("ksefpl").
 	UserAgent string
+	// Timeout bounds one webhook call (0: WebhookTimeout).
+	Timeout time.Duration
+}
+
+func (s *Sender) timeout() time.Duration {
+	if s.Timeout > 0 {
+		return s.Timeout
+	}
+	return WebhookTimeout
 }
 
 func (s *Sender) now() time.Time {
@@ -165,6 +174,11 @@ func CheckWebhookURL(raw string) error {
 	return failure.New(failure.Invalid, fmt.Errorf("webhook URL %s: events go only over https (plain http only to a loopback host)", u.Redacted()))
 }
 
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
 func isLoopback(host string) bool {
 	if host == "localhost" {
 		return true
@@ -177,7 +191,7 @@ func (s *Sender) client() *http.Client {
 	if s.HTTP != nil {
 		return s.HTTP
 	}
-	return &http.Client{Timeout: WebhookTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+	return &http.Client{Timeout: s.timeout(), CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
 }
@@ -189,7 +203,7 @@ func (s *Sender) post(ctx context.Context, r Receiver, id, typ string, body []by
 	if err := CheckWebhookURL(r.WebhookURL); err != nil {
 		return fail(Answer{}, "%v", err)
 	}
-	ctx, cancel := context.WithTimeout(ctx, WebhookTimeout)
+	ctx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.WebhookURL, bytes.NewReader(body))
 	if err != nil {
@@ -212,8 +226,8 @@ func (s *Sender) post(ctx context.Context, r Receiver, id, typ string, body []by
 		if errors.As(err, &ue) {
 			err = ue.Err // the URL is in the configuration; the cause is what matters
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return fail(Answer{}, "no answer within %s", WebhookTimeout)
+		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
+			return fail(Answer{}, "no answer within %s", s.timeout())
 		}
 		return fail(Answer{}, "%v", err)
 	}

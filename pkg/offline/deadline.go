@@ -48,6 +48,10 @@ func (d Deadline) End() (end time.Time, ok bool) {
 	return time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, warsaw), true
 }
 
+// DueSoon is how close a deadline must be for ksefpl to warn about it (status, and the
+// shop through an offline.deadline_near event).
+const DueSoon = 4 * time.Hour
+
 // Remaining returns how long is left at now until the deadline runs out (negative
 // once it has); ok is false when there is no day (Open or Lifted).
 func (d Deadline) Remaining(now time.Time) (left time.Duration, ok bool) {

@@ -1,7 +1,8 @@
 // Package status owns the per-website status report (ksefpl status): for each website its
 // environment, seller NIP, where its token comes from and its fingerprint, the last
 // connection test, queue counts by status, sessions in flight, the age of the oldest
-// pending job, and the documents issued offline with their deadlines — read from
+// pending job, the job events and their delivery to the shop (dead ones warned about),
+// and the documents issued offline with their deadlines — read from
 // configuration and the store, with one network call only when a website has offline
 // documents still to send: KSeF's status service (Latarnia), whose failure announcements
 // move their deadlines.
@@ -16,6 +17,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/kcert"
+	"github.com/ksefpl/ksefpl/pkg/offline"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/website"
 )
@@ -88,6 +90,10 @@ type Website struct {
 	LastConnection *Connection `json:"last_connection"`
 	// Queue counts jobs by status; every status in JobStatuses is present.
 	Queue map[string]int `json:"queue"`
+	// Events counts the job events by delivery state (pending, delivered, dead; each
+	// present), and Receiver says where they go ("" when only the feed has them).
+	Events   map[string]int `json:"events"`
+	Receiver string         `json:"receiver,omitempty"`
 	// SessionsInFlight are the references of sessions still active, sending or closing.
 	SessionsInFlight []string `json:"sessions_in_flight"`
 	// OldestPendingAt is when the oldest PENDING job was queued (nil: none pending).
@@ -103,7 +109,7 @@ type Website struct {
 }
 
 // DueSoon is how close a deadline must be for status to warn.
-const DueSoon = 4 * time.Hour
+const DueSoon = offline.DueSoon
 
 // OfflineJob is one document issued offline and not yet accepted by KSeF.
 type OfflineJob struct {
@@ -188,6 +194,26 @@ func one(ctx context.Context, env *deps.Deps, w store.Website) (Website, error) 
 			Environment: last.Environment, Fingerprint: short(last.TokenFingerprint)}
 	}
 
+	ev, err := env.DB.EventCounts(ctx, w.ID)
+	if err != nil {
+		return Website{}, err
+	}
+	out.Events = map[string]int{store.DeliveryPending: 0, store.DeliveryDelivered: 0, store.DeliveryDead: 0}
+	for k, n := range ev {
+		out.Events[k] = n
+	}
+	switch n := s.Notify; {
+	case n.WebhookURL != "" && n.Command != "":
+		out.Receiver = "webhook " + n.WebhookURL + " and command " + n.Command
+	case n.WebhookURL != "":
+		out.Receiver = "webhook " + n.WebhookURL
+	case n.Command != "":
+		out.Receiver = "command " + n.Command
+	}
+	if d := out.Events[store.DeliveryDead]; d > 0 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%d job event(s) of website %s could not be delivered to the shop and are parked as dead: see ksefpl notify:list --status dead, fix the receiver, then ksefpl notify:retry --dead",
+			d, w.Code))
+	}
 	counts, err := env.DB.JobCounts(ctx, w.ID)
 	if err != nil {
 		return Website{}, err

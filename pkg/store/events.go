@@ -14,13 +14,14 @@ import (
 
 // Event types: what the shop learns about a job.
 const (
-	EventAccepted     = "job.accepted"      // KSeF assigned a KSeF number
-	EventFailed       = "job.failed"        // KSeF rejected the document (or it can never be sent)
-	EventAuthHeld     = "job.auth_held"     // held as AUTH_ERROR: the website's credentials were refused
-	EventAuthReleased = "job.auth_released" // released from AUTH_ERROR
-	EventDeferred     = "job.deferred"      // held back by a submit run (a reason that may pass)
-	EventDeadline     = "offline.deadline"  // an offline document's deadline moved, was lifted, or is near
-	EventTest         = "test"              // notify:test; never stored
+	EventAccepted     = "job.accepted"          // KSeF assigned a KSeF number
+	EventFailed       = "job.failed"            // KSeF rejected the document (or it can never be sent)
+	EventAuthHeld     = "job.auth_held"         // held as AUTH_ERROR: the website's credentials were refused
+	EventAuthReleased = "job.auth_released"     // released from AUTH_ERROR
+	EventDeferred     = "job.deferred"          // held back by a submit run (a reason that may pass)
+	EventDeadline     = "offline.deadline"      // an offline document's deadline moved or was lifted
+	EventDeadlineNear = "offline.deadline_near" // an offline document's deadline is less than offline.DueSoon away
+	EventTest         = "test"                  // notify:test; never stored
 )
 
 // Delivery states of an event.
@@ -51,7 +52,7 @@ type Event struct {
 type EventPayload struct {
 	ID              string `json:"id"`
 	Type            string `json:"type"`
-	Seq             int64  `json:"seq"`
+	Seq             int64  `json:"seq,omitempty"`
 	Website         string `json:"website"`
 	JobID           int64  `json:"job_id,omitempty"`
 	EntityType      string `json:"entity_type,omitempty"`
@@ -92,8 +93,8 @@ func eventTypeOf(e AuditEntry) string {
 	return ""
 }
 
-// newEventID returns "evt_" and 26 random base32 characters.
-func newEventID() (string, error) {
+// NewEventID returns "evt_" and 26 random base32 characters.
+func NewEventID() (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("event id: %w", err)
@@ -105,7 +106,7 @@ func newEventID() (string, error) {
 // now in the same transaction gives the payload, and the website's next sequence number
 // orders it.
 func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e AuditEntry, typ string) error {
-	id, err := newEventID()
+	id, err := NewEventID()
 	if err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 		switch typ {
 		case EventAccepted:
 			p.KSeFNumber, p.AcceptedAt, p.UPOReference = ksefNumber, acquired, invoiceRef
-		case EventDeadline:
+		case EventDeadline, EventDeadlineNear:
 			p.Deadline = deadline
 			if lifted {
 				p.Deadline = ""

@@ -2,11 +2,56 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
+
+// NewLeaseHolder names this process as a lease holder: "host|pid|nonce".
+func NewLeaseHolder() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s|%d|%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// HolderDead reports whether a holder "host|pid|nonce" names a process on this host
+// that has ended (killed mid-run): its lease may be taken over at once.
+func HolderDead(holder string) bool {
+	parts := strings.Split(holder, "|")
+	if len(parts) != 3 {
+		return false
+	}
+	host, _ := os.Hostname()
+	pid, err := strconv.Atoi(parts[1])
+	if parts[0] != host || err != nil || pid <= 0 {
+		return false
+	}
+	err = syscall.Kill(pid, 0)
+	return errors.Is(err, syscall.ESRCH)
+}
+
+// AcquireOrTakeOver is AcquireLease, except that a lease held by a process of this host
+// that no longer exists is taken over at once instead of waiting for its expiry;
+// deadHolder names that process ("" when the lease was free or renewed).
+func (d *DB) AcquireOrTakeOver(ctx context.Context, name, holder string, ttl time.Duration) (deadHolder string, err error) {
+	err = d.AcquireLease(ctx, name, holder, ttl)
+	var held *LeaseHeldError
+	if !errors.As(err, &held) || !HolderDead(held.Holder) {
+		return "", err
+	}
+	if d.TakeOverLease(ctx, name, held.Holder, holder, ttl) != nil {
+		return "", err
+	}
+	return held.Holder, nil
+}
 
 // LeaseHeldError says who holds a lease and until when.
 type LeaseHeldError struct {

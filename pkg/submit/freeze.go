@@ -65,11 +65,19 @@ func (w *websiteRun) markDeferred(ctx context.Context, j *store.Job, cause error
 	_, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobPending}, func(x *store.Job) error {
 		x.Reason, x.ReasonDetail = reason, detail
 		return nil
-	}, w.audit(reason, "held back: "+detail))
+	}, w.deferredAudit(reason, detail))
 	if errors.Is(err, store.ErrConflict) {
 		return nil // another run moved it meanwhile
 	}
 	return err
+}
+
+// deferredAudit is the audit row of a job held back, which tells the shop too (an
+// outbox event).
+func (w *websiteRun) deferredAudit(reason, detail string) store.AuditEntry {
+	a := w.audit(reason, "held back: "+detail)
+	a.Notify = store.EventDeferred
+	return a
 }
 
 // freezeOutcome says what freeze did with a job.

@@ -31,5 +31,46 @@ func (w *websiteRun) followOfflineDeadlines(ctx context.Context) error {
 	for _, j := range changed {
 		w.res.Warnings = append(w.res.Warnings, fmt.Sprintf("offline %s %s: deadline now %s", j.EntityType, j.IncrementID, offline.DescribeStored(j.Deadline, j.DeadlineLifted)))
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return w.warnNearDeadlines(ctx)
+}
+
+// ReasonDeadlineNear is the audit reason of an offline document whose deadline is less
+// than offline.DueSoon away.
+const ReasonDeadlineNear = "DEADLINE_NEAR"
+
+// warnNearDeadlines tells the shop, once per document (an offline.deadline_near event),
+// that an offline document not yet in KSeF is close to its deadline.
+func (w *websiteRun) warnNearDeadlines(ctx context.Context) error {
+	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, OfflineOnly: true,
+		Statuses: []string{store.JobPending, store.JobAuthError, store.JobSending, store.JobSubmitted, store.JobFailed}})
+	if err != nil {
+		return err
+	}
+	now := w.env.Clock()
+	for _, j := range jobs {
+		day, err := offline.ParseDay(j.Deadline)
+		if err != nil || j.DeadlineLifted {
+			continue
+		}
+		left, ok := offline.Deadline{Day: day}.Remaining(now)
+		if !ok || left >= offline.DueSoon {
+			continue
+		}
+		seen, err := w.env.DB.HasEvent(ctx, j.ID, store.EventDeadlineNear)
+		if err != nil {
+			return err
+		}
+		if seen {
+			continue
+		}
+		if err := w.env.DB.AppendAudit(ctx, store.AuditEntry{Event: store.EventWarning, WebsiteID: j.WebsiteID, JobID: j.ID,
+			Actor: w.env.Actor, Reason: ReasonDeadlineNear, Notify: store.EventDeadlineNear, ToStatus: j.Status,
+			Message: fmt.Sprintf("offline %s %s must reach KSeF by the end of %s", j.EntityType, j.IncrementID, j.Deadline)}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

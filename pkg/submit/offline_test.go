@@ -118,6 +118,45 @@ func TestOfflineDeadlinesFollowLatarnia(t *testing.T) {
 	if n != 3 {
 		t.Errorf("%d deadline audit rows, want 3 (open, moved, lifted)", n)
 	}
+	// The shop heard of each change: one offline.deadline event per audit row, the last
+	// one without a deadline (lifted).
+	evs, err := h.db.Events(context.Background(), store.EventFilter{JobID: j.ID, Type: store.EventDeadline})
+	if err != nil || len(evs) != 3 {
+		t.Fatalf("deadline events: %d, %v; want 3", len(evs), err)
+	}
+	if strings.Contains(string(evs[2].Payload), `"deadline"`) || !strings.Contains(string(evs[1].Payload), `"deadline":"`+want+`"`) {
+		t.Errorf("deadline events: %s / %s", evs[1].Payload, evs[2].Payload)
+	}
+}
+
+// An offline document less than offline.DueSoon from its deadline raises one
+// offline.deadline_near event, however many runs see it.
+func TestNearDeadlineTellsTheShopOnce(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	h.ImportOfflineCertificate("base", ksefpltest.NIP, "ec")
+	j := h.issueOffline("OFF-NEAR", "offline24", time.Now())
+	if err := h.sim.RevokeToken(h.Token); err != nil { // nothing is sent: the job stays open
+		t.Fatal(err)
+	}
+	day, err := offline.ParseDay(j.Deadline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := *h.deps()
+	for i, at := range []time.Time{day.Add(12 * time.Hour), day.Add(21 * time.Hour), day.Add(23 * time.Hour)} {
+		d.Now = func() time.Time { return at }
+		Run(context.Background(), &d, opts()) //nolint:errcheck // the run fails to authenticate by design
+		evs, err := h.db.Events(context.Background(), store.EventFilter{JobID: j.ID, Type: store.EventDeadlineNear})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := min(i, 1); len(evs) != want {
+			t.Fatalf("at %s: %d deadline_near events, want %d", at.Format(time.RFC3339), len(evs), want)
+		}
+		if len(evs) == 1 && !strings.Contains(string(evs[0].Payload), `"deadline":"`+j.Deadline+`"`) {
+			t.Errorf("payload %s", evs[0].Payload)
+		}
+	}
 }
 
 // A technical correction end to end: an offline invoice KSeF rejects (here: a buyer NIP

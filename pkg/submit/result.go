@@ -3,6 +3,8 @@ package submit
 import (
 	"time"
 
+	"github.com/ksefpl/ksefpl/pkg/notify"
+
 	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
@@ -16,6 +18,9 @@ type Result struct {
 	Warnings []string        `json:"warnings,omitempty"`
 	// RateLimitWait is how long the run waited to stay within KSeF's rate limits.
 	RateLimitWait time.Duration `json:"rate_limit_wait_ns"`
+	// Notify is what the delivery of job events to the shop did at the end of the run
+	// (nil when no website has a receiver).
+	Notify *notify.Report `json:"notify,omitempty"`
 }
 
 // WebsiteResult is what a run did for one website.

@@ -9,14 +9,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/notify"
 	"github.com/ksefpl/ksefpl/pkg/queue"
-	"github.com/ksefpl/ksefpl/pkg/secret"
+	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
 // env is a run's dependencies and run-wide settings with their defaults filled in.
@@ -195,6 +195,18 @@ func Run(ctx context.Context, d *deps.Deps, o Options) (*Result, error) {
 	if env.Pacer != nil && !env.NoPace {
 		res.RateLimitWait = env.Pacer.Stats().Total().Waited
 	}
+	if ctx.Err() == nil {
+		// The shop learns what happened: the events of this run (and any earlier ones
+		// still due) go out, within the run's time bound. A failing receiver never
+		// fails the run: its events wait for the next one.
+		rep, err := notify.Deliver(ctx, env.Deps, o.Website, notify.Options{Until: env.deadline})
+		if err != nil {
+			res.Warnings = append(res.Warnings, "delivering job events: "+err.Error())
+		}
+		if rep.Websites > 0 {
+			res.Notify = &rep
+		}
+	}
 	return res, nil
 }
 
@@ -206,7 +218,7 @@ func newEnv(d *deps.Deps, o Options, defaultActor string) env {
 		e.Actor = defaultActor
 	}
 	if e.Holder == "" {
-		e.Holder = newHolder()
+		e.Holder = store.NewLeaseHolder()
 	}
 	if e.Pacer == nil && !e.NoPace {
 		e.Pacer = ksef.NewPacer(ksef.PacerOptions{})
@@ -233,9 +245,4 @@ func websites(ctx context.Context, env env, code string) ([]config.Scope, bool, 
 		out = append(out, sc)
 	}
 	return out, false, nil
-}
-
-func newHolder() string {
-	host, _ := os.Hostname()
-	return fmt.Sprintf("%s|%d|%s", host, os.Getpid(), secret.Fingerprint(fmt.Sprint(time.Now().UnixNano()))[:8])
 }
