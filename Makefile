@@ -10,8 +10,13 @@ BIN     := bin/ksefpl
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ksefpl
 
+# With KSEFPL_TEST_MYSQL_DSN (.ci/run starts a throw-away MariaDB and sets it), the store
+# suite runs a second time against MySQL/MariaDB, and the multi-host tests run too.
 test:
 	$(GO) test -race -timeout 12m ./...
+	@if [ -n "$$KSEFPL_TEST_MYSQL_DSN" ]; then \
+		echo "store suite on MySQL/MariaDB"; KSEFPL_TEST_STORE_ENGINE=mysql $(GO) test -race -count=1 ./pkg/store/...; \
+	else echo "KSEFPL_TEST_MYSQL_DSN is unset: the store suite and the multi-host tests ran on SQLite only (eval \"\$$(.ci/mariadb-start)\" runs them on MariaDB, as .ci/run does)"; fi
 
 lint:
 	@out=$$(gofmt -l cmd pkg internal); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -71,6 +71,9 @@ func (a *app) home(ctx context.Context) (*home.Home, error) {
 	return h, nil
 }
 
+// homeDir is the data directory the flags and environment name.
+func (a *app) homeDir() (string, error) { return home.Dir(a.homeFlag, a.getenv) }
+
 // warn prints a warning on stderr, whatever the output format, once per process.
 func (a *app) warn(msg string) {
 	a.warnMu.Lock()

@@ -120,6 +120,48 @@ func (p *processHome) queueKillInvoices(n int) {
 	}
 }
 
+// killSubmitMidFlight runs submit with sends slowed down and kills it with SIGKILL once
+// at least submitted jobs are SUBMITTED, then lifts the slowdown.
+func (p *processHome) killSubmitMidFlight(submitted int) {
+	p.t.Helper()
+	p.sim.SetFaults(ksefsim.Faults{PerEndpoint: map[string]ksefsim.EndpointFault{
+		"POST /v2/sessions/online/{referenceNumber}/invoices": {Latency: 150 * time.Millisecond}}})
+	defer p.sim.SetFaults(ksefsim.Faults{})
+	victim := p.command("submit", "--wait", "30s", "--poll-interval", "50ms")
+	if err := victim.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		js, err := p.db.Jobs(p.ctx, store.JobFilter{Statuses: []string{store.JobSubmitted}})
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		if len(js) >= submitted {
+			break
+		}
+		if time.Now().After(deadline) {
+			victim.Process.Kill()
+			p.t.Fatal("the first submit never got going")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
+		p.t.Fatal(err)
+	}
+	_ = victim.Wait()
+}
+
+// ksefNumbersPerDocument counts the KSeF numbers the simulator assigned per invoice number.
+func ksefNumbersPerDocument(sim *ksefsim.Server) map[string]int {
+	numbers := map[string]int{}
+	for _, inv := range sim.Invoices() {
+		if inv.KSeFNumber != "" {
+			numbers[inv.InvoiceNumber]++
+		}
+	}
+	return numbers
+}
+
 // TestSubmitKilledMidFlightLosesNothing kills a real `ksefpl submit` process with
 // SIGKILL while it is sending, then runs submit again: every job ends ACCEPTED and the
 // simulator (the judge) holds exactly one KSeF number per document.
@@ -128,40 +170,13 @@ func TestSubmitKilledMidFlightLosesNothing(t *testing.T) {
 	sim, db, ctx, run := p.sim, p.db, p.ctx, p.run
 	const n = 12
 	p.queueKillInvoices(n)
-	// Slow sends down so that the kill lands mid-flight.
-	sim.SetFaults(ksefsim.Faults{PerEndpoint: map[string]ksefsim.EndpointFault{
-		"POST /v2/sessions/online/{referenceNumber}/invoices": {Latency: 150 * time.Millisecond}}})
-
-	victim := p.command("submit", "--wait", "30s", "--poll-interval", "50ms")
-	if err := victim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		js, err := db.Jobs(ctx, store.JobFilter{Statuses: []string{store.JobSubmitted}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(js) >= 3 {
-			break
-		}
-		if time.Now().After(deadline) {
-			victim.Process.Kill()
-			t.Fatal("the first submit never got going")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err := victim.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	_ = victim.Wait()
+	p.killSubmitMidFlight(3)
 	counts, _ := db.JobCounts(ctx, 1)
 	if counts[store.JobAccepted] == n {
 		t.Fatalf("the kill came too late: everything was already accepted (%v)", counts)
 	}
 	t.Logf("after kill -9: %v", counts)
 
-	sim.SetFaults(ksefsim.Faults{})
 	for i := 0; i < 3; i++ {
 		start := time.Now()
 		out, err := run("submit", "--wait", "20s", "--poll-interval", "50ms")
@@ -177,12 +192,7 @@ func TestSubmitKilledMidFlightLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	numbers := map[string]int{}
-	for _, inv := range sim.Invoices() {
-		if inv.KSeFNumber != "" {
-			numbers[inv.InvoiceNumber]++
-		}
-	}
+	numbers := ksefNumbersPerDocument(sim)
 	for _, j := range jobs {
 		if j.Status != store.JobAccepted {
 			t.Errorf("job %d (%s) is %s: %s", j.ID, j.IncrementID, j.Status, j.ReasonDetail)

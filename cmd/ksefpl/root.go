@@ -60,7 +60,7 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
 
 	root.AddCommand(
-		newSetupInstallCmd(a),
+		newSetupInstallCmd(a), newSetupDBMigrateCmd(a),
 		newVersionCmd(a),
 		newConfigSetCmd(a),
 		newConfigShowCmd(a),

@@ -15,8 +15,30 @@ type envSettings struct {
 	Crypt struct {
 		Key string `json:"key"`
 	} `json:"crypt"`
+	// DB is the database connection, as Magento's 'db' => ['connection' => ['default'
+	// => [...]]]; absent (or engine sqlite) means ksefpl.db in the home.
+	DB *dbSettings `json:"db,omitempty"`
 	// Extra keeps fields written by newer versions.
 	Extra map[string]json.RawMessage `json:"-"`
+}
+
+// dbSettings is env.json's "db" object.
+type dbSettings struct {
+	Connection struct {
+		Default *DBConnection `json:"default,omitempty"`
+	} `json:"connection"`
+}
+
+// DBConnection is a MySQL/MariaDB connection in env.json (db.connection.default), in
+// Magento's field names. The password is stored as given: env.json is 0600, as Magento's
+// env.php holds it.
+type DBConnection struct {
+	Host     string `json:"host"`               // HOST[:PORT], or a unix socket path
+	DBName   string `json:"dbname"`             //
+	Username string `json:"username"`           //
+	Password string `json:"password,omitempty"` //
+	Engine   string `json:"engine"`             // "mysql" or "sqlite"
+	SSLCA    string `json:"ssl_ca,omitempty"`   // PEM file of the CA that signs the server's certificate (TLS)
 }
 
 func readEnv(path string) (envSettings, error) {
@@ -35,6 +57,7 @@ func readEnv(path string) (envSettings, error) {
 		return env, fmt.Errorf("read %s: %w", path, err)
 	}
 	delete(env.Extra, "crypt")
+	delete(env.Extra, "db")
 	return env, nil
 }
 
@@ -45,6 +68,9 @@ func writeEnv(path string, env envSettings) error {
 		out[k] = v
 	}
 	out["crypt"] = env.Crypt
+	if env.DB != nil {
+		out["db"] = env.DB
+	}
 	b, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		return err

@@ -56,6 +56,9 @@ type Home struct {
 	KeySource string
 	// Warnings are problems every command should mention (env.json readable by others).
 	Warnings []string
+	// keyText is the key material the keys were parsed from, to compare with another
+	// home's (see MigrateFrom); never printed.
+	keyText string
 }
 
 // MissingError means the home directory (or its database) does not exist: only
@@ -84,14 +87,18 @@ func OpenExisting(ctx context.Context, dir string, getenv func(string) string, o
 	if !st.IsDir() {
 		return nil, failure.New(failure.Invalid, fmt.Errorf("home %s is not a directory: choose another --home", dir))
 	}
-	if _, err := os.Stat(filepath.Join(dir, DBFile)); errors.Is(err, os.ErrNotExist) {
-		return nil, &MissingError{Dir: dir}
-	}
 	env, err := readEnv(filepath.Join(dir, EnvFile))
 	if err != nil {
 		return nil, err
 	}
-	db, err := store.Open(ctx, filepath.Join(dir, DBFile), opts)
+	_, mysqlDB, err := usesMySQL(env, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, DBFile)); !mysqlDB && errors.Is(err, os.ErrNotExist) {
+		return nil, &MissingError{Dir: dir}
+	}
+	db, err := openStore(ctx, dir, env, getenv, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -162,13 +169,17 @@ func Open(ctx context.Context, dir string, getenv func(string) string, opts stor
 		}
 		res.CreatedKey = true
 	}
-	if _, err := os.Stat(filepath.Join(dir, DBFile)); errors.Is(err, os.ErrNotExist) {
+	_, mysqlDB, err := usesMySQL(env, getenv)
+	if err != nil {
+		return nil, res, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, DBFile)); !mysqlDB && errors.Is(err, os.ErrNotExist) {
 		res.CreatedDB = true
 	}
 	if err := fixPermissions(dir); err != nil {
 		return nil, res, err
 	}
-	db, err := store.Open(ctx, filepath.Join(dir, DBFile), opts)
+	db, err := openStore(ctx, dir, env, getenv, opts)
 	if err != nil {
 		return nil, res, err
 	}
@@ -187,10 +198,10 @@ func openKeys(dir string, db *store.DB, env envSettings, getenv func(string) str
 	var err error
 	if k := getenv(EnvCryptKey); k != "" {
 		h.Keys, err = secret.ParseKeys(k)
-		h.KeySource = EnvCryptKey
+		h.KeySource, h.keyText = EnvCryptKey, k
 	} else if env.Crypt.Key != "" {
 		h.Keys, err = secret.ParseKeys(env.Crypt.Key)
-		h.KeySource = EnvFile
+		h.KeySource, h.keyText = EnvFile, env.Crypt.Key
 	}
 	if err != nil {
 		return nil, fmt.Errorf("encryption key from %s is unusable (check the key, never share it): %w", h.KeySource, err)

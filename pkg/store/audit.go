@@ -125,7 +125,7 @@ func (d *DB) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
 	}
 	switch {
 	case f.Newest && f.Limit > 0:
-		q = "SELECT * FROM (" + q + fmt.Sprintf(" ORDER BY audit_id DESC LIMIT %d) ORDER BY audit_id", f.Limit)
+		q = "SELECT * FROM (" + q + fmt.Sprintf(" ORDER BY audit_id DESC LIMIT %d) AS newest ORDER BY audit_id", f.Limit)
 	case f.Limit > 0:
 		q += fmt.Sprintf(" ORDER BY audit_id LIMIT %d", f.Limit)
 	default:

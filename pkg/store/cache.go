@@ -21,9 +21,7 @@ type CacheEntry struct {
 // CachePut inserts or replaces a cache entry.
 func (d *DB) CachePut(ctx context.Context, e CacheEntry) error {
 	_, err := d.sql.ExecContext(ctx, `INSERT INTO ksefpl_cache (cache_key, tag, value, expires_at, updated_at)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (cache_key) DO UPDATE SET tag = excluded.tag, value = excluded.value,
-			expires_at = excluded.expires_at, updated_at = excluded.updated_at`,
+		VALUES (?, ?, ?, ?, ?)`+d.onConflict([]string{"cache_key"}, []string{"tag", "value", "expires_at", "updated_at"}),
 		e.Key, e.Tag, e.Value, timestamp(e.ExpiresAt), timestamp(d.now()))
 	if err != nil {
 		return fmt.Errorf("write cache: %w", err)

@@ -41,7 +41,7 @@ type Certificate struct {
 	UpdatedAt   time.Time
 }
 
-const certColumns = `certificate_id, website_id, usage, serial, fingerprint, subject, issuer, not_before, not_after,
+const certColumns = `certificate_id, website_id, "usage", serial, fingerprint, subject, issuer, not_before, not_after,
 	cert_pem, key_enc, origin, ksef_name, in_use, created_at, updated_at`
 
 func scanCertificate(sc interface{ Scan(...any) error }) (*Certificate, error) {
@@ -73,22 +73,21 @@ func (d *DB) PutCertificate(ctx context.Context, c Certificate, audit AuditEntry
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		if c.InUse {
 			if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_certificate SET in_use = 0, updated_at = ?
-				WHERE website_id = ? AND usage = ? AND fingerprint <> ?`, timestamp(now), c.WebsiteID, c.Usage, c.Fingerprint); err != nil {
+				WHERE website_id = ? AND "usage" = ? AND fingerprint <> ?`, timestamp(now), c.WebsiteID, c.Usage, c.Fingerprint); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_certificate (website_id, usage, serial, fingerprint, subject, issuer,
+		_, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_certificate (website_id, "usage", serial, fingerprint, subject, issuer,
 			not_before, not_after, cert_pem, key_enc, origin, ksef_name, in_use, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (website_id, usage, fingerprint) DO UPDATE SET key_enc = excluded.key_enc, cert_pem = excluded.cert_pem,
-				in_use = excluded.in_use, ksef_name = excluded.ksef_name, updated_at = excluded.updated_at`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+d.onConflict([]string{"website_id", `"usage"`, "fingerprint"},
+			[]string{"key_enc", "cert_pem", "in_use", "ksef_name", "updated_at"}),
 			c.WebsiteID, c.Usage, c.Serial, c.Fingerprint, c.Subject, c.Issuer, timestamp(c.NotBefore), timestamp(c.NotAfter),
 			c.CertPEM, c.KeyEnc, c.Origin, c.KSeFName, c.InUse, timestamp(now), timestamp(now))
 		if err != nil {
 			return err
 		}
 		if out, err = scanCertificate(tx.QueryRowContext(ctx, `SELECT `+certColumns+` FROM ksefpl_certificate
-			WHERE website_id = ? AND usage = ? AND fingerprint = ?`, c.WebsiteID, c.Usage, c.Fingerprint)); err != nil {
+			WHERE website_id = ? AND "usage" = ? AND fingerprint = ?`, c.WebsiteID, c.Usage, c.Fingerprint)); err != nil {
 			return err
 		}
 		return d.certAudit(ctx, tx, audit, c.WebsiteID)
@@ -108,7 +107,7 @@ func (d *DB) Certificates(ctx context.Context, websiteID int64) ([]*Certificate,
 		q += ` WHERE website_id = ?`
 		args = append(args, websiteID)
 	}
-	q += ` ORDER BY website_id, usage, in_use DESC, certificate_id DESC`
+	q += ` ORDER BY website_id, "usage", in_use DESC, certificate_id DESC`
 	rows, err := d.sql.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list certificates: %w", err)
@@ -129,7 +128,7 @@ func (d *DB) Certificates(ctx context.Context, websiteID int64) ([]*Certificate,
 // ErrNotFound when there is none.
 func (d *DB) CertificateInUse(ctx context.Context, websiteID int64, usage string) (*Certificate, error) {
 	c, err := scanCertificate(d.sql.QueryRowContext(ctx, `SELECT `+certColumns+` FROM ksefpl_certificate
-		WHERE website_id = ? AND usage = ? AND in_use = 1`, websiteID, usage))
+		WHERE website_id = ? AND "usage" = ? AND in_use = 1`, websiteID, usage))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s certificate of website %d: %w", usage, websiteID, ErrNotFound)
 	}
@@ -145,7 +144,7 @@ func (d *DB) UseCertificate(ctx context.Context, id int64, audit AuditEntry) err
 	return d.inTx(ctx, func(tx *sql.Tx) error {
 		var websiteID int64
 		var usage string
-		err := tx.QueryRowContext(ctx, `SELECT website_id, usage FROM ksefpl_certificate WHERE certificate_id = ?`, id).Scan(&websiteID, &usage)
+		err := tx.QueryRowContext(ctx, `SELECT website_id, "usage" FROM ksefpl_certificate WHERE certificate_id = ?`, id).Scan(&websiteID, &usage)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("certificate %d: %w", id, ErrNotFound)
 		}
@@ -154,7 +153,7 @@ func (d *DB) UseCertificate(ctx context.Context, id int64, audit AuditEntry) err
 		}
 		now := timestamp(d.now())
 		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_certificate SET in_use = (certificate_id = ?), updated_at = ?
-			WHERE website_id = ? AND usage = ?`, id, now, websiteID, usage); err != nil {
+			WHERE website_id = ? AND "usage" = ?`, id, now, websiteID, usage); err != nil {
 			return err
 		}
 		return d.certAudit(ctx, tx, audit, websiteID)
@@ -206,10 +205,8 @@ func (d *DB) PutEnrollment(ctx context.Context, e Enrollment, audit AuditEntry) 
 	now := timestamp(d.now())
 	return d.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_certificate_enrollment
-			(reference, website_id, usage, name, key_enc, status, message, serial, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (reference) DO UPDATE SET status = excluded.status, message = excluded.message,
-				serial = excluded.serial, updated_at = excluded.updated_at`,
+			(reference, website_id, "usage", name, key_enc, status, message, serial, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`+d.onConflict([]string{"reference"}, []string{"status", "message", "serial", "updated_at"}),
 			e.Reference, e.WebsiteID, e.Usage, e.Name, e.KeyEnc, e.Status, e.Message, e.Serial, now, now); err != nil {
 			return fmt.Errorf("record enrolment %s: %w", e.Reference, err)
 		}
@@ -219,7 +216,7 @@ func (d *DB) PutEnrollment(ctx context.Context, e Enrollment, audit AuditEntry) 
 
 // Enrollments lists a website's enrolments in a status ("" for all), oldest first.
 func (d *DB) Enrollments(ctx context.Context, websiteID int64, status string) ([]*Enrollment, error) {
-	q := `SELECT reference, website_id, usage, name, key_enc, status, message, serial, created_at, updated_at
+	q := `SELECT reference, website_id, "usage", name, key_enc, status, message, serial, created_at, updated_at
 		FROM ksefpl_certificate_enrollment WHERE website_id = ?`
 	args := []any{websiteID}
 	if status != "" {

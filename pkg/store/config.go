@@ -40,8 +40,7 @@ func (d *DB) ConfigGet(ctx context.Context, scope string, scopeID int64, path st
 // ConfigSet inserts or replaces the value at (scope, scopeID, path).
 func (d *DB) ConfigSet(ctx context.Context, scope string, scopeID int64, path, value string) error {
 	_, err := d.sql.ExecContext(ctx, `INSERT INTO core_config_data (scope, scope_id, path, value, updated_at)
-		VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (scope, scope_id, path) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		VALUES (?, ?, ?, ?, ?)`+d.onConflict([]string{"scope", "scope_id", "path"}, []string{"value", "updated_at"}),
 		scope, scopeID, path, value, timestamp(d.now()))
 	if err != nil {
 		return fmt.Errorf("save config %s: %w", path, err)

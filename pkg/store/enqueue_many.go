@@ -36,7 +36,7 @@ type EnqueueOutcome struct {
 // error, none is. Outcomes are in the items' order.
 func (d *DB) EnqueueMany(ctx context.Context, items []EnqueueItem, replace bool) ([]EnqueueOutcome, error) {
 	out := make([]EnqueueOutcome, 0, len(items))
-	err := d.inTx(ctx, func(tx *sql.Tx) error {
+	err := d.inTxIdempotent(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
 		now := d.now()
 		// The statements are parsed once per batch, not once per item.

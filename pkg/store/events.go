@@ -294,7 +294,7 @@ var ErrEventNotPending = errors.New("event is not pending")
 func (d *DB) StartDelivery(ctx context.Context, id string, retryAt time.Time) (*Event, error) {
 	var out *Event
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		ev, err := scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM ksefpl_event WHERE event_id = ?`, id))
+		ev, err := scanEvent(tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM ksefpl_event WHERE event_id = ?`+d.eng.forUpdate(), id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("event %s: %w", id, ErrNotFound)
 		}

@@ -25,7 +25,7 @@ type JobDocument struct {
 func (d *DB) SupersedeDocument(ctx context.Context, id int64, from []string, reason string, mutate func(j *Job) error, audit AuditEntry) (*Job, error) {
 	var out *Job
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		j, err := jobForUpdate(ctx, tx, id, from)
+		j, err := d.jobForUpdate(ctx, tx, id, from)
 		if err != nil {
 			return err
 		}

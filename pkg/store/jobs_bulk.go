@@ -20,7 +20,7 @@ func (d *DB) UpdateJobsEach(ctx context.Context, ids []int64, from []string, cha
 	var out []*Job
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		now := d.now()
-		byID, err := d.prepared(ctx, tx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`)
+		byID, err := d.prepared(ctx, tx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`+d.eng.forUpdate())
 		if err != nil {
 			return err
 		}

@@ -32,8 +32,8 @@ func (d *DB) RecordLatarniaMessages(ctx context.Context, msgs []LatarniaMessage)
 		n = 0
 		now := d.now()
 		st, err := tx.PrepareContext(ctx, `INSERT INTO ksefpl_latarnia_message (environment, message_id, version, event_id,
-			category, type, title, body, starts_at, ends_at, published_at, seen_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
-			ON CONFLICT (environment, message_id, version) DO NOTHING`)
+			category, type, title, body, starts_at, ends_at, published_at, seen_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`+
+			d.onConflict([]string{"environment", "message_id", "version"}, nil))
 		if err != nil {
 			return fmt.Errorf("record Latarnia messages: %w", err)
 		}

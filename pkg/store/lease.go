@@ -68,10 +68,15 @@ func (e *LeaseHeldError) Error() string {
 // is free, expired, or already held by holder (a renewal); otherwise it returns a
 // *LeaseHeldError. The check and the write happen in one transaction.
 func (d *DB) AcquireLease(ctx context.Context, name, holder string, ttl time.Duration) error {
-	return d.inTx(ctx, func(tx *sql.Tx) error {
-		now := d.now()
+	// Two hosts inserting the same free lease at once: the loser's duplicate key runs
+	// its transaction again, and it then finds the winner's row.
+	return d.inTxIdempotent(ctx, func(tx *sql.Tx) error {
+		now, err := d.eng.clock(ctx, tx, d.now)
+		if err != nil {
+			return err
+		}
 		var cur, exp string
-		err := tx.QueryRowContext(ctx, `SELECT holder, expires_at FROM ksefpl_leases WHERE name = ?`, name).Scan(&cur, &exp)
+		err = tx.QueryRowContext(ctx, `SELECT holder, expires_at FROM ksefpl_leases WHERE name = ?`+d.eng.forUpdate(), name).Scan(&cur, &exp)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			_, err = tx.ExecContext(ctx, `INSERT INTO ksefpl_leases (name, holder, expires_at) VALUES (?, ?, ?)`,
@@ -105,13 +110,19 @@ func (d *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 // TakeOverLease moves the lease from oldHolder to holder, only if oldHolder still holds
 // it (used when the old holder is known to be dead). ErrConflict when it moved meanwhile.
 func (d *DB) TakeOverLease(ctx context.Context, name, oldHolder, holder string, ttl time.Duration) error {
-	r, err := d.sql.ExecContext(ctx, `UPDATE ksefpl_leases SET holder = ?, expires_at = ? WHERE name = ? AND holder = ?`,
-		holder, timestamp(d.now().Add(ttl)), name, oldHolder)
-	if err != nil {
-		return fmt.Errorf("take over lease %s: %w", name, err)
-	}
-	if n, err := r.RowsAffected(); err != nil || n == 0 {
-		return fmt.Errorf("lease %s: %w", name, ErrConflict)
-	}
-	return nil
+	return d.inTx(ctx, func(tx *sql.Tx) error {
+		now, err := d.eng.clock(ctx, tx, d.now)
+		if err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, `UPDATE ksefpl_leases SET holder = ?, expires_at = ? WHERE name = ? AND holder = ?`,
+			holder, timestamp(now.Add(ttl)), name, oldHolder)
+		if err != nil {
+			return fmt.Errorf("take over lease %s: %w", name, err)
+		}
+		if n, err := r.RowsAffected(); err != nil || n == 0 {
+			return fmt.Errorf("lease %s: %w", name, ErrConflict)
+		}
+		return nil
+	})
 }

@@ -3,16 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
-	"embed"
 	"fmt"
 	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
 )
-
-//go:embed migrations/*.sql
-var migrationFiles embed.FS
 
 // migration is one embedded schema step, named NNNN_description.sql.
 type migration struct {
@@ -21,8 +17,9 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
+func loadMigrations(e engine) ([]migration, error) {
+	files, dir := e.migrationFS()
+	entries, err := fs.ReadDir(files, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +31,7 @@ func loadMigrations() ([]migration, error) {
 		if !ok || err != nil {
 			return nil, fmt.Errorf("migration %s: name must start with a number", name)
 		}
-		b, err := migrationFiles.ReadFile("migrations/" + name)
+		b, err := fs.ReadFile(files, dir+"/"+name)
 		if err != nil {
 			return nil, err
 		}
@@ -53,10 +50,15 @@ func (d *DB) migrate(ctx context.Context) error {
 		applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	migs, err := loadMigrations()
+	migs, err := loadMigrations(d.eng)
 	if err != nil {
 		return err
 	}
+	unlock, err := d.eng.lockMigrations(ctx, d.sql)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	for _, m := range migs {
 		err := d.inTx(ctx, func(tx *sql.Tx) error {
 			var n int

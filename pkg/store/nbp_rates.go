@@ -60,9 +60,8 @@ func (d *DB) NBPRatePut(ctx context.Context, r NBPRate) error {
 		r.FetchedAt = d.now()
 	}
 	_, err := d.sql.ExecContext(ctx, `INSERT INTO ksefpl_nbp_rates
-		(currency, tax_point_date, rate, table_no, effective_date, fetched_at) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (currency, tax_point_date) DO UPDATE SET rate = excluded.rate, table_no = excluded.table_no,
-			effective_date = excluded.effective_date, fetched_at = excluded.fetched_at`,
+		(currency, tax_point_date, rate, table_no, effective_date, fetched_at) VALUES (?, ?, ?, ?, ?, ?)`+
+		d.onConflict([]string{"currency", "tax_point_date"}, []string{"rate", "table_no", "effective_date", "fetched_at"}),
 		strings.ToUpper(r.Currency), dateOnly(r.TaxPoint), strings.TrimSpace(r.Rate), r.TableNo,
 		dateOnly(r.EffectiveDate), timestamp(r.FetchedAt))
 	if err != nil {

@@ -2,16 +2,16 @@ package store
 
 import (
 	"context"
-	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
 
 func TestNBPRatePutGetRoundTripAcrossReopen(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "ksefpl.db")
+	loc := newLocation(t)
 	stamp := time.Date(2026, 12, 29, 9, 30, 0, 0, time.UTC)
-	db, err := Open(ctx, path, Options{Now: func() time.Time { return stamp }})
+	db, err := loc.tryOpen(Options{Now: func() time.Time { return stamp }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestNBPRatePutGetRoundTripAcrossReopen(t *testing.T) {
 	}
 	db.Close()
 
-	db, err = Open(ctx, path, Options{})
+	db, err = loc.tryOpen(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,10 +44,11 @@ func TestNBPRatePutGetRoundTripAcrossReopen(t *testing.T) {
 	}
 
 	// The rate column holds text exactly as given, never a REAL.
-	var typ, raw, tpRaw string
-	if err := db.sql.QueryRowContext(ctx, `SELECT typeof(rate), rate, tax_point_date FROM ksefpl_nbp_rates`).Scan(&typ, &raw, &tpRaw); err != nil {
+	var raw, tpRaw string
+	if err := db.sql.QueryRowContext(ctx, `SELECT rate, tax_point_date FROM ksefpl_nbp_rates`).Scan(&raw, &tpRaw); err != nil {
 		t.Fatal(err)
 	}
+	typ := rateType(t, db)
 	if typ != "text" || raw != "4.2302" || tpRaw != "2026-12-28" {
 		t.Fatalf("stored typeof(rate)=%s rate=%q tax_point_date=%q", typ, raw, tpRaw)
 	}
@@ -100,9 +101,8 @@ func TestNBPRatesTableNeverStoresREAL(t *testing.T) {
 	if _, err := db.sql.ExecContext(ctx, `INSERT INTO ksefpl_nbp_rates VALUES ('EUR', '2026-01-02', 4.2302, 'x', '2026-01-01', '2026-01-02T00:00:00Z')`); err != nil {
 		t.Fatal(err)
 	}
-	var typ string
-	if err := db.sql.QueryRowContext(ctx, `SELECT typeof(rate) FROM ksefpl_nbp_rates`).Scan(&typ); err != nil || typ != "text" {
-		t.Fatalf("typeof(rate) = %q (%v), want text", typ, err)
+	if typ := rateType(t, db); typ != "text" {
+		t.Fatalf("the stored rate's type is %q, want text", typ)
 	}
 	if _, err := db.sql.ExecContext(ctx, `INSERT INTO ksefpl_nbp_rates VALUES ('USD', '2026-01-02', '', 'x', '2026-01-01', 'now')`); err == nil {
 		t.Fatal("an empty rate was stored; the CHECK constraint must refuse it")
@@ -136,4 +136,26 @@ func TestNBPRatesDelete(t *testing.T) {
 	if _, ok, err := db.CacheGet(ctx, "k"); !ok || err != nil {
 		t.Fatalf("ksefpl_cache row lost: ok=%v err=%v", ok, err)
 	}
+}
+
+// rateType is the storage type of the stored rate: SQLite's typeof of the value, or
+// "text" for a MySQL character column.
+func rateType(t *testing.T, db *DB) string {
+	t.Helper()
+	ctx := context.Background()
+	var typ string
+	if db.Engine() == "mysql" {
+		if err := db.sql.QueryRowContext(ctx, `SELECT DATA_TYPE FROM information_schema.COLUMNS
+			WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ksefpl_nbp_rates' AND COLUMN_NAME = 'rate'`).Scan(&typ); err != nil {
+			t.Fatal(err)
+		}
+		if typ == "varchar" || typ == "char" || strings.HasSuffix(typ, "text") {
+			return "text"
+		}
+		return typ
+	}
+	if err := db.sql.QueryRowContext(ctx, `SELECT typeof(rate) FROM ksefpl_nbp_rates`).Scan(&typ); err != nil {
+		t.Fatal(err)
+	}
+	return typ
 }

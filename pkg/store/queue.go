@@ -219,7 +219,9 @@ func (f JobFilter) where() (string, []any) {
 	}
 	if f.Newest && f.Limit > 0 {
 		// The newest Limit, put back in id order by the outer query.
-		return " WHERE job_id IN (SELECT job_id FROM ksefpl_queue" + q + fmt.Sprintf(" ORDER BY job_id DESC LIMIT %d) ORDER BY job_id", f.Limit), args
+		// (A derived table: MySQL takes no LIMIT directly inside IN.)
+		return " WHERE job_id IN (SELECT job_id FROM (SELECT job_id FROM ksefpl_queue" + q +
+			fmt.Sprintf(" ORDER BY job_id DESC LIMIT %d) AS newest) ORDER BY job_id", f.Limit), args
 	}
 	if f.ByDeadline {
 		q += " ORDER BY deadline, job_id"
@@ -282,7 +284,7 @@ func (d *DB) JobCounts(ctx context.Context, websiteID int64) (map[string]int, er
 func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func(j *Job) error, audit AuditEntry) (*Job, error) {
 	var out *Job
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		j, err := jobForUpdate(ctx, tx, id, from)
+		j, err := d.jobForUpdate(ctx, tx, id, from)
 		if err != nil {
 			return err
 		}
@@ -312,8 +314,8 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 
 // jobForUpdate reads job id inside tx and checks that it is in one of the from statuses
 // (any when from is empty): ErrNotFound, or ErrConflict naming its status.
-func jobForUpdate(ctx context.Context, tx *sql.Tx, id int64, from []string) (*Job, error) {
-	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`, id))
+func (d *DB) jobForUpdate(ctx context.Context, tx *sql.Tx, id int64, from []string) (*Job, error) {
+	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`+d.eng.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("job %d: %w", id, ErrNotFound)
 	}

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -89,13 +88,8 @@ func TestUpdateJobConflictChangesNothing(t *testing.T) {
 
 func TestConcurrentClaimsOnlyOneWins(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "q.db")
-	db1, err := Open(ctx, path, Options{})
-	must(t, err)
-	defer db1.Close()
-	db2, err := Open(ctx, path, Options{})
-	must(t, err)
-	defer db2.Close()
+	loc := newLocation(t)
+	db1, db2 := loc.open(t, Options{}), loc.open(t, Options{})
 	j, _, err := db1.Enqueue(ctx, newJob("INV-3"), false, AuditEntry{Event: EventTransition})
 	must(t, err)
 	var wins int
@@ -142,9 +136,7 @@ func TestLeaseExpiresAndRenews(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "l.db"), Options{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
-	must(t, err)
-	defer db.Close()
+	db := newLocation(t).open(t, Options{Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
 	must(t, db.AcquireLease(ctx, "submit:1", "a", time.Minute))
 	must(t, db.AcquireLease(ctx, "submit:1", "a", time.Minute)) // renewal
 	var held *LeaseHeldError

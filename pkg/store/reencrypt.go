@@ -51,17 +51,11 @@ func (d *DB) ReencryptSecrets(ctx context.Context, configPaths []string, configF
 		return out, fmt.Errorf("re-encrypt secrets: %w", err)
 	}
 	defer conn.Close()
-	var prev int
-	if err := conn.QueryRowContext(ctx, `PRAGMA secure_delete`).Scan(&prev); err != nil {
-		return out, fmt.Errorf("re-encrypt secrets: read secure_delete: %w", err)
+	restore, err := d.eng.secureDelete(ctx, conn)
+	if err != nil {
+		return out, fmt.Errorf("re-encrypt secrets: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `PRAGMA secure_delete = ON`); err != nil {
-		return out, fmt.Errorf("re-encrypt secrets: enable secure_delete: %w", err)
-	}
-	defer func() {
-		// Restore the pooled connection's setting; the context may be done by now.
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA secure_delete = %d`, prev))
-	}()
+	defer restore()
 
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
@@ -78,7 +72,7 @@ func (d *DB) ReencryptSecrets(ctx context.Context, configPaths []string, configF
 	if err := tx.Commit(); err != nil {
 		return Reencryption{}, fmt.Errorf("re-encrypt secrets: commit: %w", err)
 	}
-	out.Scrubbed, out.ScrubDetail, err = scrub(ctx, conn)
+	out.Scrubbed, out.ScrubDetail, err = d.eng.scrub(ctx, conn)
 	return out, err
 }
 
@@ -197,30 +191,4 @@ func reencryptKeysTx(ctx context.Context, tx *sql.Tx, d *DB, keyFn ReencryptKey,
 		}
 	}
 	return nil
-}
-
-// scrub moves every committed page into the database file, rebuilds it without free
-// pages and truncates the WAL, on conn (whose secure_delete is on).
-func scrub(ctx context.Context, conn *sql.Conn) (bool, string, error) {
-	if ok, detail, err := checkpointTruncate(ctx, conn); err != nil || !ok {
-		return ok, detail, err
-	}
-	if _, err := conn.ExecContext(ctx, `VACUUM`); err != nil {
-		return false, "", fmt.Errorf("vacuum after re-encryption: %w", err)
-	}
-	return checkpointTruncate(ctx, conn)
-}
-
-// checkpointTruncate runs PRAGMA wal_checkpoint(TRUNCATE) and reports whether it
-// completed (not blocked by another connection's reader or writer).
-func checkpointTruncate(ctx context.Context, conn *sql.Conn) (bool, string, error) {
-	var busy, logFrames, done int
-	if err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done); err != nil {
-		return false, "", fmt.Errorf("checkpoint the WAL: %w", err)
-	}
-	if busy != 0 {
-		return false, "another process was using the database, so the WAL could not be truncated: " +
-			"old ciphertexts may remain in ksefpl.db-wal until the next checkpoint; run the command again when nothing else runs", nil
-	}
-	return true, "", nil
 }

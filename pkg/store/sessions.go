@@ -142,7 +142,7 @@ func (d *DB) Sessions(ctx context.Context, websiteID int64, statuses ...string) 
 func (d *DB) UpdateSession(ctx context.Context, ref string, from []string, mutate func(s *Session) error, audit AuditEntry) (*Session, error) {
 	var out *Session
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		s, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM ksefpl_sessions WHERE session_reference = ?`, ref))
+		s, err := scanSession(tx.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM ksefpl_sessions WHERE session_reference = ?`+d.eng.forUpdate(), ref))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("session %s: %w", ref, ErrNotFound)
 		}

@@ -30,6 +30,7 @@ var ErrNotFound = errors.New("not found")
 // DB is an open ksefpl database.
 type DB struct {
 	sql  *sql.DB
+	eng  engine
 	path string
 	now  func() time.Time
 	// stmts caches prepared statements by query text, so that hot statements are parsed
@@ -41,8 +42,12 @@ type DB struct {
 type Options struct {
 	// BusyTimeout is how long a writer waits for another process's lock (default 10s).
 	BusyTimeout time.Duration
-	// Now supplies timestamps (default time.Now).
+	// Now supplies timestamps (default time.Now). On MySQL leases still use the
+	// server's clock unless LocalLeaseClock is set.
 	Now func() time.Time
+	// LocalLeaseClock makes a MySQL store measure leases by Now too (tests that move
+	// time); SQLite always does.
+	LocalLeaseClock bool
 }
 
 // Open opens (creating with mode 0600 if needed) the SQLite database at path, switches it
@@ -75,7 +80,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	d := &DB{sql: db, path: path, now: opts.Now}
+	d := &DB{sql: db, eng: sqliteEngine{}, path: path, now: opts.Now}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -121,8 +126,34 @@ func timestamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 // parseTime reads a timestamp written by timestamp.
 func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }
 
-// inTx runs fn inside one transaction, committing when it returns nil.
+// txAttempts bounds the retries of a transaction that met a transient conflict.
+const txAttempts = 8
+
+// inTx runs fn inside one transaction, committing when it returns nil. A transient
+// conflict (a deadlock or lock wait timeout on MySQL, a busy SQLite) rolls it back and
+// runs it again, a few times: fn must not keep state across attempts.
 func (d *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return d.inTxRetrying(ctx, d.eng.retryable, fn)
+}
+
+// inTxIdempotent is inTx that also runs fn again after a unique-key violation: for an
+// insert that first looks for the row, a concurrent insert of the same key (another
+// host queuing the same document) is then found by the next attempt.
+func (d *DB) inTxIdempotent(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return d.inTxRetrying(ctx, func(err error) bool { return d.eng.retryable(err) || d.eng.duplicate(err) }, fn)
+}
+
+func (d *DB) inTxRetrying(ctx context.Context, retry func(error) bool, fn func(tx *sql.Tx) error) error {
+	var err error
+	for attempt := 1; ; attempt++ {
+		if err = d.tryTx(ctx, fn); err == nil || attempt == txAttempts || !retry(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+}
+
+func (d *DB) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)

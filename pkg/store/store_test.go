@@ -12,15 +12,11 @@ import (
 
 func openTemp(t *testing.T) *DB {
 	t.Helper()
-	db, err := Open(context.Background(), filepath.Join(t.TempDir(), "ksefpl.db"), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return newLocation(t).open(t, Options{})
 }
 
 func TestOpenCreatesPrivateFileAndMigrates(t *testing.T) {
+	sqliteOnly(t, "file modes")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "ksefpl.db")
 	db, err := Open(ctx, path, Options{})
@@ -127,9 +123,7 @@ func TestCacheExpiryAndTaggedDelete(t *testing.T) {
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	db, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"), Options{Now: clock})
-	must(t, err)
-	defer db.Close()
+	db := newLocation(t).open(t, Options{Now: clock})
 	must(t, db.CachePut(ctx, CacheEntry{Key: "w1/a", Tag: "t1", Value: "v", ExpiresAt: now.Add(time.Minute)}))
 	must(t, db.CachePut(ctx, CacheEntry{Key: "w1/b", Tag: "t2", Value: "v", ExpiresAt: now.Add(time.Hour)}))
 	must(t, db.CachePut(ctx, CacheEntry{Key: "w2/a", Tag: "t1", Value: "v", ExpiresAt: now.Add(time.Hour)}))

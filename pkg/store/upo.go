@@ -44,8 +44,8 @@ func (d *DB) SaveUPOs(ctx context.Context, upos []UPO, audits []AuditEntry) (int
 		now := d.now()
 		for i, u := range upos {
 			r, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_upo (kind, session_reference, upo_reference, job_id, ksef_number,
-				xml, sha256, hash_verified, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)
-				ON CONFLICT (kind, session_reference, upo_reference) DO NOTHING`,
+				xml, sha256, hash_verified, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)`+
+				d.onConflict([]string{"kind", "session_reference", "upo_reference"}, nil),
 				u.Kind, u.SessionReference, u.UPOReference, u.JobID, u.KSeFNumber, u.XML, u.SHA256, u.HashVerified, timestamp(now))
 			if err != nil {
 				return fmt.Errorf("store UPO %s: %w", u.UPOReference, err)
