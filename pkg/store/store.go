@@ -1,14 +1,15 @@
-// Package store owns ksefpl's local database: one SQLite file (modernc.org/sqlite, no cgo)
-// holding Magento-shaped configuration (core_config_data, store_website, store), the
-// encrypted cache of KSeF tokens, connection-test outcomes, the job queue, KSeF sessions,
-// UPOs, leases and the append-only audit log.
+// Package store owns ksefpl's database: a SQLite file in the home (modernc.org/sqlite,
+// no cgo; the default) or a MySQL/MariaDB database shared by several hosts
+// (go-sql-driver/mysql), holding Magento-shaped configuration (core_config_data,
+// store_website, store), the encrypted cache of KSeF tokens, connection-test outcomes,
+// the job queue, KSeF sessions, UPOs, leases, the append-only audit log and the event
+// outbox.
 //
 // The package speaks SQL only: it knows nothing about KSeF, encryption or configuration
-// paths. Values that must be secret arrive here already encrypted. The SQL is SQLite's:
-// ON CONFLICT upserts, RAISE(ABORT) triggers that keep the audit log append-only, and
-// PRAGMA/VACUUM scrubbing after re-encryption; the write lock taken when a transaction
-// begins (_txlock=immediate) is what makes UpdateJob and AcquireLease race-free. Another
-// engine needs its own statements and row locks for those.
+// paths. Values that must be secret arrive here already encrypted. *DB is the one type
+// callers use; what differs between the engines (migrations, upserts, row locks, the
+// lease clock, error translation, scrubbing) lives behind the unexported engine
+// interface (engine.go, engine_sqlite.go, engine_mysql.go).
 package store
 
 import (
