@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 BIN     := bin/ksefpl
 
-.PHONY: build test lint demo fuzz bench soak clean
+.PHONY: build test lint demo fuzz bench soak soak-mysql clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ksefpl
@@ -29,6 +29,13 @@ demo: build
 soak:
 	@mkdir -p bin; KSEFPL_SOAK_N=$${KSEFPL_SOAK_N:-10000} $(GO) test ./cmd/ksefpl -run '^TestChaosSoak$$' -count=1 -v -timeout 60m > bin/soak.log 2>&1; rc=$$?; \
 	grep -E '^(soak:|--- |ok|FAIL|PASS)|soak_test' bin/soak.log; echo "(full log: bin/soak.log)"; exit $$rc
+
+# Three hosts on one MariaDB at full size (make test runs it with 150 invoices). Starts a
+# throw-away server unless KSEFPL_TEST_MYSQL_DSN names one.
+soak-mysql:
+	@mkdir -p bin; if [ -z "$$KSEFPL_TEST_MYSQL_DSN" ]; then eval "$$(.ci/mariadb-start)"; trap 'kill $$(cat $$KSEFPL_TEST_MYSQL_DIR/pid); rm -rf $$KSEFPL_TEST_MYSQL_DIR' EXIT; fi; \
+	KSEFPL_MULTIHOST_N=$${KSEFPL_MULTIHOST_N:-3000} $(GO) test ./cmd/ksefpl -run '^TestMultiHostSoak$$' -count=1 -v -timeout 90m > bin/soak-mysql.log 2>&1; rc=$$?; \
+	grep -E '^(multi-host soak:|--- |ok|FAIL|PASS)|mysql_soak_test' bin/soak-mysql.log; echo "(full log: bin/soak-mysql.log)"; exit $$rc
 
 fuzz:
 	$(GO) test ./pkg/secret -run '^$$' -fuzz FuzzDecrypt -fuzztime 30s

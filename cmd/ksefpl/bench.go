@@ -38,6 +38,7 @@ hourly limit (the binding one for a long backlog), plus the local work.`,
 	f.Float64Var(&o.TimeScale, "time-scale", 3600, "run the rate limits' clock this many times faster")
 	f.StringVar(&o.Mode, "mode", "auto", "submit mode: auto, online or batch")
 	f.IntVar(&o.OnlineSample, "online-sample", 0, "also send this many invoices online only and project the backlog from it")
+	f.StringVar(&o.MySQLDSN, "mysql-dsn", "", "keep the home's store in a fresh database on this MySQL/MariaDB server (a DSN whose user may create databases)")
 	cmd.AddCommand(sub)
 	return cmd
 }

@@ -30,13 +30,7 @@ import (
 // moments), until everything settles. The judge is the simulator's own record. N is 500
 // here and KSEFPL_SOAK_N for `make soak` (10,000).
 func TestChaosSoak(t *testing.T) {
-	n := 500
-	if v := os.Getenv("KSEFPL_SOAK_N"); v != "" {
-		var err error
-		if n, err = strconv.Atoi(v); err != nil || n < 20 {
-			t.Fatalf("KSEFPL_SOAK_N=%q: want a number ≥ 20", v)
-		}
-	}
+	n := sizeFromEnv(t, "KSEFPL_SOAK_N", 500, 20)
 	deadline := time.Now().Add(2*time.Minute + time.Duration(n)*50*time.Millisecond)
 	bin := buildBinary(t)
 	// The official rate limits, enforced by the simulator on a clock 60 times faster;
@@ -313,25 +307,7 @@ func TestChaosSoak(t *testing.T) {
 			t.Errorf("job %d: %v", j.ID, err)
 		}
 		sessionsUsed[j.SessionReference] = true
-		trail, err := db.Audit(ctx, store.AuditFilter{JobID: j.ID})
-		must(err)
-		var path []string
-		last := int64(0)
-		for _, e := range trail {
-			if e.ID <= last {
-				t.Errorf("job %d: audit out of order", j.ID)
-			}
-			last = e.ID
-			if e.Event == store.EventTransition && e.FromStatus != e.ToStatus {
-				if len(path) > 0 && path[len(path)-1] != e.FromStatus {
-					t.Errorf("job %d: audit trail jumps from %s to a transition %s → %s", j.ID, path[len(path)-1], e.FromStatus, e.ToStatus)
-				}
-				path = append(path, e.ToStatus)
-			}
-		}
-		if len(path) < 3 || path[0] != store.JobPending || path[len(path)-1] != store.JobAccepted || !containsStep(path, store.JobSubmitted) {
-			t.Errorf("job %d: incomplete audit trail %v", j.ID, path)
-		}
+		checkTrail(t, db, j)
 	}
 
 	// The shop learned every KSeF number: after the flaky receiver's failures are retried,
@@ -433,6 +409,47 @@ func TestChaosSoak(t *testing.T) {
 
 // soakTimeScale compresses the rate limits' clock for the soak.
 const soakTimeScale = 60
+
+// sizeFromEnv reads a soak's size from the environment variable name (def when unset).
+func sizeFromEnv(t *testing.T, name string, def, least int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < least {
+		t.Fatalf("%s=%q: want a number ≥ %d", name, v, least)
+	}
+	return n
+}
+
+// checkTrail requires job j's audit trail to be in order, each transition starting where
+// the previous one ended, from PENDING through SUBMITTED to ACCEPTED.
+func checkTrail(t *testing.T, db *store.DB, j *store.Job) {
+	t.Helper()
+	trail, err := db.Audit(context.Background(), store.AuditFilter{JobID: j.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var path []string
+	last := int64(0)
+	for _, e := range trail {
+		if e.ID <= last {
+			t.Errorf("job %d: audit out of order", j.ID)
+		}
+		last = e.ID
+		if e.Event == store.EventTransition && e.FromStatus != e.ToStatus {
+			if len(path) > 0 && path[len(path)-1] != e.FromStatus {
+				t.Errorf("job %d: audit trail jumps from %s to a transition %s → %s", j.ID, path[len(path)-1], e.FromStatus, e.ToStatus)
+			}
+			path = append(path, e.ToStatus)
+		}
+	}
+	if len(path) < 3 || path[0] != store.JobPending || path[len(path)-1] != store.JobAccepted || !containsStep(path, store.JobSubmitted) {
+		t.Errorf("job %d: incomplete audit trail %v", j.ID, path)
+	}
+}
 
 func containsStep(path []string, s string) bool {
 	for _, p := range path {

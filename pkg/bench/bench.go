@@ -35,7 +35,11 @@ type Options struct {
 	TimeScale    float64 // the rate limits' clock runs this many times faster
 	Mode         string  // auto, online or batch
 	OnlineSample int     // invoices of the online-only sample (0: skip)
-	Log          io.Writer
+	// MySQLDSN names a MySQL/MariaDB server (a user that may create databases): each
+	// measurement's home then keeps its store in a fresh database there, through
+	// KSEFPL_DB_DSN, instead of ksefpl.db.
+	MySQLDSN string
+	Log      io.Writer
 }
 
 // Result is the measured table.
@@ -116,6 +120,11 @@ func measure(ctx context.Context, o Options, n int, mode string) (*Result, error
 	if err := os.Mkdir(filepath.Join(dir, "sim"), 0o700); err != nil {
 		return nil, err
 	}
+	bs, err := newBenchStore(ctx, home, o.MySQLDSN)
+	if err != nil {
+		return nil, err
+	}
+	defer bs.drop()
 	scale := strconv.FormatFloat(o.TimeScale, 'f', -1, 64)
 
 	sim := exec.CommandContext(ctx, o.Binary, "sim", "serve", "--addr", "127.0.0.1:0", "--rate-limits", "--time-scale", scale,
@@ -139,6 +148,7 @@ func measure(ctx context.Context, o Options, n int, mode string) (*Result, error
 	}()
 	k := func(stdin string, args ...string) error {
 		c := exec.CommandContext(ctx, o.Binary, append([]string{"--home", home, "--no-color"}, args...)...)
+		c.Env = bs.env()
 		c.Stdin = strings.NewReader(stdin)
 		if b, err := c.CombinedOutput(); err != nil {
 			return fmt.Errorf("ksefpl %s: %v: %s", strings.Join(args, " "), err, b)
@@ -160,10 +170,10 @@ func measure(ctx context.Context, o Options, n int, mode string) (*Result, error
 	if err := k(tok, "config:set", "ksefpl/connection/api_token", "-"); err != nil {
 		return nil, err
 	}
-	if err := enqueue(ctx, filepath.Join(home, "ksefpl.db"), n); err != nil {
+	if err := enqueue(ctx, bs, n); err != nil {
 		return nil, err
 	}
-	startup := queueStartup(ctx, o.Binary, home)
+	startup := queueStartup(ctx, o.Binary, home, bs.env())
 	if err := ctl.ResetStats(ctx); err != nil {
 		return nil, err
 	}
@@ -176,6 +186,7 @@ func measure(ctx context.Context, o Options, n int, mode string) (*Result, error
 	for i := 0; ; i++ {
 		c := exec.CommandContext(ctx, o.Binary, "--home", home, "--no-color", "submit", "--mode", mode, "--time-scale", scale,
 			"--wait", "10m", "--poll-interval", "200ms", "-o", "json")
+		c.Env = bs.env()
 		var stdout, stderr bytes.Buffer
 		c.Stdout, c.Stderr = &stdout, &stderr
 		err := c.Run()
@@ -194,7 +205,7 @@ func measure(ctx context.Context, o Options, n int, mode string) (*Result, error
 		}
 		waited += sr.Wait
 		b := stderr.Bytes()
-		accepted, err := countAccepted(ctx, filepath.Join(home, "ksefpl.db"))
+		accepted, err := countAccepted(ctx, bs)
 		if err != nil {
 			return nil, err
 		}
@@ -231,8 +242,8 @@ func measure(ctx context.Context, o Options, n int, mode string) (*Result, error
 }
 
 // enqueue writes a synthetic backlog straight into the store, 1,000 per transaction.
-func enqueue(ctx context.Context, path string, n int) error {
-	db, err := store.Open(ctx, path, store.Options{})
+func enqueue(ctx context.Context, st *benchStore, n int) error {
+	db, err := st.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -255,8 +266,8 @@ func enqueue(ctx context.Context, path string, n int) error {
 	return nil
 }
 
-func countAccepted(ctx context.Context, path string) (int, error) {
-	db, err := store.Open(ctx, path, store.Options{})
+func countAccepted(ctx context.Context, st *benchStore) (int, error) {
+	db, err := st.open(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -267,11 +278,13 @@ func countAccepted(ctx context.Context, path string) (int, error) {
 
 // queueStartup is the median wall time of `ksefpl queue list --limit 1` as a fresh
 // process, over 15 runs.
-func queueStartup(ctx context.Context, bin, home string) time.Duration {
+func queueStartup(ctx context.Context, bin, home string, env []string) time.Duration {
 	var ds []time.Duration
 	for range 15 {
 		start := time.Now()
-		if err := exec.CommandContext(ctx, bin, "--home", home, "queue", "list", "--limit", "1", "-o", "json").Run(); err != nil {
+		c := exec.CommandContext(ctx, bin, "--home", home, "queue", "list", "--limit", "1", "-o", "json")
+		c.Env = env
+		if err := c.Run(); err != nil {
 			return 0
 		}
 		ds = append(ds, time.Since(start))

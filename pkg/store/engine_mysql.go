@@ -134,12 +134,31 @@ func checkServerVersion(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// versionLess compares the leading "major.minor" of v with want.
+// versionLess compares the leading "major.minor.patch" numbers of v with want.
 func versionLess(v, want string) bool {
-	var a, b, c, d int
-	fmt.Sscanf(v, "%d.%d", &a, &b)
-	fmt.Sscanf(want, "%d.%d", &c, &d)
-	return a < c || (a == c && b < d)
+	a, b := versionParts(v), versionParts(want)
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// versionParts reads up to three leading dot-separated numbers ("10.11.19-MariaDB-0…").
+func versionParts(v string) [3]int {
+	var out [3]int
+	for i, part := range strings.SplitN(v, ".", 3) {
+		n := 0
+		for _, r := range part {
+			if r < '0' || r > '9' {
+				break
+			}
+			n = n*10 + int(r-'0')
+		}
+		out[i] = n
+	}
+	return out
 }
 
 // OpenMySQL opens the MySQL/MariaDB database named by dsn (go-sql-driver's format,

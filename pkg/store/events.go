@@ -140,7 +140,9 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 			p.Message = detail
 		}
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ksefpl_event WHERE website_id = ?`, e.WebsiteID).Scan(&p.Seq); err != nil {
+	// Locked on MySQL: two hosts' transitions of one website must not take the same
+	// number (the second waits, then reads the first's row).
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ksefpl_event WHERE website_id = ?`+d.eng.forUpdate(), e.WebsiteID).Scan(&p.Seq); err != nil {
 		return fmt.Errorf("event sequence: %w", err)
 	}
 	body, err := json.Marshal(p)

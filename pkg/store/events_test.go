@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -171,5 +172,46 @@ func TestDeliveryBookkeeping(t *testing.T) {
 	c, _ := db.EventCounts(ctx, 1)
 	if c[DeliveryDelivered] != 1 {
 		t.Errorf("counts %v", c)
+	}
+}
+
+// Transitions of one website's jobs from many handles at once (hosts, on MySQL) each get
+// their own sequence number: none is lost to a duplicate and the numbers have no gaps.
+func TestConcurrentTransitionsGetDistinctSequences(t *testing.T) {
+	loc := newLocation(t)
+	db := loc.open(t, Options{})
+	ctx := context.Background()
+	const n = 24
+	var ids []int64
+	for i := range n {
+		ids = append(ids, queueJob(t, db, 1, fmt.Sprintf("INV-%02d", i), JobPending).ID)
+	}
+	handles := []*DB{db, loc.open(t, Options{}), loc.open(t, Options{})}
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := handles[i%len(handles)].UpdateJob(ctx, id, []string{JobPending}, func(x *Job) error { x.Status = JobFailed; return nil },
+				AuditEntry{Event: EventTransition, Actor: "test"})
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	evs, err := db.Events(ctx, EventFilter{WebsiteID: 1})
+	if err != nil || len(evs) != n {
+		t.Fatalf("%d events (%v), want %d", len(evs), err, n)
+	}
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("sequence %d at position %d: want 1..%d without gaps", ev.Seq, i, n)
+		}
 	}
 }
