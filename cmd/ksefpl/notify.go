@@ -11,6 +11,7 @@ import (
 
 	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/notify"
+	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
@@ -42,7 +43,7 @@ ksef_description, deadline, message}.`,
 	f := cmd.Flags()
 	f.StringVar(&o.website, "website", "", "only this website (required with --after)")
 	f.Int64Var(&o.after, "after", 0, "print the events after this sequence number")
-	f.StringVar(&o.since, "since", "", "print the events since this time (RFC 3339, YYYY-MM-DD or a duration such as 24h)")
+	f.StringVar(&o.since, "since", "", "print the events since this time (RFC 3339, YYYY-MM-DD or a duration back from now: 24h, 7d)")
 	f.BoolVar(&o.follow, "follow", false, "keep printing new events until interrupted")
 	return cmd
 }
@@ -58,7 +59,7 @@ func runEvents(ctx context.Context, o *eventsOptions) error {
 		return err
 	}
 	if o.since != "" {
-		t, err := parseSince(o.since, d.Clock())
+		t, err := queue.ParseSince(o.since, d.Clock())
 		if err != nil {
 			return &usageErr{err}
 		}
@@ -96,20 +97,6 @@ func runEvents(ctx context.Context, o *eventsOptions) error {
 		return writeJSON(a.io.Out, collected)
 	}
 	return nil
-}
-
-// parseSince reads --since: an RFC 3339 time, a date, or a duration back from now.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
-		return now.Add(-d), nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("invalid --since %q: give RFC 3339 (2026-12-01T10:00:00Z), a date (2026-12-01) or a duration (24h)", s)
 }
 
 func firstNonEmpty(ss ...string) string {

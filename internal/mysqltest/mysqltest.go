@@ -4,13 +4,13 @@
 package mysqltest
 
 import (
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
+	"context"
 	"os"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
 // EnvDSN names the server: a DSN whose user may create and drop databases.
@@ -26,30 +26,18 @@ func Server(t testing.TB) string {
 	return dsn
 }
 
-// NewDatabase creates an empty database (utf8mb4, binary collation) on the server and
+// NewDatabase creates an empty database on the server (store.CreateMySQLDatabase) and
 // drops it when the test ends. It returns the database's DSN and its parsed form.
 func NewDatabase(t testing.TB) (string, *mysql.Config) {
 	t.Helper()
-	root := Server(t)
-	cfg, err := mysql.ParseDSN(root)
-	if err != nil {
-		t.Fatalf("%s: %v", EnvDSN, err)
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	name := "ksefpl_test_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("mysql", root)
+	dsn, drop, err := store.CreateMySQLDatabase(context.Background(), Server(t), "ksefpl_test_")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		admin.Close()
-		t.Fatalf("create the test database: %v", err)
+	t.Cleanup(drop)
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec("DROP DATABASE IF EXISTS " + name)
-		admin.Close()
-	})
-	cfg.DBName = name
-	return cfg.FormatDSN(), cfg
+	return dsn, cfg
 }

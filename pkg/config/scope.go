@@ -92,6 +92,27 @@ func (s *Service) WebsiteScope(ctx context.Context, code string) (Scope, error) 
 	return Scope{Type: store.ScopeWebsites, Code: w.Code, ID: w.ID, WebsiteID: w.ID, WebsiteCode: w.Code}, nil
 }
 
+// WebsiteScopes returns the scope of the website with this code, or of every website,
+// in id order, when code is "".
+func (s *Service) WebsiteScopes(ctx context.Context, code string) ([]Scope, error) {
+	if code != "" {
+		sc, err := s.WebsiteScope(ctx, code)
+		if err != nil {
+			return nil, err
+		}
+		return []Scope{sc}, nil
+	}
+	ws, err := s.db.Websites(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Scope, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, Scope{Type: store.ScopeWebsites, Code: w.Code, ID: w.ID, WebsiteID: w.ID, WebsiteCode: w.Code})
+	}
+	return out, nil
+}
+
 // chain lists the (scope, id) levels to consult for a scope, most specific first.
 func (sc Scope) chain() []Scope {
 	web := Scope{Type: store.ScopeWebsites, Code: sc.WebsiteCode, ID: sc.WebsiteID, WebsiteID: sc.WebsiteID, WebsiteCode: sc.WebsiteCode}

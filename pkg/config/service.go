@@ -18,6 +18,7 @@ type Backend interface {
 	ConfigDelete(ctx context.Context, scope string, scopeID int64, path string) (bool, error)
 	WebsiteByCode(ctx context.Context, code string) (store.Website, error)
 	WebsiteByID(ctx context.Context, id int64) (store.Website, error)
+	Websites(ctx context.Context) ([]store.Website, error)
 	StoreByCode(ctx context.Context, code string) (store.StoreView, error)
 }
 

@@ -40,24 +40,14 @@ func computeTotals(n *normInput) totals {
 	groups := map[string]*rateGroup{}
 	for _, l := range n.lines {
 		key := l.code
-		g := groups[key]
-		switch l.code {
-		case codeOSS:
-			key = "oss " + l.ossPct.String()
-			if g = groups[key]; g == nil {
-				g = &rateGroup{label: "OSS " + l.ossPct.String() + "%", bucket: "5", pct: l.ossPct, order: len(codeOrder)}
-			}
-		case codeMargin:
-			if g == nil {
-				g = &rateGroup{label: "marża", bucket: "11", order: len(codeOrder) + 1}
-			}
-		default:
-			if g == nil {
-				ri := rateCodes[l.code]
-				g = &rateGroup{label: l.code, bucket: ri.bucket, pct: decimal.NewFromInt(ri.pct), order: indexOf(codeOrder, l.code)}
-			}
+		if l.code == codeOSS {
+			key += " " + l.ossPct.String() // one group per destination rate
 		}
-		groups[key] = g
+		g := groups[key]
+		if g == nil {
+			g = newRateGroup(l)
+			groups[key] = g
+		}
 		g.sum = g.sum.Add(l.value)
 		if l.annex15 {
 			t.annex15 = true
@@ -94,6 +84,18 @@ func computeTotals(n *normInput) totals {
 	}
 	t.tolerance = decimal.New(1, -2).Mul(decimal.NewFromInt(int64(len(ordered))))
 	return t
+}
+
+// newRateGroup is the empty group of line l's rate.
+func newRateGroup(l normLine) *rateGroup {
+	switch l.code {
+	case codeOSS:
+		return &rateGroup{label: "OSS " + l.ossPct.String() + "%", bucket: "5", pct: l.ossPct, order: len(codeOrder)}
+	case codeMargin:
+		return &rateGroup{label: "marża", bucket: "11", order: len(codeOrder) + 1}
+	}
+	ri := rateCodes[l.code]
+	return &rateGroup{label: l.code, bucket: ri.bucket, pct: decimal.NewFromInt(ri.pct), order: indexOf(codeOrder, l.code)}
 }
 
 func indexOf(list []string, s string) int {

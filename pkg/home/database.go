@@ -27,23 +27,22 @@ const (
 	EngineMySQL  = "mysql"
 )
 
-// usesMySQL reports whether the home's store is a MySQL database, and its DSN.
-func usesMySQL(env envSettings, getenv func(string) string) (string, bool, error) {
+// mysqlDSN is the DSN of the home's MySQL database, "" when its store is ksefpl.db.
+func mysqlDSN(env envSettings, getenv func(string) string) (string, error) {
 	if dsn := getenv(EnvDBDSN); dsn != "" {
-		return dsn, true, nil
+		return dsn, nil
 	}
 	if env.DB == nil || env.DB.Connection.Default == nil {
-		return "", false, nil
+		return "", nil
 	}
 	c := env.DB.Connection.Default
 	switch c.Engine {
 	case "", EngineSQLite:
-		return "", false, nil
+		return "", nil
 	case EngineMySQL:
-		dsn, err := c.DSN()
-		return dsn, true, err
+		return c.DSN()
 	}
-	return "", false, failure.New(failure.Invalid, fmt.Errorf("env.json: db.connection.default.engine %q is not mysql or sqlite", c.Engine))
+	return "", failure.New(failure.Invalid, fmt.Errorf("env.json: db.connection.default.engine %q is not mysql or sqlite", c.Engine))
 }
 
 // DSN renders the connection in go-sql-driver's format; a CA file registers a TLS
@@ -87,14 +86,10 @@ func (c *DBConnection) DSN() (string, error) {
 	return cfg.FormatDSN(), nil
 }
 
-// openStore opens the home's store: the MySQL database of KSEFPL_DB_DSN or env.json,
-// else ksefpl.db in dir.
-func openStore(ctx context.Context, dir string, env envSettings, getenv func(string) string, opts store.Options) (*store.DB, error) {
-	dsn, mysqlDB, err := usesMySQL(env, getenv)
-	switch {
-	case err != nil:
-		return nil, err
-	case mysqlDB:
+// openStore opens the home's store: the MySQL database of dsn (see mysqlDSN), else
+// ksefpl.db in dir.
+func openStore(ctx context.Context, dir, dsn string, opts store.Options) (*store.DB, error) {
+	if dsn != "" {
 		return store.OpenMySQL(ctx, dsn, opts)
 	}
 	return store.Open(ctx, filepath.Join(dir, DBFile), opts)

@@ -91,14 +91,14 @@ func OpenExisting(ctx context.Context, dir string, getenv func(string) string, o
 	if err != nil {
 		return nil, err
 	}
-	_, mysqlDB, err := usesMySQL(env, getenv)
+	dsn, err := mysqlDSN(env, getenv)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(filepath.Join(dir, DBFile)); !mysqlDB && errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, DBFile)); dsn == "" && errors.Is(err, os.ErrNotExist) {
 		return nil, &MissingError{Dir: dir}
 	}
-	db, err := openStore(ctx, dir, env, getenv, opts)
+	db, err := openStore(ctx, dir, dsn, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -169,17 +169,17 @@ func Open(ctx context.Context, dir string, getenv func(string) string, opts stor
 		}
 		res.CreatedKey = true
 	}
-	_, mysqlDB, err := usesMySQL(env, getenv)
+	dsn, err := mysqlDSN(env, getenv)
 	if err != nil {
 		return nil, res, err
 	}
-	if _, err := os.Stat(filepath.Join(dir, DBFile)); !mysqlDB && errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(dir, DBFile)); dsn == "" && errors.Is(err, os.ErrNotExist) {
 		res.CreatedDB = true
 	}
 	if err := fixPermissions(dir); err != nil {
 		return nil, res, err
 	}
-	db, err := openStore(ctx, dir, env, getenv, opts)
+	db, err := openStore(ctx, dir, dsn, opts)
 	if err != nil {
 		return nil, res, err
 	}

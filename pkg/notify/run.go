@@ -10,38 +10,22 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/website"
 )
 
 // Sites reads the receivers of one website (code) or of every website ("").
 func Sites(ctx context.Context, d *deps.Deps, code string) ([]Site, error) {
-	var scopes []config.Scope
-	if code != "" {
-		sc, err := d.Config.WebsiteScope(ctx, code)
-		if err != nil {
-			return nil, err
-		}
-		scopes = append(scopes, sc)
-	} else {
-		ws, err := d.DB.Websites(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, w := range ws {
-			sc, err := d.Config.WebsiteScope(ctx, w.Code)
-			if err != nil {
-				return nil, err
-			}
-			scopes = append(scopes, sc)
-		}
+	scopes, err := d.Config.WebsiteScopes(ctx, code)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]Site, 0, len(scopes))
 	for _, sc := range scopes {
-		s, err := d.Website(ctx, sc)
+		n, err := website.LoadNotify(ctx, d.Config, sc)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("read the event receivers of website %s: %w", sc.WebsiteCode, err)
 		}
-		n := s.Notify
-		site := Site{WebsiteID: s.WebsiteID, Code: s.WebsiteCode, MaxAttempts: n.MaxAttempts,
+		site := Site{WebsiteID: sc.WebsiteID, Code: sc.WebsiteCode, MaxAttempts: n.MaxAttempts,
 			Receiver: Receiver{WebhookURL: n.WebhookURL, Secret: n.WebhookSecret, Command: n.Command}}
 		switch {
 		case n.SecretErr != nil:
@@ -52,6 +36,15 @@ func Sites(ctx context.Context, d *deps.Deps, code string) ([]Site, error) {
 		out = append(out, site)
 	}
 	return out, nil
+}
+
+// websiteID is the id of the website with this code, 0 for "" (every website).
+func websiteID(ctx context.Context, d *deps.Deps, code string) (int64, error) {
+	if code == "" {
+		return 0, nil
+	}
+	sc, err := d.Config.WebsiteScope(ctx, code)
+	return sc.WebsiteID, err
 }
 
 // NewSender is the sender of d's deployment.
@@ -138,16 +131,14 @@ var ErrCursorNeedsWebsite = failure.New(failure.Usage, fmt.Errorf("--after is a 
 // Feed calls emit with every selected event's payload, in order (by website, then
 // sequence); with Follow it then waits for new ones, polling, until ctx ends.
 func Feed(ctx context.Context, d *deps.Deps, o FeedOptions, emit func(ev *store.Event) error) error {
-	f := store.EventFilter{Since: o.Since}
-	if o.Website != "" {
-		sc, err := d.Config.WebsiteScope(ctx, o.Website)
-		if err != nil {
-			return err
-		}
-		f.WebsiteID = sc.WebsiteID
-	} else if o.AfterSeq > 0 {
+	if o.Website == "" && o.AfterSeq > 0 {
 		return ErrCursorNeedsWebsite
 	}
+	id, err := websiteID(ctx, d, o.Website)
+	if err != nil {
+		return err
+	}
+	f := store.EventFilter{Since: o.Since, WebsiteID: id}
 	f.AfterSeq = o.AfterSeq
 	if o.Poll <= 0 {
 		o.Poll = time.Second
@@ -189,26 +180,20 @@ func List(ctx context.Context, d *deps.Deps, website, delivery string) ([]*store
 	default:
 		return nil, failure.New(failure.Usage, fmt.Errorf("unknown status %q: use pending, delivered or dead", delivery))
 	}
-	if website != "" {
-		sc, err := d.Config.WebsiteScope(ctx, website)
-		if err != nil {
-			return nil, err
-		}
-		f.WebsiteID = sc.WebsiteID
+	id, err := websiteID(ctx, d, website)
+	if err != nil {
+		return nil, err
 	}
+	f.WebsiteID = id
 	return d.DB.Events(ctx, f)
 }
 
 // Retry puts events back to pending, due now: the given ids, or every dead event (of one
 // website, or all). It returns how many changed.
 func Retry(ctx context.Context, d *deps.Deps, ids []string, dead bool, website string) (int, error) {
-	var websiteID int64
-	if website != "" {
-		sc, err := d.Config.WebsiteScope(ctx, website)
-		if err != nil {
-			return 0, err
-		}
-		websiteID = sc.WebsiteID
+	id, err := websiteID(ctx, d, website)
+	if err != nil {
+		return 0, err
 	}
 	if len(ids) > 0 {
 		evs, err := d.DB.Events(ctx, store.EventFilter{IDs: ids})
@@ -227,5 +212,5 @@ func Retry(ctx context.Context, d *deps.Deps, ids []string, dead bool, website s
 			}
 		}
 	}
-	return d.DB.RetryEvents(ctx, ids, dead, websiteID)
+	return d.DB.RetryEvents(ctx, ids, dead, id)
 }

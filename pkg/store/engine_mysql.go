@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -212,4 +214,34 @@ func redactDSNError(err error, dsn string) string {
 		}
 	}
 	return msg
+}
+
+// CreateMySQLDatabase creates an empty database (utf8mb4, binary collation) named
+// prefix and a random suffix on the server of serverDSN (a user that may create
+// databases), for tests and benchmarks. It returns the database's DSN and a function
+// that drops it.
+func CreateMySQLDatabase(ctx context.Context, serverDSN, prefix string) (string, func(), error) {
+	cfg, err := mysql.ParseDSN(serverDSN)
+	if err != nil {
+		return "", nil, fmt.Errorf("the MySQL server's DSN: %s", redactDSNError(err, serverDSN))
+	}
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", nil, err
+	}
+	name := prefix + hex.EncodeToString(b[:])
+	admin, err := sql.Open("mysql", serverDSN)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create the database %s: %w", name, err)
+	}
+	drop := func() {
+		_, _ = admin.ExecContext(context.WithoutCancel(ctx), "DROP DATABASE IF EXISTS "+name)
+		admin.Close()
+	}
+	cfg.DBName = name
+	return cfg.FormatDSN(), drop, nil
 }

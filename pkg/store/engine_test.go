@@ -11,14 +11,14 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/ksefpl/ksefpl/internal/mysqltest"
 )
 
 // Environment of the MySQL runs of this package's tests.
 const (
 	// envTestEngine set to "mysql" runs every store test against MySQL/MariaDB.
 	envTestEngine = "KSEFPL_TEST_STORE_ENGINE"
+	// envTestMySQL is internal/mysqltest.EnvDSN (which imports this package).
+	envTestMySQL = "KSEFPL_TEST_MYSQL_DSN"
 )
 
 // testLocation is where one test's database lives: a SQLite file, or a MySQL database
@@ -38,10 +38,15 @@ func newLocation(t testing.TB) testLocation {
 	if !onMySQL() {
 		return testLocation{path: filepath.Join(t.TempDir(), "ksefpl.db")}
 	}
-	if os.Getenv(mysqltest.EnvDSN) == "" {
-		t.Fatalf("%s=mysql needs %s: the DSN of a MySQL/MariaDB server the tests may create databases on (eval \"$(.ci/mariadb-start)\")", envTestEngine, mysqltest.EnvDSN)
+	server := os.Getenv(envTestMySQL)
+	if server == "" {
+		t.Fatalf("%s=mysql needs %s: the DSN of a MySQL/MariaDB server the tests may create databases on (eval \"$(.ci/mariadb-start)\")", envTestEngine, envTestMySQL)
 	}
-	dsn, _ := mysqltest.NewDatabase(t)
+	dsn, drop, err := CreateMySQLDatabase(context.Background(), server, "ksefpl_test_")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(drop)
 	return testLocation{dsn: dsn}
 }
 
@@ -81,11 +86,11 @@ func TestMySQLEngineIsTested(t *testing.T) {
 		if db.Engine() != "mysql" {
 			t.Fatalf("engine %s", db.Engine())
 		}
-	case os.Getenv(mysqltest.EnvDSN) == "":
-		t.Skipf("%s is not set: the store suite ran against SQLite only; CI runs it against MariaDB too", mysqltest.EnvDSN)
+	case os.Getenv(envTestMySQL) == "":
+		t.Skipf("%s is not set: the store suite ran against SQLite only; CI runs it against MariaDB too", envTestMySQL)
 	default:
-		if !strings.Contains(os.Getenv(mysqltest.EnvDSN), "@") {
-			t.Fatalf("%s does not look like a DSN", mysqltest.EnvDSN)
+		if !strings.Contains(os.Getenv(envTestMySQL), "@") {
+			t.Fatalf("%s does not look like a DSN", envTestMySQL)
 		}
 	}
 }

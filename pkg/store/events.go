@@ -112,15 +112,18 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 	}
 	p := EventPayload{ID: id, Type: typ, JobID: e.JobID, OccurredAt: timestamp(e.OccurredAt), Status: e.ToStatus,
 		Reason: e.Reason, KSeFCode: e.KSeFCode, KSeFDescription: e.KSeFDescription, Message: e.Message}
-	if err := tx.QueryRowContext(ctx, `SELECT code FROM store_website WHERE website_id = ?`, e.WebsiteID).Scan(&p.Website); err != nil {
-		return fmt.Errorf("event: website %d: %w", e.WebsiteID, err)
-	}
-	if e.JobID != 0 {
+	if e.JobID == 0 {
+		if err := tx.QueryRowContext(ctx, `SELECT code FROM store_website WHERE website_id = ?`, e.WebsiteID).Scan(&p.Website); err != nil {
+			return fmt.Errorf("event: website %d: %w", e.WebsiteID, err)
+		}
+	} else {
+		// The job as the transition left it, and its website's code, in one read.
 		var reason, detail, ksefNumber, acquired, invoiceRef, deadline string
 		var lifted bool
-		err := tx.QueryRowContext(ctx, `SELECT entity_type, increment_id, status, reason, reason_detail, ksef_number,
-			acquisition_date, invoice_reference, deadline, deadline_lifted FROM ksefpl_queue WHERE job_id = ?`, e.JobID).
-			Scan(&p.EntityType, &p.IncrementID, &p.Status, &reason, &detail, &ksefNumber, &acquired, &invoiceRef, &deadline, &lifted)
+		err := tx.QueryRowContext(ctx, `SELECT w.code, q.entity_type, q.increment_id, q.status, q.reason, q.reason_detail, q.ksef_number,
+			q.acquisition_date, q.invoice_reference, q.deadline, q.deadline_lifted
+			FROM ksefpl_queue q JOIN store_website w ON w.website_id = q.website_id WHERE q.job_id = ?`, e.JobID).
+			Scan(&p.Website, &p.EntityType, &p.IncrementID, &p.Status, &reason, &detail, &ksefNumber, &acquired, &invoiceRef, &deadline, &lifted)
 		if err != nil {
 			return fmt.Errorf("event: job %d: %w", e.JobID, err)
 		}
@@ -128,9 +131,8 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 		case EventAccepted:
 			p.KSeFNumber, p.AcceptedAt, p.UPOReference = ksefNumber, acquired, invoiceRef
 		case EventDeadline, EventDeadlineNear:
-			p.Deadline = deadline
-			if lifted {
-				p.Deadline = ""
+			if !lifted {
+				p.Deadline = deadline
 			}
 		}
 		if p.Reason == "" {
@@ -263,27 +265,11 @@ func anySlice(ss []string) []any {
 
 // EventCounts returns how many events each delivery state has (one website, or all with 0).
 func (d *DB) EventCounts(ctx context.Context, websiteID int64) (map[string]int, error) {
-	q := `SELECT delivery, COUNT(*) FROM ksefpl_event`
-	var args []any
-	if websiteID != 0 {
-		q += ` WHERE website_id = ?`
-		args = append(args, websiteID)
-	}
-	rows, err := d.sql.QueryContext(ctx, q+` GROUP BY delivery`, args...)
+	out, err := d.countBy(ctx, "ksefpl_event", "delivery", websiteID)
 	if err != nil {
 		return nil, fmt.Errorf("count events: %w", err)
 	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ErrEventNotPending says an event is no longer waiting for delivery.

@@ -254,15 +254,24 @@ func (d *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*Job, erro
 
 // JobCounts returns how many jobs each status has (for one website, or all with 0).
 func (d *DB) JobCounts(ctx context.Context, websiteID int64) (map[string]int, error) {
-	q := `SELECT status, COUNT(*) FROM ksefpl_queue`
+	out, err := d.countBy(ctx, "ksefpl_queue", "status", websiteID)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	return out, nil
+}
+
+// countBy counts table's rows per value of column (one website's, or all with 0).
+func (d *DB) countBy(ctx context.Context, table, column string, websiteID int64) (map[string]int, error) {
+	q := `SELECT ` + column + `, COUNT(*) FROM ` + table
 	var args []any
 	if websiteID != 0 {
 		q += ` WHERE website_id = ?`
 		args = append(args, websiteID)
 	}
-	rows, err := d.sql.QueryContext(ctx, q+` GROUP BY status`, args...)
+	rows, err := d.sql.QueryContext(ctx, q+` GROUP BY `+column, args...)
 	if err != nil {
-		return nil, fmt.Errorf("count jobs: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]int{}

@@ -226,23 +226,8 @@ func newEnv(d *deps.Deps, o Options, defaultActor string) env {
 	return e
 }
 
-// websites resolves the selection: one website, or every website.
+// websites resolves the selection: one website (explicit), or every website.
 func websites(ctx context.Context, env env, code string) ([]config.Scope, bool, error) {
-	if code != "" {
-		sc, err := env.Config.WebsiteScope(ctx, code)
-		return []config.Scope{sc}, true, err
-	}
-	ws, err := env.DB.Websites(ctx)
-	if err != nil {
-		return nil, false, err
-	}
-	var out []config.Scope
-	for _, w := range ws {
-		sc, err := env.Config.WebsiteScope(ctx, w.Code)
-		if err != nil {
-			return nil, false, err
-		}
-		out = append(out, sc)
-	}
-	return out, false, nil
+	scopes, err := env.Config.WebsiteScopes(ctx, code)
+	return scopes, code != "", err
 }

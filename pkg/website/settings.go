@@ -85,6 +85,41 @@ type Notify struct {
 // Configured reports whether any receiver is set.
 func (n Notify) Configured() bool { return n.WebhookURL != "" || n.Command != "" }
 
+// LoadNotify reads the website's event receivers alone (ksefpl/notify/*): the outbox's
+// delivery needs nothing else of the website, least of all its decrypted credentials.
+func LoadNotify(ctx context.Context, svc *config.Service, sc config.Scope) (Notify, error) {
+	var n Notify
+	var maxAttempts string
+	var err error
+	for _, f := range []struct {
+		dst  *string
+		path string
+	}{{&n.WebhookURL, config.PathNotifyWebhookURL}, {&n.Command, config.PathNotifyCommand}, {&maxAttempts, config.PathNotifyMaxAttempts}} {
+		if *f.dst, err = svc.String(ctx, f.path, sc); err != nil {
+			return n, err
+		}
+	}
+	if n.MaxAttempts, err = strconv.Atoi(maxAttempts); err != nil || n.MaxAttempts < 1 {
+		n.MaxAttempts = 50
+	}
+	if n.WebhookURL == "" {
+		return n, nil
+	}
+	sec, _, err := svc.Secret(ctx, config.PathNotifySecret, sc)
+	var nf *config.NotFoundError
+	var de *config.DecryptError
+	switch {
+	case errors.As(err, &nf):
+	case errors.As(err, &de):
+		n.SecretErr = err
+	case err != nil:
+		return n, err
+	default:
+		n.WebhookSecret = sec
+	}
+	return n, nil
+}
+
 // String hides the token.
 func (s *Settings) String() string {
 	return "website.Settings{" + s.WebsiteCode + ", " + string(s.Environment) + ", NIP " + s.Seller.NIP + "}"
@@ -120,7 +155,7 @@ func Load(ctx context.Context, src Source, sc config.Scope) (*Settings, error) {
 			*dst, err = str(path)
 		}
 	}
-	var baseURL, schema, margin, threshold, validateIDs, maxAttempts string
+	var baseURL, schema, margin, threshold, validateIDs string
 	get(&s.EnvironmentName, config.PathEnvironment)
 	get(&s.AuthMethod, config.PathAuthMethod)
 	get(&baseURL, config.PathBaseURL)
@@ -138,28 +173,11 @@ func Load(ctx context.Context, src Source, sc config.Scope) (*Settings, error) {
 	get(&s.NBPURL, config.PathNBPBaseURL)
 	get(&threshold, config.PathBatchThreshold)
 	get(&validateIDs, config.PathValidateSubjectIdentifiers)
-	get(&s.Notify.WebhookURL, config.PathNotifyWebhookURL)
-	get(&s.Notify.Command, config.PathNotifyCommand)
-	get(&maxAttempts, config.PathNotifyMaxAttempts)
 	if err != nil {
 		return nil, err
 	}
-	if s.Notify.MaxAttempts, err = strconv.Atoi(maxAttempts); err != nil || s.Notify.MaxAttempts < 1 {
-		s.Notify.MaxAttempts = 50
-	}
-	if s.Notify.WebhookURL != "" {
-		sec, _, err := svc.Secret(ctx, config.PathNotifySecret, sc)
-		var nf *config.NotFoundError
-		var de *config.DecryptError
-		switch {
-		case errors.As(err, &nf):
-		case errors.As(err, &de):
-			s.Notify.SecretErr = err
-		case err != nil:
-			return nil, err
-		default:
-			s.Notify.WebhookSecret = sec
-		}
+	if s.Notify, err = LoadNotify(ctx, svc, sc); err != nil {
+		return nil, err
 	}
 	s.Schema = fa.Schema(schema)
 	s.ValidateSubjectIdentifiers = validateIDs == "1"
