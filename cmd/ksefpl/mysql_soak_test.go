@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"github.com/ksefpl/ksefpl/internal/mysqltest"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/store"
+	"github.com/ksefpl/ksefpl/pkg/submit"
 )
 
 // TestMultiHostSoak runs three hosts — three homes, one MariaDB database — against the
@@ -41,8 +43,13 @@ func TestMultiHostSoak(t *testing.T) {
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	dir := t.TempDir()
-	hosts := []host{{t: t, bin: bin, home: filepath.Join(dir, "host1")}, {t: t, bin: bin, home: filepath.Join(dir, "host2")},
-		{t: t, bin: bin, home: filepath.Join(dir, "host3")}}
+	// Each host is a node of its own (KSEFPL_NODE): a killed process is recognised as
+	// dead only by later runs on its node, as on separate machines.
+	var hosts []host
+	for i := 1; i <= 3; i++ {
+		hosts = append(hosts, host{t: t, bin: bin, home: filepath.Join(dir, fmt.Sprintf("host%d", i)),
+			env: []string{fmt.Sprintf("%s=host%d", store.NodeEnv, i)}})
+	}
 	hosts[0].must("", "setup:install", "--db-host", cfg.Addr, "--db-name", cfg.DBName, "--db-user", cfg.User)
 	envJSON, err := os.ReadFile(filepath.Join(hosts[0].home, "env.json"))
 	if err != nil {
@@ -108,8 +115,8 @@ func TestMultiHostSoak(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(hi), 11))
 			for i := 0; ctx.Err() == nil; i++ {
 				c := exec.Command(h.bin, "--home", h.home, "submit", "--auto-retry", "--wait", "4s", "--poll-interval", "100ms",
-					"--time-scale", strconv.Itoa(soakTimeScale))
-				c.Env = append(os.Environ(), "NO_COLOR=1")
+					"--time-scale", strconv.Itoa(soakTimeScale), "--claim-window", "10")
+				c.Env = append(append(os.Environ(), "NO_COLOR=1"), h.env...)
 				var out bytes.Buffer
 				c.Stdout, c.Stderr = &out, &out
 				if err := c.Start(); err != nil {
@@ -202,18 +209,88 @@ func TestMultiHostSoak(t *testing.T) {
 		}
 		nipOf[w.ID] = s.nip
 	}
+	receptions := map[string]int{}
+	for _, inv := range sim.Invoices() {
+		receptions[inv.SellerNIP+"|"+inv.InvoiceNumber]++
+	}
+	nodeOf := sessionNodes(t, db)
+	sentBy := map[int64]map[string]bool{} // website → nodes that sent its jobs
 	for _, j := range jobs {
 		if got := numbers[nipOf[j.WebsiteID]+"|"+j.IncrementID]; got != 1 {
 			t.Errorf("job %d %s: %d KSeF numbers in the simulator, want exactly 1", j.ID, j.IncrementID, got)
 		}
 		checkTrail(t, db, j)
+		// No host sent a job another host was sending: every reception in the simulator
+		// is a send recorded (SEND, or RESENT after an ambiguous answer) in the job's
+		// trail by the one process that held it.
+		sends, err := jobSends(db, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := receptions[nipOf[j.WebsiteID]+"|"+j.IncrementID]; got > len(sends) {
+			t.Errorf("job %d %s reached KSeF %d times but its trail records %d sends: a send nobody recorded", j.ID, j.IncrementID, got, len(sends))
+		}
+		for _, ref := range sends {
+			if sentBy[j.WebsiteID] == nil {
+				sentBy[j.WebsiteID] = map[string]bool{}
+			}
+			sentBy[j.WebsiteID][nodeOf[ref]] = true
+		}
 		if evs, _ := db.Events(context.Background(), store.EventFilter{JobID: j.ID, Type: store.EventAccepted}); len(evs) != 1 {
 			t.Errorf("job %d: %d job.accepted events", j.ID, len(evs))
+		}
+	}
+	// Several hosts sent different jobs of one website (not one host per website).
+	for id, nodes := range sentBy {
+		t.Logf("website %d: jobs sent by %d nodes %v", id, len(nodes), nodes)
+		if len(nodes) < 2 {
+			t.Errorf("website %d: every job was sent by one node %v: the hosts did not share its backlog", id, nodes)
 		}
 	}
 	st := sim.Stats()
 	fmt.Printf("multi-host soak: %d invoices, 2 websites, 3 hosts on one MariaDB, %d submit processes (%d killed with SIGKILL), %s; simulator: %d requests, %d answered 429, %d invoice receptions\n",
 		n, runs.Load(), kills.Load(), time.Since(start).Round(time.Second), st.Requests, st.TooManyRequests, len(sim.Invoices()))
+}
+
+// sessionNodes maps every session to the node of the process that opened it (from the
+// session's OPENED audit row, "… opened by node|pid|nonce").
+func sessionNodes(t *testing.T, db *store.DB) map[string]string {
+	t.Helper()
+	sessions, err := db.Sessions(context.Background(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, s := range sessions {
+		trail, err := db.Audit(context.Background(), store.AuditFilter{SessionReference: s.Reference})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range trail {
+			if _, holder, ok := strings.Cut(e.Message, "opened by "); ok && e.Reason == "OPENED" {
+				out[s.Reference], _, _ = strings.Cut(holder, "|")
+			}
+		}
+		if out[s.Reference] == "" {
+			t.Errorf("session %s: no OPENED row naming its process", s.Reference)
+		}
+	}
+	return out
+}
+
+// jobSends lists the session of every send of a job its trail records (SEND and RESENT).
+func jobSends(db *store.DB, jobID int64) ([]string, error) {
+	trail, err := db.Audit(context.Background(), store.AuditFilter{JobID: jobID})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range trail {
+		if e.Reason == submit.ReasonSend || e.Reason == submit.ReasonResent {
+			out = append(out, e.SessionReference)
+		}
+	}
+	return out, nil
 }
 
 // tail returns the last n lines of s.

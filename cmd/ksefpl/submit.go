@@ -27,6 +27,7 @@ type submitOptions struct {
 	waitSet   bool
 	maxDur    time.Duration
 	heartbeat time.Duration
+	window    int
 }
 
 func newSubmitCmd(a *app) *cobra.Command {
@@ -39,8 +40,10 @@ receipts; (2) freezes and sends new PENDING jobs through online sessions, pollin
 meanwhile so that KSeF numbers arrive as they are assigned; (3) waits up to --wait for results,
 leaving the rest to the next run. The whole run ends within --max-duration: it then stops
 sending, settles what it can and exits 0; the next run continues. On a non-terminal it prints
-one progress line per website per minute. Safe to run from cron every minute: a second
-run for the same website exits at once, and a crashed run never loses or double-sends a job.
+one progress line per website per minute. Safe to run from cron every minute, on one server
+or on several sharing a MySQL/MariaDB database: overlapping runs share a website's backlog,
+each claiming --claim-window jobs at a time that only it sends, and a crashed run never
+loses or double-sends a job.
 Exit 0 when nothing failed, 7 when some jobs failed, 4/6 when a website could not
 authenticate / reach KSeF.`,
 		Args: cobra.NoArgs,
@@ -60,6 +63,7 @@ authenticate / reach KSeF.`,
 	f.StringVar(&o.mode, "mode", "auto", "online, batch, or auto (batch when a website's backlog exceeds ksefpl/submit/batch_threshold)")
 	f.DurationVar(&o.maxDur, "max-duration", 10*time.Minute, "end the run after this long: stop sending, settle what was sent, exit 0 (the next run continues)")
 	f.DurationVar(&o.heartbeat, "heartbeat", time.Minute, "on a non-terminal stderr, print each website's counts this often")
+	f.IntVar(&o.window, "claim-window", 100, "online sending claims this many jobs at a time; other runs (other servers) send the next ones")
 	return cmd
 }
 
@@ -78,6 +82,8 @@ func runSubmit(ctx context.Context, o *submitOptions) error {
 		return &usageErr{fmt.Errorf("--max-duration must be positive")}
 	case o.heartbeat <= 0:
 		return &usageErr{fmt.Errorf("--heartbeat must be positive")}
+	case o.window <= 0:
+		return &usageErr{fmt.Errorf("--claim-window must be positive")}
 	}
 	switch o.mode {
 	case submit.ModeAuto, submit.ModeOnline, submit.ModeBatch:
@@ -89,7 +95,7 @@ func runSubmit(ctx context.Context, o *submitOptions) error {
 		return err
 	}
 	opts := submit.Options{Website: o.website, Limit: o.limit, Wait: o.wait, NoWait: o.waitSet && o.wait == 0,
-		AutoRetry: o.autoRetry, PollInterval: o.poll, Mode: o.mode, MaxDuration: o.maxDur}
+		AutoRetry: o.autoRetry, PollInterval: o.poll, Mode: o.mode, MaxDuration: o.maxDur, ClaimWindow: o.window}
 	opts.HeartbeatEvery = o.heartbeat
 	if !a.io.ErrTTY {
 		// cron's log shows life: one line per website per minute.

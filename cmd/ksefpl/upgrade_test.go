@@ -157,24 +157,7 @@ func TestHomeOfTheOfflineReleaseUpgrades(t *testing.T) {
 
 	// A new simulator stands in for the old one: the pending jobs go out, and the outbox
 	// records their events.
-	sim, err := ksefsim.New(ksefsim.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(sim)
-	defer srv.Close()
-	tok, err := sim.IssueToken("5261040828")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code, _, stderr := runCLI(t, env, false, "config:set", "ksefpl/connection/base_url", srv.URL+"/v2"); code != 0 {
-		t.Fatalf("config:set base_url: %s", stderr)
-	}
-	var out, errOut bytes.Buffer
-	ios := &ioStreams{In: strings.NewReader(tok), Out: &out, ErrOut: &errOut}
-	if code := run(ctx, []string{"config:set", "ksefpl/connection/api_token", "-"}, ios, func(k string) string { return env[k] }); code != 0 {
-		t.Fatalf("token: %s", errOut.String())
-	}
+	pointAtNewSimulator(t, env)
 	if code, stdout, stderr := runCLI(t, env, false, "submit", "--wait", "20s", "--poll-interval", "50ms"); code != 0 {
 		t.Fatalf("submit: exit %d: %s %s", code, stdout, stderr)
 	}
@@ -188,4 +171,81 @@ func TestHomeOfTheOfflineReleaseUpgrades(t *testing.T) {
 			t.Errorf("job %d %s, event %s", j.ID, j.Status, ev.Payload)
 		}
 	}
+}
+
+// TestHomeOfTheClaimsReleaseUpgrades opens a home made by the release before claims
+// (schema 13, testdata/homes/release4, one host per website): the token, the jobs, the
+// sessions and the audit log survive; the run after the upgrade claims and sends the
+// PENDING job and takes up the closing session no process owns (the new simulator does
+// not know it: its job fails as terminated and, with --auto-retry, goes out again).
+func TestHomeOfTheClaimsReleaseUpgrades(t *testing.T) {
+	dir := copyHome(t, "release4")
+	env := map[string]string{"KSEFPL_HOME": dir, "NO_COLOR": "1"}
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(dir, home.DBFile), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if v, err := db.SchemaVersion(ctx); err != nil || v < 14 {
+		t.Fatalf("schema %d after opening (%v)", v, err)
+	}
+	trail, err := db.Audit(ctx, store.AuditFilter{})
+	if err != nil || len(trail) != 19 {
+		t.Fatalf("audit rows after the upgrade: %d (%v), want 19", len(trail), err)
+	}
+	sessions, err := db.Sessions(ctx, 0)
+	if err != nil || len(sessions) != 2 || sessions[1].Status != store.SessionClosing || sessions[1].Owner != "" {
+		t.Fatalf("sessions after the upgrade: %+v %v", sessions, err)
+	}
+	for id, want := range map[int64]string{1: store.JobAccepted, 2: store.JobSubmitted, 3: store.JobPending} {
+		if j, err := db.JobByID(ctx, id); err != nil || j.Status != want || j.ClaimedBy != "" {
+			t.Fatalf("job %d after the upgrade: %+v %v, want %s and unclaimed", id, j, err, want)
+		}
+	}
+	sim := pointAtNewSimulator(t, env)
+	for range 2 { // the first run settles the old session, the second sends the requeued job
+		runCLI(t, env, false, "submit", "--auto-retry", "--wait", "20s", "--poll-interval", "50ms")
+	}
+	jobs, err := db.Jobs(ctx, store.JobFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if j.Status != store.JobAccepted || j.ClaimedBy != "" {
+			t.Errorf("job %d after the runs: %s (%s), claimed by %q: want ACCEPTED and released", j.ID, j.Status, j.ReasonDetail, j.ClaimedBy)
+		}
+	}
+	old, err := db.SessionByRef(ctx, sessions[1].Reference)
+	if err != nil || old.Status != store.SessionTerminated || old.Owner != "" {
+		t.Fatalf("the old closing session: %+v %v, want terminated and released", old, err)
+	}
+	if sent := len(sim.Invoices()); sent != 2 {
+		t.Errorf("the new simulator received %d invoices, want 2 (jobs 2 and 3)", sent)
+	}
+}
+
+// pointAtNewSimulator starts a simulator for the seller 5261040828 of an upgraded home
+// (the one that made it is gone) and points the home at it with a token it issued.
+func pointAtNewSimulator(t *testing.T, env map[string]string) *ksefsim.Server {
+	t.Helper()
+	sim, err := ksefsim.New(ksefsim.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	tok, err := sim.IssueToken("5261040828")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, env, false, "config:set", "ksefpl/connection/base_url", srv.URL+"/v2"); code != 0 {
+		t.Fatalf("config:set base_url: %s", stderr)
+	}
+	var out, errOut bytes.Buffer
+	ios := &ioStreams{In: strings.NewReader(tok), Out: &out, ErrOut: &errOut}
+	if code := run(context.Background(), []string{"config:set", "ksefpl/connection/api_token", "-"}, ios, func(k string) string { return env[k] }); code != 0 {
+		t.Fatalf("token: %s", errOut.String())
+	}
+	return sim
 }

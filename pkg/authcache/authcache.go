@@ -6,6 +6,8 @@ package authcache
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,11 +18,14 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
-// Store is the part of the store the cache needs.
+// Store is the part of the store the cache needs: its rows, and leases for the lock that
+// serialises authentication between processes sharing the store.
 type Store interface {
 	CachePut(ctx context.Context, e store.CacheEntry) error
 	CacheGet(ctx context.Context, key string) (store.CacheEntry, bool, error)
 	CacheDelete(ctx context.Context, key string) error
+	AcquireOrTakeOver(ctx context.Context, name, holder string, ttl time.Duration) (string, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
 // Cache implements ksef.TokenCache with encrypted rows in the store.
@@ -29,7 +34,10 @@ type Cache struct {
 	keys *secret.Keyring
 }
 
-var _ ksef.TokenCache = (*Cache)(nil)
+var (
+	_ ksef.TokenCache       = (*Cache)(nil)
+	_ ksef.TokenCacheLocker = (*Cache)(nil)
+)
 
 // New returns a cache over db that encrypts with keys.
 func New(db Store, keys *secret.Keyring) *Cache { return &Cache{db: db, keys: keys} }
@@ -98,3 +106,36 @@ func (c *Cache) Save(ctx context.Context, key, tag string, t ksef.CachedTokens, 
 
 // Delete removes the row for key.
 func (c *Cache) Delete(ctx context.Context, key string) error { return c.db.CacheDelete(ctx, key) }
+
+// lockTTL bounds how long an authentication holds its lock when its process dies without
+// releasing it (a dead process of this node is taken over at once).
+const lockTTL = 2 * time.Minute
+
+// lockPoll is how often a waiting process tries the lock again.
+const lockPoll = 50 * time.Millisecond
+
+// LockKey takes the lease "auth:<hash of key>" in the store, waiting while another
+// process holds it (bounded by ctx and by lockTTL).
+func (c *Cache) LockKey(ctx context.Context, key string) (func(), error) {
+	sum := sha256.Sum256([]byte(key))
+	name := "auth:" + hex.EncodeToString(sum[:16])
+	holder := store.NewLeaseHolder()
+	deadline := time.Now().Add(lockTTL)
+	for {
+		_, err := c.db.AcquireOrTakeOver(ctx, name, holder, lockTTL)
+		var held *store.LeaseHeldError
+		switch {
+		case err == nil:
+			return func() { _ = c.db.ReleaseLease(context.WithoutCancel(ctx), name, holder) }, nil
+		case !errors.As(err, &held):
+			return nil, fmt.Errorf("lock the KSeF authentication: %w", err)
+		case time.Now().After(deadline):
+			return nil, fmt.Errorf("another process has been authenticating with KSeF for over %s (%s): try again later", lockTTL, held.Holder)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(lockPoll):
+		}
+	}
+}

@@ -56,10 +56,6 @@ func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job,
 		if w.Error != "" {
 			class := w.Class
 			hint := "run ksefpl submit --website " + g.s.WebsiteCode + " and ksefpl queue show " + fmt.Sprint(j.ID)
-			if strings.Contains(w.Error, submit.ErrLeaseHeld.Error()) {
-				class = failure.Unavailable
-				hint = "another submit (cron?) is sending for this website; wait for it and run golive:check again"
-			}
 			return fail(class, fmt.Sprintf("submit for website %s failed: %s (job %d left %s)", w.Website, w.Error, j.ID, j.Status), hint)
 		}
 	}
@@ -80,6 +76,9 @@ func (g *runner) lifecycle(ctx context.Context, data []byte) (Check, *store.Job,
 		detail := fmt.Sprintf("job %d %s was held back (%s): %s; trail %s", j.ID, j.IncrementID, j.Reason, j.ReasonDetail, strings.Join(path, " → "))
 		return fail(failure.Unavailable, detail, "it stays PENDING and goes out with a later ksefpl submit"+scopeFlag(g.s.WebsiteCode)+
 			" once the cause passes; run golive:check again then")
+	case j.Status == store.JobPending && j.ClaimedBy != "":
+		detail := fmt.Sprintf("job %d %s was claimed by another submit (%s) before this check could send it; trail %s", j.ID, j.IncrementID, j.ClaimedBy, strings.Join(path, " → "))
+		return fail(failure.Unavailable, detail, "another submit (cron?) is sending for this website; wait for it and run golive:check again")
 	default:
 		detail := fmt.Sprintf("job %d %s is still %s after waiting %s; trail %s", j.ID, j.IncrementID, j.Status, g.o.Wait, strings.Join(path, " → "))
 		return fail(failure.Unavailable, detail, "KSeF is slow: run ksefpl submit"+scopeFlag(g.s.WebsiteCode)+" later and ksefpl queue show "+fmt.Sprint(j.ID)+", or rerun with a longer --wait")

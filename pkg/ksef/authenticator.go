@@ -61,6 +61,22 @@ func (c *Client) accessToken(ctx context.Context, cr Credentials) (string, error
 	if cached != nil && cached.AccessToken != "" && cached.AccessValidUntil.Sub(now) > margin {
 		return cached.AccessToken, nil
 	}
+	if l, ok := c.cache.(TokenCacheLocker); ok {
+		// Another process may be authenticating with the same cache: wait for it, then
+		// read again what it saved.
+		unlock, err := l.LockKey(ctx, key)
+		if err != nil {
+			return "", err
+		}
+		defer unlock()
+		if cached, err = c.cache.Load(ctx, key); err != nil {
+			return "", fmt.Errorf("reading the KSeF token cache: %w", err)
+		}
+		now = c.now()
+		if cached != nil && cached.AccessToken != "" && cached.AccessValidUntil.Sub(now) > margin {
+			return cached.AccessToken, nil
+		}
+	}
 	if cached != nil && cached.RefreshToken != "" && cached.RefreshValidUntil.After(now) {
 		at, err := c.Refresh(ctx, cached.RefreshToken)
 		if err == nil {

@@ -27,6 +27,15 @@ type TokenCache interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// TokenCacheLocker is implemented by a TokenCache that several processes share (a
+// database): the client authenticates for a key only under the key's lock, so that two
+// processes never redeem one pending operation, nor start two authentications at once,
+// and a process that waited uses the tokens the other one saved.
+type TokenCacheLocker interface {
+	// LockKey waits for the key's lock (bounded by ctx) and returns its release.
+	LockKey(ctx context.Context, key string) (unlock func(), err error)
+}
+
 // CachedTokens is what a TokenCache stores. String hides every token.
 type CachedTokens struct {
 	AccessToken       string

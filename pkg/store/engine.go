@@ -18,6 +18,9 @@ type engine interface {
 	migrationFS() (fs.FS, string)
 	// forUpdate is appended to a SELECT that reads rows the same transaction changes.
 	forUpdate() string
+	// forUpdateSkipLocked is appended to a SELECT that claims rows: rows another
+	// transaction has locked are skipped instead of waited for.
+	forUpdateSkipLocked() string
 	// onConflict ends an INSERT so that a row with the same unique key is updated in
 	// the update columns (taken from the inserted values), or left as it is when update
 	// is empty; key names the unique key's columns.

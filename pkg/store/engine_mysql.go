@@ -40,6 +40,8 @@ func (mysqlEngine) migrationFS() (fs.FS, string) { return mysqlMigrations, "migr
 
 func (mysqlEngine) forUpdate() string { return " FOR UPDATE" }
 
+func (mysqlEngine) forUpdateSkipLocked() string { return " FOR UPDATE SKIP LOCKED" }
+
 func (mysqlEngine) onConflict(key, update []string) string { return mysqlOnConflict(key, update) }
 
 func mysqlNumber(err error) uint16 {

@@ -28,6 +28,9 @@ func (sqliteEngine) migrationFS() (fs.FS, string) { return sqliteMigrations, "mi
 
 func (sqliteEngine) forUpdate() string { return "" }
 
+// forUpdateSkipLocked is empty: the transaction holds SQLite's write lock from its start.
+func (sqliteEngine) forUpdateSkipLocked() string { return "" }
+
 func (sqliteEngine) onConflict(key, update []string) string { return sqliteOnConflict(key, update) }
 
 func (sqliteEngine) retryable(err error) bool {

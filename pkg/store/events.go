@@ -143,7 +143,15 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 		}
 	}
 	// Locked on MySQL: two hosts' transitions of one website must not take the same
-	// number (the second waits, then reads the first's row).
+	// number (the second waits, then reads the first's row). The website's row is locked
+	// first, so that appenders queue on one row instead of deadlocking on the gap locks
+	// of the MAX read.
+	if fu := d.eng.forUpdate(); fu != "" {
+		var id int64
+		if err := tx.QueryRowContext(ctx, `SELECT website_id FROM store_website WHERE website_id = ?`+fu, e.WebsiteID).Scan(&id); err != nil {
+			return fmt.Errorf("event sequence: website %d: %w", e.WebsiteID, err)
+		}
+	}
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ksefpl_event WHERE website_id = ?`+d.eng.forUpdate(), e.WebsiteID).Scan(&p.Seq); err != nil {
 		return fmt.Errorf("event sequence: %w", err)
 	}

@@ -14,24 +14,35 @@ import (
 	"time"
 )
 
-// NewLeaseHolder names this process as a lease holder: "host|pid|nonce".
-func NewLeaseHolder() string {
+// NodeEnv names the environment variable that names this server in lease holders and
+// claims when its host name does not tell servers apart (containers sharing a name).
+const NodeEnv = "KSEFPL_NODE"
+
+// LocalNode names this server: $KSEFPL_NODE, or the host name.
+func LocalNode() string {
+	if n := os.Getenv(NodeEnv); n != "" {
+		return strings.ReplaceAll(n, "|", "_")
+	}
 	host, _ := os.Hostname()
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return fmt.Sprintf("%s|%d|%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+	return host
 }
 
-// HolderDead reports whether a holder "host|pid|nonce" names a process on this host
+// NewLeaseHolder names this process as a lease holder: "node|pid|nonce" (LocalNode).
+func NewLeaseHolder() string {
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s|%d|%s", LocalNode(), os.Getpid(), hex.EncodeToString(b[:]))
+}
+
+// HolderDead reports whether a holder "node|pid|nonce" names a process on this node
 // that has ended (killed mid-run): its lease may be taken over at once.
 func HolderDead(holder string) bool {
 	parts := strings.Split(holder, "|")
 	if len(parts) != 3 {
 		return false
 	}
-	host, _ := os.Hostname()
 	pid, err := strconv.Atoi(parts[1])
-	if parts[0] != host || err != nil || pid <= 0 {
+	if parts[0] != LocalNode() || err != nil || pid <= 0 {
 		return false
 	}
 	err = syscall.Kill(pid, 0)

@@ -53,8 +53,11 @@ type Job struct {
 	// CorrectedHash is, for a technical correction, the hash of the rejected offline
 	// document the job's bytes correct (sent as hashOfCorrectedInvoice; "" otherwise).
 	CorrectedHash string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// ClaimedBy is the submit process that claimed the job to send it (see ClaimJobs);
+	// writing a job never changes it.
+	ClaimedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Frozen reports whether the job's bytes are fixed.
@@ -62,7 +65,7 @@ func (j *Job) Frozen() bool { return len(j.XML) > 0 }
 
 const jobColumns = `job_id, website_id, entity_type, increment_id, input_format, input, status, reason,
 	reason_detail, attempts, issue_date, xml, invoice_hash, frozen_at, invoice_reference, session_reference,
-	ksef_number, acquisition_date, invoicing_mode, offline_mode, deadline, deadline_lifted, hash_of_corrected, created_at, updated_at`
+	ksef_number, acquisition_date, invoicing_mode, offline_mode, deadline, deadline_lifted, hash_of_corrected, claimed_by, created_at, updated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -72,7 +75,7 @@ func scanJob(s scanner) (*Job, error) {
 	if err := s.Scan(&j.ID, &j.WebsiteID, &j.EntityType, &j.IncrementID, &j.InputFormat, &j.Input, &j.Status,
 		&j.Reason, &j.ReasonDetail, &j.Attempts, &j.IssueDate, &j.XML, &j.InvoiceHash, &frozen, &j.InvoiceReference,
 		&j.SessionReference, &j.KSeFNumber, &j.AcquisitionDate, &j.InvoicingMode, &j.OfflineMode, &j.Deadline, &j.DeadlineLifted,
-		&j.CorrectedHash, &created, &updated); err != nil {
+		&j.CorrectedHash, &j.ClaimedBy, &created, &updated); err != nil {
 		return nil, err
 	}
 	var err error
@@ -142,6 +145,9 @@ type JobFilter struct {
 	// inclusive; "" leaves that end open). Jobs without an issue date never match a
 	// bound.
 	IssuedFrom, IssuedTo string
+	// claimableAt (Unix milliseconds), when set, selects jobs without a live claim at
+	// that time (ClaimJobs).
+	claimableAt int64
 }
 
 // Jobs lists jobs in id order.
@@ -212,6 +218,9 @@ func (f JobFilter) where() (string, []any) {
 	}
 	if f.IssuedTo != "" {
 		where, args = append(where, "issue_date <> '' AND issue_date <= ?"), append(args, f.IssuedTo)
+	}
+	if f.claimableAt != 0 {
+		where, args = append(where, "claimed_until < ?"), append(args, f.claimableAt)
 	}
 	q := ""
 	if len(where) > 0 {

@@ -47,18 +47,22 @@ type Session struct {
 	FailedCount    int       `json:"failed_count"`
 	UPOReferences  []string  `json:"upo_references"`
 	UpdatedAt      time.Time `json:"updated_at"`
+	// Owner is the submit process that follows the session up (see ClaimSession); set
+	// on CreateSession with OwnerTTL, how long the ownership lasts unless renewed.
+	Owner    string        `json:"owner,omitempty"`
+	OwnerTTL time.Duration `json:"-"`
 }
 
 const sessionColumns = `session_reference, website_id, environment, api_url, form_code, status, ksef_status_code,
 	ksef_status_text, opened_at, valid_until, closed_at, invoice_count, accepted_count, failed_count,
-	upo_references, updated_at, kind`
+	upo_references, updated_at, kind, owner`
 
 func scanSession(s scanner) (*Session, error) {
 	var x Session
 	var opened, valid, closed, upos, updated string
 	if err := s.Scan(&x.Reference, &x.WebsiteID, &x.Environment, &x.APIURL, &x.FormCode, &x.Status,
 		&x.KSeFStatusCode, &x.KSeFStatusText, &opened, &valid, &closed, &x.InvoiceCount, &x.AcceptedCount,
-		&x.FailedCount, &upos, &updated, &x.Kind); err != nil {
+		&x.FailedCount, &upos, &updated, &x.Kind, &x.Owner); err != nil {
 		return nil, err
 	}
 	var err error
@@ -86,10 +90,18 @@ func (d *DB) CreateSession(ctx context.Context, s Session, audit AuditEntry) err
 		if s.Kind == "" {
 			s.Kind = SessionOnline
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_sessions (`+sessionColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		var until int64
+		if s.Owner != "" {
+			clock, err := d.eng.clock(ctx, tx, d.now)
+			if err != nil {
+				return err
+			}
+			until = clock.Add(s.OwnerTTL).UnixMilli()
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_sessions (`+sessionColumns+`, owner_until) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 			s.Reference, s.WebsiteID, s.Environment, s.APIURL, s.FormCode, s.Status, s.KSeFStatusCode, s.KSeFStatusText,
 			timestamp(s.OpenedAt), timestamp(s.ValidUntil), "", s.InvoiceCount, s.AcceptedCount, s.FailedCount,
-			strings.Join(s.UPOReferences, ","), timestamp(now), s.Kind); err != nil {
+			strings.Join(s.UPOReferences, ","), timestamp(now), s.Kind, s.Owner, until); err != nil {
 			return fmt.Errorf("record session %s: %w", s.Reference, err)
 		}
 		audit.SessionReference, audit.WebsiteID, audit.ToStatus = s.Reference, s.WebsiteID, s.Status

@@ -79,6 +79,14 @@ func (w *websiteRun) recoverSending(ctx context.Context) error {
 			if w.own[j.SessionReference] {
 				continue // this run is sending it right now
 			}
+			// Another process may be sending it right now: only the session's owner
+			// (or whoever takes over a dead owner's session) recovers it.
+			if mine, err := w.ownsSession(ctx, j.SessionReference); err != nil || !mine {
+				if err != nil {
+					return err
+				}
+				continue
+			}
 			sess, err := w.env.DB.SessionByRef(ctx, j.SessionReference)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
@@ -207,6 +215,12 @@ func (w *websiteRun) pollJobs(ctx context.Context, whileOpen bool) error {
 		bySession[k.SessionReference] = append(bySession[k.SessionReference], k.ID)
 	}
 	for _, ref := range order {
+		if mine, err := w.ownsSession(ctx, ref); err != nil || !mine {
+			if err != nil {
+				return err
+			}
+			continue // its owner settles it
+		}
 		// The session's status is cheap to ask (and allowed often); its invoice list is
 		// not. List once the session is final: then every invoice in it is too.
 		st, err := w.sessionStatus(ctx, ref)
@@ -477,6 +491,12 @@ func (w *websiteRun) pollSessions(ctx context.Context) error {
 	for _, s := range sessions {
 		if w.own[s.Reference] {
 			continue
+		}
+		if mine, err := w.ownsSession(ctx, s.Reference); err != nil || !mine {
+			if err != nil {
+				return err
+			}
+			continue // another process follows it up
 		}
 		if err := w.pollSession(ctx, s); err != nil {
 			return err

@@ -121,23 +121,37 @@ func (w *websiteRun) sendBatchSession(ctx context.Context, refs []frozenRef, off
 	now := w.env.Now()
 	if err := w.env.DB.CreateSession(ctx, store.Session{Reference: bs.ReferenceNumber, WebsiteID: w.s.WebsiteID, Kind: store.SessionBatch,
 		Environment: w.s.EnvironmentName, APIURL: w.s.Endpoints.API, FormCode: form.SystemCode, Status: store.SessionSending,
-		OpenedAt: now, ValidUntil: bs.UploadDeadline(), InvoiceCount: len(refs)}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor,
-		Reason: "OPENED", Message: fmt.Sprintf("batch session %s: %d invoices, %d parts, %d bytes", form, len(refs), len(pkg.Parts), pkg.FileSize)}); err != nil {
+		OpenedAt: now, ValidUntil: bs.UploadDeadline(), InvoiceCount: len(refs), Owner: w.env.Holder, OwnerTTL: w.o.LeaseTTL}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor,
+		Reason: "OPENED", Message: fmt.Sprintf("batch session %s: %d invoices, %d parts, %d bytes; %s %s", form, len(refs), len(pkg.Parts), pkg.FileSize, openedBy, w.env.Holder)}); err != nil {
 		return err
 	}
-	w.own[bs.ReferenceNumber] = true
+	w.own[bs.ReferenceNumber], w.owned[bs.ReferenceNumber] = true, true
 	w.res.Sessions = append(w.res.Sessions, bs.ReferenceNumber)
 	ids := make([]int64, len(refs))
 	for i, r := range refs {
 		ids[i] = r.id
 	}
-	// Record before the remote calls.
-	if _, err := w.env.DB.UpdateJobs(ctx, ids, []string{store.JobPending}, func(x *store.Job) error {
+	// Record before the remote calls; only the process that claimed the jobs sends them.
+	_, err = w.env.DB.UpdateJobs(ctx, ids, []string{store.JobPending}, func(x *store.Job) error {
+		if err := w.checkClaim(x); err != nil {
+			return err
+		}
 		x.Status, x.Reason, x.ReasonDetail = store.JobSending, "", ""
 		x.Attempts++
 		x.SessionReference, x.InvoiceReference = bs.ReferenceNumber, ""
 		return nil
-	}, w.audit(ReasonSend, "in batch session "+bs.ReferenceNumber)); err != nil {
+	}, w.audit(ReasonSend, "in batch session "+bs.ReferenceNumber))
+	if errors.Is(err, store.ErrConflict) {
+		// Another process took one of the jobs (this run's claim expired). The package
+		// is never uploaded nor closed, so KSeF processes none of it.
+		_, _ = w.env.DB.UpdateSession(ctx, bs.ReferenceNumber, nil, func(x *store.Session) error {
+			x.Status, x.KSeFStatusText, x.ClosedAt = store.SessionTerminated, ReasonBatchAbandoned+": "+err.Error(), w.env.Now()
+			return nil
+		}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: ReasonBatchAbandoned, Message: err.Error()})
+		delete(w.own, bs.ReferenceNumber)
+		return errStopSending
+	}
+	if err != nil {
 		return err
 	}
 	for _, id := range ids {

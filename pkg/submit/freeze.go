@@ -63,6 +63,9 @@ func (w *websiteRun) markDeferred(ctx context.Context, j *store.Job, cause error
 		return nil
 	}
 	_, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobPending}, func(x *store.Job) error {
+		if err := w.checkClaim(x); err != nil {
+			return err
+		}
 		x.Reason, x.ReasonDetail = reason, detail
 		return nil
 	}, w.deferredAudit(reason, detail))
@@ -152,6 +155,9 @@ func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*stor
 	if len(ids) > 0 {
 		now := w.env.Now()
 		out, err := w.env.DB.UpdateJobsEach(ctx, ids, []string{store.JobPending}, func(x *store.Job) (store.AuditEntry, error) {
+			if err := w.checkClaim(x); err != nil {
+				return store.AuditEntry{}, err
+			}
 			p := plans[x.ID]
 			if p.invalid != nil {
 				x.Status, x.Reason, x.ReasonDetail = store.JobFailed, ReasonInvalid, p.invalid.Error()
@@ -166,6 +172,14 @@ func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*stor
 			}
 			return w.audit(ReasonFrozen, fmt.Sprintf("%d bytes frozen, SHA-256 %s", len(p.xml), p.hash)), nil
 		})
+		if errors.Is(err, store.ErrConflict) && len(jobs) > 1 {
+			// Another process claimed or moved one of them meanwhile (this run's claim
+			// expired): freeze the others one by one.
+			return w.freezeEach(ctx, jobs)
+		}
+		if errors.Is(err, store.ErrConflict) {
+			return nil, nil
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -192,6 +206,19 @@ func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*stor
 		case changed[j.ID] != nil && changed[j.ID].Status == store.JobPending:
 			ready = append(ready, changed[j.ID])
 		}
+	}
+	return ready, nil
+}
+
+// freezeEach is freezeMany one job at a time: a job another process took is passed by.
+func (w *websiteRun) freezeEach(ctx context.Context, jobs []*store.Job) ([]*store.Job, error) {
+	var ready []*store.Job
+	for _, j := range jobs {
+		r, err := w.freezeMany(ctx, []*store.Job{j})
+		if err != nil {
+			return nil, err
+		}
+		ready = append(ready, r...)
 	}
 	return ready, nil
 }

@@ -9,20 +9,28 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
+// openedBy introduces, in a session's OPENED audit row, the process that opened it
+// ("node|pid|nonce"), so that the audit log tells which server sent what.
+const openedBy = "opened by"
+
 // errSessionGone means the session stopped taking invoices; the job is PENDING again.
 var errSessionGone = errors.New("session gone")
 
 // errStopSending ends the sending phase for this website (KSeF unstable, rate limited).
 var errStopSending = errors.New("stop sending")
 
-// sender holds the sessions this run opened, one per form code.
+// sender holds the online sessions this run sends into, one per form code, and how many
+// invoices each has taken.
 type sender struct {
 	sessions map[string]*ksef.OnlineSession
+	sent     map[string]int
 }
 
-// send freezes and sends the website's PENDING jobs — through online sessions, or batch
-// sessions when the mode (or, in auto mode, the backlog) says so. Jobs are loaded one at
-// a time, so memory does not grow with the backlog.
+// send claims and sends the website's PENDING jobs — through online sessions, or batch
+// sessions when the mode (or, in auto mode, the backlog) says so. Jobs are claimed a
+// window at a time (ClaimWindow online, one batch session's worth in batch), so that
+// other submit processes of the website send other windows in parallel and memory does
+// not grow with the backlog; jobs are loaded one at a time.
 func (w *websiteRun) send(ctx context.Context) error {
 	counts, err := w.env.DB.JobCounts(ctx, w.s.WebsiteID)
 	if err != nil {
@@ -37,37 +45,38 @@ func (w *websiteRun) send(ctx context.Context) error {
 	}
 	w.sending = backlog
 	batch := w.useBatch(backlog)
+	window := w.o.ClaimWindow
+	if batch {
+		window = ksef.MaxInvoicesPerSession
+	}
+	w.online = &sender{sessions: map[string]*ksef.OnlineSession{}, sent: map[string]int{}}
+	defer w.closeSessions(context.WithoutCancel(ctx))
 	// Documents issued offline first, the nearest deadline first: the law gives them a
-	// deadline. Their number is bounded by what a shop issues while KSeF is down.
-	offlineIDs, err := w.env.DB.JobIDs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobPending},
-		OfflineOnly: true, ByDeadline: true, Limit: backlog})
-	if err != nil {
-		return err
-	}
-	left := backlog - len(offlineIDs)
-	for start := 0; start < len(offlineIDs); start += ksef.MaxInvoicesPerSession {
-		if w.pastDeadline(ctx) {
-			return nil
-		}
-		if err := w.sendGroup(ctx, offlineIDs[start:min(len(offlineIDs), start+ksef.MaxInvoicesPerSession)], batch, true); err != nil || w.stopped {
-			return err
-		}
-	}
-	// Then the rest in windows of one batch session's worth, oldest first, so that
-	// memory does not grow with the backlog; jobs left PENDING (deferred) are passed by.
-	var after int64
-	for left > 0 {
-		if w.pastDeadline(ctx) {
-			return nil
-		}
-		ids, err := w.env.DB.JobIDs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobPending},
-			OnlineOnly: true, AfterID: after, Limit: min(left, ksef.MaxInvoicesPerSession)})
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		after, left = ids[len(ids)-1], left-len(ids)
-		if err := w.sendGroup(ctx, ids, batch, false); err != nil || w.stopped {
-			return err
+	// deadline. Then the rest, oldest first. Jobs left PENDING (deferred) stay claimed by
+	// this run, so they are not claimed again.
+	left := backlog
+	for _, offline := range []bool{true, false} {
+		var after int64
+		for left > 0 {
+			if w.pastDeadline(ctx) {
+				return nil
+			}
+			f := store.JobFilter{WebsiteID: w.s.WebsiteID, OfflineOnly: offline, ByDeadline: offline, OnlineOnly: !offline,
+				AfterID: after, Limit: min(left, window)}
+			ids, err := w.env.DB.ClaimJobs(ctx, f, w.env.Holder, w.o.LeaseTTL)
+			if err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				break
+			}
+			if !offline {
+				after = ids[len(ids)-1]
+			}
+			left -= len(ids)
+			if err := w.sendGroup(ctx, ids, batch, offline); err != nil || w.stopped {
+				return err
+			}
 		}
 	}
 	return nil
@@ -93,10 +102,10 @@ func (w *websiteRun) useBatch(n int) bool {
 	return n > w.s.BatchThreshold
 }
 
-// sendOnline sends the jobs one by one through online sessions, then closes them.
+// sendOnline sends the jobs one by one through the run's online sessions (closed when
+// the sending phase ends).
 func (w *websiteRun) sendOnline(ctx context.Context, ids []int64) error {
-	sd := &sender{sessions: map[string]*ksef.OnlineSession{}}
-	defer w.closeSessions(context.WithoutCancel(ctx), sd)
+	sd := w.online
 	for _, id := range ids {
 		if w.pastDeadline(ctx) {
 			return nil
@@ -151,10 +160,15 @@ func (w *websiteRun) nextFrozen(ctx context.Context, id int64) (*store.Job, erro
 }
 
 // session returns the open session of this run for the job's form code, opening and
-// recording one when needed.
+// recording one (owned by this run) when needed; a session that took KSeF's maximum of
+// invoices is closed and replaced.
 func (w *websiteRun) session(ctx context.Context, sd *sender, form ksef.FormCode) (*ksef.OnlineSession, error) {
 	if s, ok := sd.sessions[form.SystemCode]; ok {
-		return s, nil
+		if sd.sent[form.SystemCode] < ksef.MaxInvoicesPerSession {
+			return s, nil
+		}
+		w.closeSession(context.WithoutCancel(ctx), s)
+		delete(sd.sessions, form.SystemCode)
 	}
 	tok, err := w.token(ctx)
 	if err != nil {
@@ -167,12 +181,12 @@ func (w *websiteRun) session(ctx context.Context, sd *sender, form ksef.FormCode
 	now := w.env.Now()
 	if err := w.env.DB.CreateSession(ctx, store.Session{Reference: s.ReferenceNumber, WebsiteID: w.s.WebsiteID,
 		Environment: w.s.EnvironmentName, APIURL: w.s.Endpoints.API, FormCode: form.SystemCode, Status: store.SessionSending,
-		OpenedAt: now, ValidUntil: s.ValidUntil}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: "OPENED",
-		Message: "online session " + form.String()}); err != nil {
+		OpenedAt: now, ValidUntil: s.ValidUntil, Owner: w.env.Holder, OwnerTTL: w.o.LeaseTTL}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: "OPENED",
+		Message: "online session " + form.String() + "; " + openedBy + " " + w.env.Holder}); err != nil {
 		return nil, err
 	}
-	sd.sessions[form.SystemCode] = s
-	w.own[s.ReferenceNumber] = true
+	sd.sessions[form.SystemCode], sd.sent[form.SystemCode] = s, 0
+	w.own[s.ReferenceNumber], w.owned[s.ReferenceNumber] = true, true
 	w.res.Sessions = append(w.res.Sessions, s.ReferenceNumber)
 	return s, nil
 }
@@ -184,20 +198,25 @@ func (w *websiteRun) sendJob(ctx context.Context, sd *sender, j *store.Job) erro
 	if err != nil {
 		return err
 	}
-	// Record before the remote call: from here on the job may be in KSeF.
+	// Record before the remote call: from here on the job may be in KSeF. Only the
+	// process that claimed the job sends it.
 	j, err = w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobPending}, func(x *store.Job) error {
+		if err := w.checkClaim(x); err != nil {
+			return err
+		}
 		x.Status, x.Reason, x.ReasonDetail = store.JobSending, "", ""
 		x.Attempts++
 		x.SessionReference, x.InvoiceReference = s.ReferenceNumber, ""
 		return nil
 	}, w.audit(ReasonSend, fmt.Sprintf("attempt %d in session %s", j.Attempts+1, s.ReferenceNumber)))
 	if errors.Is(err, store.ErrConflict) {
-		return nil // another process moved it (it cannot: we hold the lease; stay safe anyway)
+		return nil // another process claimed or moved it meanwhile (this run's claim expired)
 	}
 	if err != nil {
 		return err
 	}
 	w.progress(j.ID, store.JobSending)
+	sd.sent[form.SystemCode]++
 	sent, err := w.sendBytes(ctx, s, j)
 	if err != nil && ambiguous(err) {
 		// KSeF may have the invoice. Resending the same bytes is safe: KSeF's duplicate
@@ -270,24 +289,31 @@ func (w *websiteRun) sendBytes(ctx context.Context, s *ksef.OnlineSession, j *st
 	return w.client.SendInvoice(ctx, tok, s, j.XML, ksef.SendOptions{OfflineMode: j.OfflineMode != "", HashOfCorrectedInvoice: j.CorrectedHash})
 }
 
-// closeSessions closes the sessions this run opened so that KSeF finishes them and issues
-// their UPO. A failed close leaves the session for the next run.
-func (w *websiteRun) closeSessions(ctx context.Context, sd *sender) {
-	for _, s := range sd.sessions {
-		tok, err := w.token(ctx)
-		if err != nil {
-			return
-		}
-		if err := w.client.CloseOnlineSession(ctx, tok, s.ReferenceNumber); err != nil && !ksef.IsSessionGone(err) {
-			w.res.Warnings = append(w.res.Warnings, "closing session "+s.ReferenceNumber+" failed; the next run retries: "+err.Error())
-			continue
-		}
-		_, _ = w.env.DB.UpdateSession(ctx, s.ReferenceNumber, []string{store.SessionActive, store.SessionSending}, func(x *store.Session) error {
-			x.Status = store.SessionClosing
-			return nil
-		}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: "CLOSE_REQUESTED"})
-		delete(w.own, s.ReferenceNumber)
+// closeSessions closes the online sessions this run opened so that KSeF finishes them and
+// issues their UPO.
+func (w *websiteRun) closeSessions(ctx context.Context) {
+	for code, s := range w.online.sessions {
+		w.closeSession(ctx, s)
+		delete(w.online.sessions, code)
 	}
+}
+
+// closeSession closes one online session of this run. A failed close leaves the session
+// for the next pass or run.
+func (w *websiteRun) closeSession(ctx context.Context, s *ksef.OnlineSession) {
+	tok, err := w.token(ctx)
+	if err != nil {
+		return
+	}
+	if err := w.client.CloseOnlineSession(ctx, tok, s.ReferenceNumber); err != nil && !ksef.IsSessionGone(err) {
+		w.res.Warnings = append(w.res.Warnings, "closing session "+s.ReferenceNumber+" failed; the next run retries: "+err.Error())
+		return
+	}
+	_, _ = w.env.DB.UpdateSession(ctx, s.ReferenceNumber, []string{store.SessionActive, store.SessionSending}, func(x *store.Session) error {
+		x.Status = store.SessionClosing
+		return nil
+	}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: "CLOSE_REQUESTED"})
+	delete(w.own, s.ReferenceNumber)
 }
 
 // failJob marks a job FAILED with KSeF's code and description.

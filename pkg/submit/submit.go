@@ -7,7 +7,6 @@ package submit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -91,8 +90,13 @@ type Options struct {
 	// SettleEvery is how often, while sending, the statuses of invoices already sent are
 	// polled, so that KSeF numbers arrive as KSeF assigns them (default 30s).
 	SettleEvery time.Duration
-	// LeaseTTL is how long a website's lease lasts without renewal (default 15m).
+	// LeaseTTL is how long a website's lease, and this run's claims on jobs and
+	// sessions, last without renewal (default 15m); a run renews them while it works.
 	LeaseTTL time.Duration
+	// ClaimWindow is how many jobs an online sending phase claims at a time (default
+	// 100): other submit processes of the same website, on this host or others sharing
+	// the database, send the next windows in parallel.
+	ClaimWindow int
 	// Mode is ModeAuto (default), ModeOnline or ModeBatch.
 	Mode string
 	// BatchLimits bound batch packages (zero: KSeF's limits; tests use tiny parts).
@@ -141,9 +145,6 @@ const (
 	ReasonResent             = "RESENT"
 )
 
-// ErrLeaseHeld is wrapped by the error of a website whose lease another run holds.
-var ErrLeaseHeld = errors.New("another submit is running for this website")
-
 // Run processes every selected website and returns the summary. The error is non-nil
 // only for problems that stop the whole run (storage, unknown website); per-website
 // failures are in the result.
@@ -170,6 +171,9 @@ func Run(ctx context.Context, d *deps.Deps, o Options) (*Result, error) {
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 15 * time.Minute
 	}
+	if o.ClaimWindow <= 0 {
+		o.ClaimWindow = 100
+	}
 	switch o.Mode {
 	case "":
 		o.Mode = ModeAuto
@@ -182,6 +186,10 @@ func Run(ctx context.Context, d *deps.Deps, o Options) (*Result, error) {
 	}
 	scopes, explicit, err := websites(ctx, env, o.Website)
 	if err != nil {
+		return nil, err
+	}
+	// Claims of processes of this node that were killed mid-run are free at once.
+	if _, err := env.DB.ExpireDeadClaims(ctx); err != nil {
 		return nil, err
 	}
 	res := &Result{}

@@ -190,6 +190,7 @@ func TestConcurrentRunsNeverSendTwice(t *testing.T) {
 			d.DB = h.OpenDB() // each "process" its own connection pool
 			o := opts()
 			o.Holder = fmt.Sprintf("test|%d|runner", 1_000_000+i)
+			o.ClaimWindow = 3 // small windows, so that the runs share the backlog
 			res, err := Run(context.Background(), &d, o)
 			if err != nil {
 				t.Error(err)
@@ -198,20 +199,108 @@ func TestConcurrentRunsNeverSendTwice(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	h.run(opts()) // finish whatever the lease holder left
+	h.run(opts()) // finish whatever was left mid-flight
 	h.assertAllAccepted()
 	h.assertOneNumberPerDocument()
 	if n := len(h.sim.Invoices()); n != 20 {
 		t.Fatalf("KSeF received %d sends for 20 invoices", n)
 	}
-	skipped := 0
+	assertOneSendEach(t, h)
+	senders := 0
 	for _, r := range results {
-		if r != nil && r.Websites[0].Skipped != "" {
-			skipped++
+		if r != nil && r.Websites[0].Sent > 0 {
+			senders++
 		}
 	}
-	if skipped == 0 {
-		t.Log("note: the runs did not overlap (each finished before the next started)")
+	if senders < 2 {
+		t.Log("note: only one run sent (the runs did not overlap)")
+	}
+}
+
+// Two submit processes of one website send different jobs in parallel: A claims a
+// window and stops mid-send (its first job SENDING in its open session), B sends every
+// other window meanwhile and leaves A's job and session alone; A then finishes its
+// window and settles what B left behind once B released it.
+func TestTwoRunsSendDifferentJobsOfOneWebsiteInParallel(t *testing.T) {
+	h := newHarness(t, ksefsim.Config{})
+	for i := 1; i <= 20; i++ {
+		h.enqueue(1, "invoice", fmt.Sprintf("P-%02d", i), invoiceJSON(fmt.Sprintf("P-%02d", i)))
+	}
+	paused, resume := make(chan int64, 1), make(chan struct{})
+	var once sync.Once
+	oa := opts()
+	oa.ClaimWindow, oa.Holder = 5, "test|1000001|A"
+	oa.Hooks.AfterSend = func(id int64) error {
+		once.Do(func() { paused <- id; <-resume })
+		return nil
+	}
+	var resA *Result
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d := *h.deps()
+		d.DB = h.OpenDB()
+		var err error
+		if resA, err = Run(context.Background(), &d, oa); err != nil {
+			t.Error(err)
+		}
+	}()
+	first := <-paused
+	ob := opts()
+	ob.ClaimWindow, ob.Holder, ob.Wait = 5, "test|1000002|B", 300*time.Millisecond
+	d := *h.deps()
+	d.DB = h.OpenDB()
+	resB, err := Run(context.Background(), &d, ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resB.Websites[0]; got.Sent != 15 || got.Error != "" {
+		t.Fatalf("B sent %d jobs (error %q), want the 15 A had not claimed", got.Sent, got.Error)
+	}
+	j, err := h.db.JobByID(context.Background(), first)
+	if err != nil || j.Status != store.JobSending {
+		t.Fatalf("A's job %d mid-send is %v after B's run (%v): B must leave it to A", first, j, err)
+	}
+	close(resume)
+	<-done
+	if got := resA.Websites[0]; got.Sent != 5 || got.Error != "" {
+		t.Fatalf("A sent %d jobs (error %q), want its window of 5", got.Sent, got.Error)
+	}
+	h.run(opts())
+	h.assertAllAccepted()
+	h.assertOneNumberPerDocument()
+	if n := len(h.sim.Invoices()); n != 20 {
+		t.Fatalf("KSeF received %d sends for 20 invoices, want 20", n)
+	}
+	assertOneSendEach(t, h)
+	trail, err := h.db.Audit(context.Background(), store.AuditFilter{JobID: first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range trail {
+		if e.Reason == ReasonNotReceived || e.Reason == ReasonRecovered {
+			t.Errorf("A's job %d was recovered by another run while A was sending it: %+v", first, e)
+		}
+	}
+}
+
+// assertOneSendEach checks that every job was sent exactly once (one SEND audit row).
+func assertOneSendEach(t *testing.T, h *harness) {
+	t.Helper()
+	for _, j := range h.jobs() {
+		trail, err := h.db.Audit(context.Background(), store.AuditFilter{JobID: j.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sends := 0
+		for _, e := range trail {
+			if e.Reason == ReasonSend {
+				sends++
+			}
+		}
+		if sends != 1 {
+			t.Errorf("job %d %s was sent %d times", j.ID, j.IncrementID, sends)
+		}
 	}
 }
 

@@ -63,6 +63,12 @@ func (w *websiteRun) fetchMissingUPOs(ctx context.Context) error {
 		return err
 	}
 	for _, j := range jobs {
+		if mine, err := w.ownsSession(ctx, j.SessionReference); err != nil || !mine {
+			if err != nil {
+				return err
+			}
+			continue // its session's owner fetches it
+		}
 		tok, err := w.token(ctx)
 		if err != nil {
 			return err

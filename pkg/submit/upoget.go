@@ -131,5 +131,5 @@ func websiteFor(ctx context.Context, env env, websiteID int64) (*websiteRun, err
 	if err != nil {
 		return nil, err
 	}
-	return &websiteRun{env: env, s: s, client: client, res: &WebsiteResult{Website: wb.Code}, own: map[string]bool{}}, nil
+	return &websiteRun{env: env, s: s, client: client, res: &WebsiteResult{Website: wb.Code}, own: map[string]bool{}, owned: map[string]bool{}}, nil
 }

@@ -20,8 +20,14 @@ type websiteRun struct {
 	s      *website.Settings
 	client *ksef.Client
 	res    *WebsiteResult
-	// own marks sessions opened by this run (still being sent into).
-	own map[string]bool
+	// own marks sessions opened by this run (still being sent into); owned the sessions
+	// this run owns (opened or claimed: see store.ClaimSession).
+	own, owned map[string]bool
+	// online holds the online sessions of the sending phase.
+	online *sender
+	// chores says this run holds the website's lease, for the once-per-website work
+	// (offline deadlines); sending and settling need no lease, only claims.
+	chores bool
 	// sending is how many jobs this run took up to send (the progress total).
 	sending int
 	// stopped ends the sending phase early (KSeF unstable, rate limited, session lost).
@@ -32,9 +38,10 @@ type websiteRun struct {
 	statuses map[string]*ksef.SessionStatus
 	// warned keeps repeated polls from repeating a warning.
 	warned map[string]bool
-	// started is when the website's processing began; lastSettle and lastBeat when
-	// statuses were last polled while sending and the last heartbeat was given.
-	started, lastSettle, lastBeat time.Time
+	// started is when the website's processing began; lastSettle, lastBeat and
+	// lastRenew when statuses were last polled while sending, the last heartbeat was
+	// given and the claims were last renewed.
+	started, lastSettle, lastBeat, lastRenew time.Time
 }
 
 func runWebsite(ctx context.Context, env env, o Options, sc config.Scope, explicit bool) WebsiteResult {
@@ -72,15 +79,16 @@ func runWebsite(ctx context.Context, env env, o Options, sc config.Scope, explic
 		res.fail(err)
 		return res
 	}
-	if err := acquire(ctx, env, o, s.WebsiteID); err != nil {
-		if errors.Is(err, ErrLeaseHeld) {
-			res.Skipped = err.Error()
-			return res
-		}
+	chores, err := acquire(ctx, env, o, s.WebsiteID)
+	if err != nil {
 		res.fail(err)
 		return res
 	}
-	defer env.DB.ReleaseLease(context.WithoutCancel(ctx), leaseName(s.WebsiteID), env.Holder)
+	if chores {
+		defer env.DB.ReleaseLease(context.WithoutCancel(ctx), leaseName(s.WebsiteID), env.Holder)
+	}
+	// Whatever this run still holds when it ends is free for any other process at once.
+	defer env.DB.ReleaseClaims(context.WithoutCancel(ctx), env.Holder)
 
 	warnings := &systemWarnings{ctx: context.WithoutCancel(ctx), env: env, websiteID: s.WebsiteID, seen: map[string]bool{}}
 	copts := clientOptions(env)
@@ -91,7 +99,8 @@ func runWebsite(ctx context.Context, env env, o Options, sc config.Scope, explic
 		return res
 	}
 	now := env.Clock()
-	w := &websiteRun{env: env, o: o, s: s, client: client, res: &res, own: map[string]bool{}, started: now, lastSettle: now, lastBeat: now}
+	w := &websiteRun{env: env, o: o, s: s, client: client, res: &res, own: map[string]bool{}, owned: map[string]bool{}, chores: chores,
+		started: now, lastSettle: now, lastBeat: now, lastRenew: now}
 	if err := w.process(ctx); err != nil {
 		res.fail(err)
 	}
@@ -110,8 +119,10 @@ func clientOptions(env env) website.ClientOptions {
 
 // process runs the three phases.
 func (w *websiteRun) process(ctx context.Context) error {
-	if err := w.followOfflineDeadlines(ctx); err != nil {
-		return err
+	if w.chores {
+		if err := w.followOfflineDeadlines(ctx); err != nil {
+			return err
+		}
 	}
 	tok, err := w.token(ctx)
 	if err != nil {
@@ -145,7 +156,7 @@ func (w *websiteRun) process(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(w.o.PollInterval):
 		}
-		if err := w.renewLease(ctx); err != nil {
+		if err := w.renew(ctx); err != nil {
 			return err
 		}
 		w.heartbeat(ctx)
@@ -179,7 +190,7 @@ func (w *websiteRun) whileSending(ctx context.Context) error {
 		if err := w.pollJobs(ctx, true); err != nil {
 			return err
 		}
-		if err := w.renewLease(ctx); err != nil {
+		if err := w.renew(ctx); err != nil {
 			return err
 		}
 	}
@@ -224,8 +235,44 @@ func isTokenFormat(err error) bool {
 	return errors.As(err, &tf)
 }
 
-func (w *websiteRun) renewLease(ctx context.Context) error {
-	return w.env.DB.AcquireLease(ctx, leaseName(w.s.WebsiteID), w.env.Holder, w.o.LeaseTTL)
+// renew extends this run's claims (and the website's lease when it holds it), at most
+// four times per LeaseTTL. A lease lost meanwhile only ends this run's chores.
+func (w *websiteRun) renew(ctx context.Context) error {
+	now := w.env.Clock()
+	if now.Sub(w.lastRenew) < w.o.LeaseTTL/4 {
+		return nil
+	}
+	w.lastRenew = now
+	if err := w.env.DB.RenewClaims(ctx, w.env.Holder, w.o.LeaseTTL); err != nil {
+		return err
+	}
+	if w.chores && w.env.DB.AcquireLease(ctx, leaseName(w.s.WebsiteID), w.env.Holder, w.o.LeaseTTL) != nil {
+		w.chores = false
+	}
+	return nil
+}
+
+// checkClaim refuses a change to a job this run has not claimed (another process
+// claimed it after this run's claim expired): store.ErrConflict.
+func (w *websiteRun) checkClaim(j *store.Job) error {
+	if j.ClaimedBy != w.env.Holder {
+		return fmt.Errorf("job %d is claimed by %q, not this run: %w", j.ID, j.ClaimedBy, store.ErrConflict)
+	}
+	return nil
+}
+
+// ownsSession reports whether this run owns session ref, claiming it when it is free
+// (store.ClaimSession): only the owner closes a session, settles its jobs or recovers
+// what was left mid-send in it.
+func (w *websiteRun) ownsSession(ctx context.Context, ref string) (bool, error) {
+	if ref == "" || w.owned[ref] {
+		return true, nil
+	}
+	ok, err := w.env.DB.ClaimSession(ctx, ref, w.env.Holder, w.o.LeaseTTL)
+	if ok {
+		w.owned[ref] = true
+	}
+	return ok, err
 }
 
 // anythingInFlight reports whether jobs of the website still wait for KSeF, or
