@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// Statements on claimed_by and owner also say "<> ''": SQLite's indexes on them are partial
+// (claimed rows only), and only such a term lets its planner use them.
+
 // Claims let several submit processes — on one host, or on many sharing a MySQL
 // database — send different jobs of one website in parallel without ever sending one job
 // twice. A PENDING job is claimed by one holder (ClaimJobs) before it is frozen and sent,
@@ -107,10 +110,10 @@ func (d *DB) RenewClaims(ctx context.Context, holder string, ttl time.Duration) 
 			return err
 		}
 		until := now.Add(ttl).UnixMilli()
-		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET claimed_until = ? WHERE claimed_by = ? AND status = ?`, until, holder, JobPending); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET claimed_until = ? WHERE claimed_by = ? AND claimed_by <> '' AND status = ?`, until, holder, JobPending); err != nil {
 			return fmt.Errorf("renew claims: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_sessions SET owner_until = ? WHERE owner = ?`, until, holder); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_sessions SET owner_until = ? WHERE owner = ? AND owner <> ''`, until, holder); err != nil {
 			return fmt.Errorf("renew claims: %w", err)
 		}
 		return nil
@@ -121,10 +124,10 @@ func (d *DB) RenewClaims(ctx context.Context, holder string, ttl time.Duration) 
 // any process to take.
 func (d *DB) ReleaseClaims(ctx context.Context, holder string) error {
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET claimed_by = '', claimed_until = 0 WHERE claimed_by = ?`, holder); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET claimed_by = '', claimed_until = 0 WHERE claimed_by = ? AND claimed_by <> ''`, holder); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE ksefpl_sessions SET owner = '', owner_until = 0 WHERE owner = ?`, holder)
+		_, err := tx.ExecContext(ctx, `UPDATE ksefpl_sessions SET owner = '', owner_until = 0 WHERE owner = ? AND owner <> ''`, holder)
 		return err
 	})
 	if err != nil {
@@ -139,8 +142,8 @@ func (d *DB) ReleaseClaims(ctx context.Context, holder string) error {
 // recognised by its claims' expiry.)
 func (d *DB) ExpireDeadClaims(ctx context.Context) ([]string, error) {
 	prefix := LocalNode() + "|%"
-	rows, err := d.sql.QueryContext(ctx, `SELECT DISTINCT claimed_by FROM ksefpl_queue WHERE claimed_by LIKE ?
-		UNION SELECT DISTINCT owner FROM ksefpl_sessions WHERE owner LIKE ?`, prefix, prefix)
+	rows, err := d.sql.QueryContext(ctx, `SELECT DISTINCT claimed_by FROM ksefpl_queue WHERE claimed_by <> '' AND claimed_by LIKE ?
+		UNION SELECT DISTINCT owner FROM ksefpl_sessions WHERE owner <> '' AND owner LIKE ?`, prefix, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("list claims of this node: %w", err)
 	}
