@@ -15,8 +15,10 @@ var version = "dev"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopCPU := startCPUProfile(os.Getenv)
 	code := run(ctx, os.Args[1:], systemIO(), os.Getenv)
 	stop()
+	stopCPU()
 	writeHeapProfile(os.Getenv)
 	os.Exit(code)
 }

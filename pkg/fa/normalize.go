@@ -603,7 +603,12 @@ func (c *collector) buyer(b *Buyer) normBuyer {
 		nb.id.BrakID = "1"
 		return nb
 	}
-	compact := strings.ToUpper(strings.NewReplacer(" ", "", "-", "", ".", "").Replace(raw))
+	compact := strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '.' {
+			return -1 // separators people type inside VAT numbers
+		}
+		return r
+	}, raw))
 	country := nb.addr.KodKraju
 	prefix := ""
 	if len(compact) > 2 && compact[0] >= 'A' && compact[0] <= 'Z' && compact[1] >= 'A' && compact[1] <= 'Z' {

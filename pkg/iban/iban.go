@@ -43,7 +43,12 @@ func (e *Error) Is(target error) bool { return target == ErrInvalid }
 // Normalize removes spaces and dashes and upper-cases; 26 digits alone (a Polish NRB)
 // get the PL prefix.
 func Normalize(s string) string {
-	s = strings.ToUpper(strings.NewReplacer(" ", "", "-", "", "\u00a0", "").Replace(strings.TrimSpace(s)))
+	s = strings.ToUpper(strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' || r == '\u00a0' {
+			return -1 // separators of printed account numbers
+		}
+		return r
+	}, strings.TrimSpace(s)))
 	if len(s) == 26 && isDigits(s) {
 		s = "PL" + s
 	}

@@ -27,6 +27,10 @@ type Options struct {
 	LookupOriginal func(ctx context.Context, incrementID string) (ksefNumber string, issued time.Time, ok bool, err error)
 	// Now stamps the document (default time.Now).
 	Now func() time.Time
+	// SkipCheck leaves out the structural check of the built XML (Built.Problems stays
+	// empty): for a rebuild of an input the same pipeline already built and checked when
+	// it was queued (submit freezing a job), where the check only costs time.
+	SkipCheck bool
 }
 
 // Built is a document built for a website.
@@ -72,7 +76,7 @@ func FromJSON(ctx context.Context, ws *website.Settings, data []byte, o Options)
 
 // Build turns a parsed document into the website's XML: the seller and schema from the
 // website, the exchange rate from the input or o.Rates, fa.Build, marshal and the
-// structural check. Invalid input gives an *InvalidError; a rate that cannot be had gives
+// structural check (unless o.SkipCheck). Invalid input gives an *InvalidError; a rate that cannot be had gives
 // the rate source's error (NBP unreachable is class unavailable); errors of
 // o.LookupOriginal come back as they are.
 func Build(ctx context.Context, ws *website.Settings, in *fa.Input, o Options) (*Built, error) {
@@ -119,6 +123,8 @@ func Build(ctx context.Context, ws *website.Settings, in *fa.Input, o Options) (
 		return nil, fmt.Errorf("marshal invoice %s: %w", in.IncrementID, err)
 	}
 	b.Doc = doc
-	b.Problems = fa.Check(b.XML)
+	if !o.SkipCheck {
+		b.Problems = fa.Check(b.XML)
+	}
 	return b, nil
 }

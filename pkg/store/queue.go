@@ -447,3 +447,42 @@ func (d *DB) JobKeys(ctx context.Context, f JobFilter) ([]JobKey, error) {
 	}
 	return out, rows.Err()
 }
+
+// frozenChunk bounds how many jobs' bytes FrozenXML reads per query (and holds at once).
+const frozenChunk = 500
+
+// FrozenXML calls fn with the frozen bytes of each of ids, in the order of ids, reading
+// them a chunk per query; a job without frozen bytes, or not found, is an error.
+func (d *DB) FrozenXML(ctx context.Context, ids []int64, fn func(id int64, xml []byte) error) error {
+	for start := 0; start < len(ids); start += frozenChunk {
+		chunk := ids[start:min(len(ids), start+frozenChunk)]
+		got := make(map[int64][]byte, len(chunk))
+		rows, err := d.sql.QueryContext(ctx, `SELECT job_id, xml FROM ksefpl_queue WHERE job_id IN (`+placeholders(len(chunk))+`)`, int64sAsAny(chunk)...)
+		if err != nil {
+			return fmt.Errorf("read frozen documents: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var xml []byte
+			if err := rows.Scan(&id, &xml); err != nil {
+				rows.Close()
+				return err
+			}
+			got[id] = xml
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range chunk {
+			xml := got[id]
+			if len(xml) == 0 {
+				return fmt.Errorf("job %d has no frozen document: %w", id, ErrNotFound)
+			}
+			if err := fn(id, xml); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

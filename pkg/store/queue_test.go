@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -189,5 +191,38 @@ func TestSessionsAndUPOs(t *testing.T) {
 	trail, _ := db.Audit(ctx, AuditFilter{SessionReference: "S1"})
 	if len(trail) != 3 {
 		t.Fatalf("session trail = %d rows, want 3 (open, close, upo)", len(trail))
+	}
+}
+
+// FrozenXML reads the bytes of many jobs a chunk per query, in the order asked, across a
+// chunk boundary; a job without frozen bytes is an error.
+func TestFrozenXMLInOrderAcrossChunks(t *testing.T) {
+	ctx := context.Background()
+	db := openTemp(t)
+	ids := enqueueN(t, db, frozenChunk+3)
+	_, err := db.UpdateJobsEach(ctx, ids, nil, func(j *Job) (AuditEntry, error) {
+		j.XML = []byte(fmt.Sprintf("<doc id=%q/>", strconv.FormatInt(j.ID, 10)))
+		return AuditEntry{}, nil
+	})
+	must(t, err)
+	want := make([]int64, len(ids))
+	for i, id := range ids {
+		want[len(ids)-1-i] = id // reversed: the order asked, not the table's
+	}
+	var got []int64
+	must(t, db.FrozenXML(ctx, want, func(id int64, xml []byte) error {
+		if string(xml) != fmt.Sprintf("<doc id=%q/>", strconv.FormatInt(id, 10)) {
+			t.Fatalf("job %d: bytes %q", id, xml)
+		}
+		got = append(got, id)
+		return nil
+	}))
+	if len(got) != len(want) || got[0] != want[0] || got[len(got)-1] != want[len(want)-1] || got[frozenChunk] != want[frozenChunk] {
+		t.Fatalf("read %d jobs in another order than asked", len(got))
+	}
+	extra, _, err := db.Enqueue(ctx, newJob("CL-UNFROZEN"), false, AuditEntry{})
+	must(t, err)
+	if err := db.FrozenXML(ctx, []int64{ids[0], extra.ID}, func(int64, []byte) error { return nil }); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("a job without frozen bytes: %v, want ErrNotFound", err)
 	}
 }

@@ -198,18 +198,24 @@ func (w *websiteRun) sendBatchSession(ctx context.Context, refs []frozenRef, off
 	return nil
 }
 
-// files streams the jobs' frozen bytes from the store, one job at a time.
+// errStopFiles ends FrozenXML early when the package stops taking files.
+var errStopFiles = errors.New("stop")
+
+// files streams the jobs' frozen bytes from the store, a chunk of jobs per query.
 func (w *websiteRun) files(ctx context.Context, refs []frozenRef) iter.Seq2[string, []byte] {
 	return func(yield func(string, []byte) bool) {
-		for _, r := range refs {
-			j, err := w.env.DB.JobByID(ctx, r.id)
-			if err != nil {
-				return // BuildBatchPackage then reports fewer invoices than planned
-			}
-			if !yield(batchFileName(j.ID), j.XML) {
-				return
-			}
+		ids := make([]int64, len(refs))
+		for i, r := range refs {
+			ids[i] = r.id
 		}
+		// An error ends the stream: BuildBatchPackage then reports fewer invoices than
+		// planned.
+		_ = w.env.DB.FrozenXML(ctx, ids, func(id int64, xml []byte) error {
+			if !yield(batchFileName(id), xml) {
+				return errStopFiles
+			}
+			return nil
+		})
 	}
 }
 
