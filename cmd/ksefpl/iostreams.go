@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strings"
 
 	"github.com/fatih/color"
@@ -24,6 +25,9 @@ type ioStreams struct {
 	ErrTTY bool
 	// readSecret reads a secret from the terminal without echo (set when InTTY).
 	readSecret func() ([]byte, error)
+	// setMemoryLimit sets the process's soft memory limit (runtime/debug); nil when the
+	// command runs inside another process (tests), whose memory is not its own.
+	setMemoryLimit func(int64) int64
 	// color is decided once per run from the terminal, --no-color and NO_COLOR.
 	color bool
 }
@@ -31,10 +35,11 @@ type ioStreams struct {
 func systemIO() *ioStreams {
 	return &ioStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		InTTY:      isatty.IsTerminal(os.Stdin.Fd()),
-		OutTTY:     isatty.IsTerminal(os.Stdout.Fd()) || isatty.IsCygwinTerminal(os.Stdout.Fd()),
-		ErrTTY:     isatty.IsTerminal(os.Stderr.Fd()) || isatty.IsCygwinTerminal(os.Stderr.Fd()),
-		readSecret: func() ([]byte, error) { return term.ReadPassword(int(os.Stdin.Fd())) },
+		InTTY:          isatty.IsTerminal(os.Stdin.Fd()),
+		OutTTY:         isatty.IsTerminal(os.Stdout.Fd()) || isatty.IsCygwinTerminal(os.Stdout.Fd()),
+		ErrTTY:         isatty.IsTerminal(os.Stderr.Fd()) || isatty.IsCygwinTerminal(os.Stderr.Fd()),
+		readSecret:     func() ([]byte, error) { return term.ReadPassword(int(os.Stdin.Fd())) },
+		setMemoryLimit: debug.SetMemoryLimit,
 	}
 }
 

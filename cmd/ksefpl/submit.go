@@ -15,6 +15,9 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/submit"
 )
 
+// submitMemoryLimit is submit's soft memory limit (runtime/debug.SetMemoryLimit).
+const submitMemoryLimit = 48 << 20
+
 type submitOptions struct {
 	*app
 	website   string
@@ -89,6 +92,11 @@ func runSubmit(ctx context.Context, o *submitOptions) error {
 	case submit.ModeAuto, submit.ModeOnline, submit.ModeBatch:
 	default:
 		return &usageErr{fmt.Errorf("invalid --mode %q: use auto, online or batch", o.mode)}
+	}
+	if a.io.setMemoryLimit != nil && a.getenv("GOMEMLIMIT") == "" {
+		// A long backlog keeps little alive at a time; a soft limit keeps the garbage
+		// collector from letting the heap grow to twice that (GOMEMLIMIT overrides it).
+		a.io.setMemoryLimit(submitMemoryLimit)
 	}
 	d, err := a.deps(ctx)
 	if err != nil {

@@ -423,16 +423,18 @@ func (d *DB) JobDigests(ctx context.Context, f JobFilter) ([]JobDigest, error) {
 	return out, rows.Err()
 }
 
-// JobKey is a job's id and session, for grouping a large backlog without loading rows.
+// JobKey is a job's id, session and invoice reference, for grouping a large backlog
+// without loading rows.
 type JobKey struct {
 	ID               int64
 	SessionReference string
+	InvoiceReference string
 }
 
-// JobKeys lists (id, session) of the jobs matching f.
+// JobKeys lists (id, session, invoice reference) of the jobs matching f.
 func (d *DB) JobKeys(ctx context.Context, f JobFilter) ([]JobKey, error) {
 	where, args := f.where()
-	rows, err := d.sql.QueryContext(ctx, `SELECT job_id, session_reference FROM ksefpl_queue`+where, args...)
+	rows, err := d.sql.QueryContext(ctx, `SELECT job_id, session_reference, invoice_reference FROM ksefpl_queue`+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
@@ -440,7 +442,7 @@ func (d *DB) JobKeys(ctx context.Context, f JobFilter) ([]JobKey, error) {
 	var out []JobKey
 	for rows.Next() {
 		var k JobKey
-		if err := rows.Scan(&k.ID, &k.SessionReference); err != nil {
+		if err := rows.Scan(&k.ID, &k.SessionReference, &k.InvoiceReference); err != nil {
 			return nil, err
 		}
 		out = append(out, k)

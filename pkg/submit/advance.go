@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,13 +25,12 @@ type listing struct {
 	byHash map[string]*ksef.SessionInvoice
 }
 
-// find locates a job's invoice: by reference, by batch file name, or (for a send whose
-// answer was lost) by the hash of its frozen bytes.
-func (l *listing) find(j *store.Job) *ksef.SessionInvoice {
-	if inv, ok := l.byRef[j.InvoiceReference]; ok && j.InvoiceReference != "" {
+// findKey locates a job's invoice: by reference, or by batch file name.
+func (l *listing) findKey(k store.JobKey) *ksef.SessionInvoice {
+	if inv, ok := l.byRef[k.InvoiceReference]; ok && k.InvoiceReference != "" {
 		return inv
 	}
-	if inv, ok := l.byFile[batchFileName(j.ID)]; ok {
+	if inv, ok := l.byFile[batchFileName(k.ID)]; ok {
 		return inv
 	}
 	return nil
@@ -183,8 +183,7 @@ func (w *websiteRun) recoverBatch(ctx context.Context, ref string, jobs []*store
 
 // advance polls everything in flight once: submitted jobs, sessions, missing UPOs.
 func (w *websiteRun) advance(ctx context.Context) error {
-	w.listed = map[string]*listing{}
-	w.statuses = map[string]*ksef.SessionStatus{}
+	w.newPass()
 	if err := w.recoverSending(ctx); err != nil {
 		return err
 	}
@@ -200,21 +199,27 @@ func (w *websiteRun) advance(ctx context.Context) error {
 // pollJobs moves SUBMITTED jobs on from their KSeF invoice status. A session's invoices
 // are listed once the session is final (then every invoice in it is too); while this run
 // still sends into a session (whileOpen), its invoices are listed anyway, so that KSeF
-// numbers arrive as they are assigned — one list call per session per SettleEvery.
+// numbers arrive as they are assigned — one listing per session per SettleEvery. A
+// listing is walked page by page and settled as it goes, so memory does not grow with
+// the session.
 func (w *websiteRun) pollJobs(ctx context.Context, whileOpen bool) error {
 	keys, err := w.env.DB.JobKeys(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSubmitted}})
 	if err != nil {
 		return err
 	}
-	bySession := map[string][]int64{}
+	bySession := map[string][]store.JobKey{}
 	var order []string
 	for _, k := range keys {
 		if _, ok := bySession[k.SessionReference]; !ok {
 			order = append(order, k.SessionReference)
 		}
-		bySession[k.SessionReference] = append(bySession[k.SessionReference], k.ID)
+		bySession[k.SessionReference] = append(bySession[k.SessionReference], k)
 	}
+	keys = nil
 	for _, ref := range order {
+		if w.walked[ref] {
+			continue // listed in this pass already: what is still SUBMITTED waits for the next
+		}
 		if mine, err := w.ownsSession(ctx, ref); err != nil || !mine {
 			if err != nil {
 				return err
@@ -233,30 +238,84 @@ func (w *websiteRun) pollJobs(ctx context.Context, whileOpen bool) error {
 		if !st.Status.Code.Final() && !(whileOpen && w.own[ref]) {
 			continue
 		}
-		l, err := w.sessionInvoices(ctx, ref)
-		if err != nil {
-			return err
-		}
-		if err := w.settleSession(ctx, l, bySession[ref]); err != nil {
+		if err := w.settleSession(ctx, ref, bySession[ref]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// settleSession records the final statuses of a finished session's jobs: the accepted
-// ones in bulk (one transaction per chunk, their UPOs likewise), the others one by one.
-func (w *websiteRun) settleSession(ctx context.Context, l *listing, ids []int64) error {
-	const chunk = 250
-	for start := 0; start < len(ids); start += chunk {
-		jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{IDs: ids[start:min(len(ids), start+chunk)], Statuses: []string{store.JobSubmitted}})
+// settleChunk is how many jobs settleSession records per transaction.
+const settleChunk = 250
+
+// settleSession walks a session's invoice listing page by page and records the final
+// statuses of its SUBMITTED jobs (keys): the accepted ones in bulk (one transaction per
+// chunk, their UPOs likewise), the others one by one. A batch invoice names its job in
+// its file name, an online one is found by its reference.
+func (w *websiteRun) settleSession(ctx context.Context, ref string, keys []store.JobKey) error {
+	if w.listed[ref] != nil {
+		// Listed whole in this pass already (recovery): no second walk.
+		l := w.listed[ref]
+		matches := map[int64]*ksef.SessionInvoice{}
+		for _, k := range keys {
+			if inv := l.findKey(k); inv != nil {
+				matches[k.ID] = inv
+			}
+		}
+		return w.settleMatches(ctx, matches)
+	}
+	byRef := make(map[string]int64, len(keys))
+	waiting := make(map[int64]bool, len(keys))
+	for _, k := range keys {
+		waiting[k.ID] = true
+		if k.InvoiceReference != "" {
+			byRef[k.InvoiceReference] = k.ID
+		}
+	}
+	tok, err := w.token(ctx)
+	if err != nil {
+		return err
+	}
+	w.walked[ref] = true
+	matches := map[int64]*ksef.SessionInvoice{}
+	for inv, err := range w.client.AllSessionInvoices(ctx, tok, ref, listPageSize) {
+		if err != nil {
+			return err
+		}
+		id, ok := byRef[inv.ReferenceNumber]
+		if !ok || inv.ReferenceNumber == "" {
+			if id = jobOfFile(inv.InvoiceFileName); !waiting[id] {
+				continue
+			}
+		}
+		matches[id] = inv
+		if len(matches) == settleChunk {
+			if err := w.settleMatches(ctx, matches); err != nil {
+				return err
+			}
+			matches = map[int64]*ksef.SessionInvoice{}
+		}
+	}
+	return w.settleMatches(ctx, matches)
+}
+
+// settleMatches records what KSeF lists for a chunk of SUBMITTED jobs (job id → its
+// invoice in the listing).
+func (w *websiteRun) settleMatches(ctx context.Context, matches map[int64]*ksef.SessionInvoice) error {
+	ids := make([]int64, 0, len(matches))
+	for id := range matches {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for start := 0; start < len(ids); start += settleChunk {
+		jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{IDs: ids[start:min(len(ids), start+settleChunk)], Statuses: []string{store.JobSubmitted}})
 		if err != nil {
 			return err
 		}
 		accepted := map[int64]*ksef.SessionInvoice{}
 		var acceptedIDs []int64
 		for _, j := range jobs {
-			inv := l.find(j)
+			inv := matches[j.ID]
 			if inv == nil || inv.Status.Pending() {
 				continue
 			}

@@ -187,3 +187,33 @@ func sessionStates(ss []*store.Session) []string {
 	}
 	return out
 }
+
+// A batch session larger than one page of KSeF's invoice listing (1,000) is settled page
+// by page, in chunks, and every job gets its own number.
+func TestBatchSessionSettledAcrossListingPages(t *testing.T) {
+	const n = listPageSize + settleChunk + 7
+	h := newHarness(t, ksefsim.Config{})
+	items := make([]store.EnqueueItem, n)
+	for i := range items {
+		inc := fmt.Sprintf("LP-%04d", i)
+		items[i] = store.EnqueueItem{Job: store.Job{WebsiteID: 1, EntityType: "invoice", IncrementID: inc, InputFormat: "json",
+			Input: invoiceJSON(inc), Status: store.JobPending}, Audit: store.AuditEntry{Event: store.EventTransition, Actor: "test"}}
+	}
+	if _, err := h.db.EnqueueMany(context.Background(), items, false); err != nil {
+		t.Fatal(err)
+	}
+	o := opts()
+	o.Mode = ModeBatch
+	res := h.run(o)
+	if res.Sent != n || res.Accepted != n {
+		t.Fatalf("sent %d, accepted %d, want %d each", res.Sent, res.Accepted, n)
+	}
+	ss, _ := h.db.Sessions(context.Background(), 1)
+	if len(ss) != 1 || ss[0].Status != store.SessionClosed {
+		t.Fatalf("sessions %+v, want one closed batch session holding all %d", ss, n)
+	}
+	h.assertOneNumberPerDocument()
+	if got := h.jobs(store.JobAccepted); len(got) != n {
+		t.Fatalf("%d jobs ACCEPTED, want %d", len(got), n)
+	}
+}

@@ -32,8 +32,10 @@ type websiteRun struct {
 	sending int
 	// stopped ends the sending phase early (KSeF unstable, rate limited, session lost).
 	stopped bool
-	// listed caches session invoice listings within one pass.
+	// listed caches whole session invoice listings within one pass (recovery); walked
+	// marks the sessions whose listing a pass walked to settle jobs.
 	listed map[string]*listing
+	walked map[string]bool
 	// statuses caches session statuses within one pass.
 	statuses map[string]*ksef.SessionStatus
 	// warned keeps repeated polls from repeating a warning.
@@ -185,8 +187,7 @@ func (w *websiteRun) pastDeadline(ctx context.Context) bool {
 func (w *websiteRun) whileSending(ctx context.Context) error {
 	if now := w.env.Clock(); now.Sub(w.lastSettle) >= w.o.SettleEvery {
 		w.lastSettle = now
-		w.listed = map[string]*listing{}
-		w.statuses = map[string]*ksef.SessionStatus{}
+		w.newPass()
 		if err := w.pollJobs(ctx, true); err != nil {
 			return err
 		}
@@ -196,6 +197,13 @@ func (w *websiteRun) whileSending(ctx context.Context) error {
 	}
 	w.heartbeat(ctx)
 	return nil
+}
+
+// newPass forgets what the previous polling pass listed and asked.
+func (w *websiteRun) newPass() {
+	w.listed = map[string]*listing{}
+	w.walked = map[string]bool{}
+	w.statuses = map[string]*ksef.SessionStatus{}
 }
 
 // heartbeat tells Heartbeat the website's counts, at most once per HeartbeatEvery.
