@@ -30,7 +30,6 @@ func (d *DB) ClaimJobs(ctx context.Context, f JobFilter, holder string, ttl time
 	f.Statuses = []string{JobPending}
 	var ids []int64
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
-		ids = ids[:0]
 		now, err := d.eng.clock(ctx, tx, d.now)
 		if err != nil {
 			return err
@@ -41,20 +40,11 @@ func (d *DB) ClaimJobs(ctx context.Context, f JobFilter, holder string, ttl time
 		if err != nil {
 			return fmt.Errorf("claim jobs: %w", err)
 		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(ids) == 0 {
+		if ids, err = scanIDs(rows); err != nil || len(ids) == 0 {
 			return err
 		}
 		q := `UPDATE ksefpl_queue SET claimed_by = ?, claimed_until = ? WHERE job_id IN (` + placeholders(len(ids)) + `)`
-		args = append([]any{holder, now.Add(ttl).UnixMilli()}, int64sAsAny(ids)...)
+		args = append([]any{holder, now.Add(ttl).UnixMilli()}, anySlice(ids)...)
 		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return fmt.Errorf("claim jobs: %w", err)
 		}
@@ -171,12 +161,4 @@ func (d *DB) ExpireDeadClaims(ctx context.Context) ([]string, error) {
 		released = append(released, h)
 	}
 	return released, nil
-}
-
-func int64sAsAny(ids []int64) []any {
-	out := make([]any, len(ids))
-	for i, id := range ids {
-		out[i] = id
-	}
-	return out
 }

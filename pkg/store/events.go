@@ -234,7 +234,7 @@ func (d *DB) Events(ctx context.Context, f EventFilter) ([]*Event, error) {
 		add("type = ?", f.Type)
 	}
 	if len(f.IDs) > 0 {
-		add("event_id IN ("+strings.TrimSuffix(strings.Repeat("?,", len(f.IDs)), ",")+")", anySlice(f.IDs)...)
+		add("event_id IN ("+placeholders(len(f.IDs))+")", anySlice(f.IDs)...)
 	}
 	if !f.Due.IsZero() {
 		add("delivery = ? AND next_attempt_at <= ?", DeliveryPending, timestamp(f.Due))
@@ -261,14 +261,6 @@ func (d *DB) Events(ctx context.Context, f EventFilter) ([]*Event, error) {
 		out = append(out, ev)
 	}
 	return out, rows.Err()
-}
-
-func anySlice(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
 
 // EventCounts returns how many events each delivery state has (one website, or all with 0).

@@ -164,6 +164,11 @@ func (d *DB) JobIDs(ctx context.Context, f JobFilter) ([]int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
 	}
+	return scanIDs(rows)
+}
+
+// scanIDs reads a one-column result of ids and closes rows.
+func scanIDs(rows *sql.Rows) ([]int64, error) {
 	defer rows.Close()
 	var out []int64
 	for rows.Next() {
@@ -184,16 +189,10 @@ func (f JobFilter) where() (string, []any) {
 		where, args = append(where, "website_id = ?"), append(args, f.WebsiteID)
 	}
 	if len(f.Statuses) > 0 {
-		where = append(where, "status IN ("+placeholders(len(f.Statuses))+")")
-		for _, s := range f.Statuses {
-			args = append(args, s)
-		}
+		where, args = append(where, "status IN ("+placeholders(len(f.Statuses))+")"), append(args, anySlice(f.Statuses)...)
 	}
 	if len(f.IDs) > 0 {
-		where = append(where, "job_id IN ("+placeholders(len(f.IDs))+")")
-		for _, id := range f.IDs {
-			args = append(args, id)
-		}
+		where, args = append(where, "job_id IN ("+placeholders(len(f.IDs))+")"), append(args, anySlice(f.IDs)...)
 	}
 	if f.IncrementID != "" {
 		where, args = append(where, "increment_id = ?"), append(args, f.IncrementID)
@@ -379,6 +378,15 @@ func replaceable(j *Job) bool {
 
 func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?,", n), ",") }
 
+// anySlice passes a list as query arguments (for an IN list of placeholders).
+func anySlice[T any](xs []T) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = x
+	}
+	return out
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -459,7 +467,7 @@ func (d *DB) FrozenXML(ctx context.Context, ids []int64, fn func(id int64, xml [
 	for start := 0; start < len(ids); start += frozenChunk {
 		chunk := ids[start:min(len(ids), start+frozenChunk)]
 		got := make(map[int64][]byte, len(chunk))
-		rows, err := d.sql.QueryContext(ctx, `SELECT job_id, xml FROM ksefpl_queue WHERE job_id IN (`+placeholders(len(chunk))+`)`, int64sAsAny(chunk)...)
+		rows, err := d.sql.QueryContext(ctx, `SELECT job_id, xml FROM ksefpl_queue WHERE job_id IN (`+placeholders(len(chunk))+`)`, anySlice(chunk)...)
 		if err != nil {
 			return fmt.Errorf("read frozen documents: %w", err)
 		}

@@ -36,6 +36,9 @@ type websiteRun struct {
 	// marks the sessions whose listing a pass walked to settle jobs.
 	listed map[string]*listing
 	walked map[string]bool
+	// notOwned marks, within one pass, the sessions another process owns, so that a
+	// pass asks the database once per session, not once per job of it.
+	notOwned map[string]bool
 	// statuses caches session statuses within one pass.
 	statuses map[string]*ksef.SessionStatus
 	// warned keeps repeated polls from repeating a warning.
@@ -203,6 +206,7 @@ func (w *websiteRun) whileSending(ctx context.Context) error {
 func (w *websiteRun) newPass() {
 	w.listed = map[string]*listing{}
 	w.walked = map[string]bool{}
+	w.notOwned = map[string]bool{}
 	w.statuses = map[string]*ksef.SessionStatus{}
 }
 
@@ -273,12 +277,18 @@ func (w *websiteRun) checkClaim(j *store.Job) error {
 // (store.ClaimSession): only the owner closes a session, settles its jobs or recovers
 // what was left mid-send in it.
 func (w *websiteRun) ownsSession(ctx context.Context, ref string) (bool, error) {
-	if ref == "" || w.owned[ref] {
+	switch {
+	case ref == "" || w.owned[ref]:
 		return true, nil
+	case w.notOwned[ref]:
+		return false, nil
 	}
 	ok, err := w.env.DB.ClaimSession(ctx, ref, w.env.Holder, w.o.LeaseTTL)
-	if ok {
+	switch {
+	case ok:
 		w.owned[ref] = true
+	case err == nil && w.notOwned != nil:
+		w.notOwned[ref] = true
 	}
 	return ok, err
 }
