@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -39,7 +38,10 @@ type Options struct {
 	// measurement's home then keeps its store in a fresh database there, through
 	// KSEFPL_DB_DSN, instead of ksefpl.db.
 	MySQLDSN string
-	Log      io.Writer
+	// Keep, when set, is a directory where the last measurement's home is left (it must
+	// not exist yet) instead of being removed: for inspecting the store afterwards.
+	Keep string
+	Log  io.Writer
 }
 
 // Result is the measured table.
@@ -58,9 +60,15 @@ type Result struct {
 	Projected         time.Duration `json:"projected_real_ns"`
 	OnlineSample      int           `json:"online_sample,omitempty"`
 	OnlineProjected   time.Duration `json:"online_projected_real_ns,omitempty"`
-	QueueStartup      time.Duration `json:"queue_process_median_ns"`
 	RateLimitWait     time.Duration `json:"rate_limit_wait_ns"`
 	Accepted          int           `json:"accepted"`
+	// DBBytesPerJob is the SQLite store's size (with its WAL) after the run divided by
+	// the jobs it holds: rows, frozen XML, UPOs, audit, events and indexes (0 on MySQL).
+	DBBytesPerJob float64 `json:"db_bytes_per_job"`
+	// Empty are the fresh-process latencies on the home before the backlog was queued,
+	// Latencies the same once it was accepted (the store then holds it all).
+	Empty     Latencies `json:"latencies_empty"`
+	Latencies Latencies `json:"latencies"`
 
 	groups map[string]ksefsim.GroupStats
 }
@@ -91,31 +99,69 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		o.Log = io.Discard
 	}
 	res := &Result{Invoices: o.Invoices, Mode: o.Mode, TimeScale: o.TimeScale}
-	r, err := measure(ctx, o, o.Invoices, o.Mode)
+	r, err := measure(ctx, o, o.Invoices, o.Mode, o.Keep)
 	if err != nil {
 		return nil, err
 	}
 	*res = *r
 	res.Mode, res.TimeScale = o.Mode, o.TimeScale
 	if o.OnlineSample > 0 {
-		s, err := measure(ctx, o, o.OnlineSample, "online")
+		s, err := measure(ctx, o, o.OnlineSample, "online", "")
 		if err != nil {
 			return nil, fmt.Errorf("online sample: %w", err)
 		}
 		res.OnlineSample = s.Invoices
 		res.OnlineProjected = projectOnline(s, o.Invoices)
 	}
-	res.QueueStartup = r.QueueStartup
 	return res, nil
 }
 
-// measure runs one backlog through a fresh simulator and home.
-func measure(ctx context.Context, o Options, n int, mode string) (*Result, error) {
+// Scaling runs Run's measurement for 10,000, 100,000 and 1,000,000 invoices, those up to
+// maxN (and maxN itself when it is not one of them), each in a fresh simulator and home,
+// one after another.
+func Scaling(ctx context.Context, o Options, maxN int) ([]*Result, error) {
+	if maxN <= 0 {
+		return nil, errors.New("bench: --max must be positive")
+	}
+	var sizes []int
+	for _, n := range []int{10_000, 100_000, 1_000_000} {
+		if n <= maxN {
+			sizes = append(sizes, n)
+		}
+	}
+	if len(sizes) == 0 || sizes[len(sizes)-1] != maxN {
+		sizes = append(sizes, maxN)
+	}
+	var out []*Result
+	for i, n := range sizes {
+		o := o
+		o.Invoices, o.OnlineSample = n, 0
+		if i < len(sizes)-1 {
+			o.Keep = "" // only the largest home is kept
+		}
+		r, err := Run(ctx, o)
+		if err != nil {
+			return out, fmt.Errorf("%d invoices: %w", n, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// measure runs one backlog through a fresh simulator and home (left in keep if set).
+func measure(ctx context.Context, o Options, n int, mode, keep string) (*Result, error) {
 	dir, err := os.MkdirTemp("", "ksefpl-bench-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	if keep != "" {
+		defer func() {
+			if err := os.Rename(filepath.Join(dir, "home"), keep); err != nil {
+				fmt.Fprintf(o.Log, "bench: could not keep the home: %v\n", err)
+			}
+		}()
+	}
 	home := filepath.Join(dir, "home")
 	if err := os.Mkdir(filepath.Join(dir, "sim"), 0o700); err != nil {
 		return nil, err
@@ -170,10 +216,14 @@ func measure(ctx context.Context, o Options, n int, mode string) (*Result, error
 	if err := k(tok, "config:set", "ksefpl/connection/api_token", "-"); err != nil {
 		return nil, err
 	}
+	empty, err := measureLatencies(ctx, o.Binary, home, bs.env(), "empty", 0)
+	if err != nil {
+		return nil, err
+	}
 	if err := enqueue(ctx, bs, n); err != nil {
 		return nil, err
 	}
-	startup := queueStartup(ctx, o.Binary, home, bs.env())
+	total := n + latencyRuns // the invoices the latency runs queued go through submit too
 	if err := ctl.ResetStats(ctx); err != nil {
 		return nil, err
 	}
@@ -209,11 +259,11 @@ func measure(ctx context.Context, o Options, n int, mode string) (*Result, error
 		if err != nil {
 			return nil, err
 		}
-		if accepted == n {
+		if accepted == total {
 			break
 		}
 		if i == 5 {
-			return nil, fmt.Errorf("only %d of %d accepted after %d submit runs; the last said:\n%s", accepted, n, i+1, b)
+			return nil, fmt.Errorf("only %d of %d accepted after %d submit runs; the last said:\n%s", accepted, total, i+1, b)
 		}
 	}
 	wall := time.Since(start)
@@ -228,10 +278,15 @@ func measure(ctx context.Context, o Options, n int, mode string) (*Result, error
 		}
 	}
 	res := &Result{
-		Invoices: n, Wall: wall, SubmitCPU: cpu, CPUPerInvoice: cpu / time.Duration(n),
-		InvoicesPerSecond: float64(n) / cpu.Seconds(), PeakRSSMiB: float64(rss) / 1024,
-		APICalls: calls, CallsPerInvoice: float64(calls) / float64(n), TooManyRequests: st.TooManyRequests,
-		QueueStartup: startup, Accepted: n,
+		Invoices: n, Wall: wall, SubmitCPU: cpu, CPUPerInvoice: cpu / time.Duration(total),
+		InvoicesPerSecond: float64(total) / cpu.Seconds(), PeakRSSMiB: float64(rss) / 1024,
+		APICalls: calls, CallsPerInvoice: float64(calls) / float64(total), TooManyRequests: st.TooManyRequests,
+		Accepted: total, Empty: empty,
+		// Measured before the latency runs below queue more.
+		DBBytesPerJob: float64(sqliteBytes(home)) / float64(total),
+	}
+	if res.Latencies, err = measureLatencies(ctx, o.Binary, home, bs.env(), "full", int64(n/2)); err != nil {
+		return nil, err
 	}
 	// The time spent waiting on the compressed limits counts at real speed; the rest of
 	// the run (local work, the simulator, polling) at the speed measured.
@@ -274,23 +329,6 @@ func countAccepted(ctx context.Context, st *benchStore) (int, error) {
 	defer db.Close()
 	c, err := db.JobCounts(ctx, 1)
 	return c[store.JobAccepted], err
-}
-
-// queueStartup is the median wall time of `ksefpl queue list --limit 1` as a fresh
-// process, over 15 runs.
-func queueStartup(ctx context.Context, bin, home string, env []string) time.Duration {
-	var ds []time.Duration
-	for range 15 {
-		start := time.Now()
-		c := exec.CommandContext(ctx, bin, "--home", home, "queue", "list", "--limit", "1", "-o", "json")
-		c.Env = env
-		if err := c.Run(); err != nil {
-			return 0
-		}
-		ds = append(ds, time.Since(start))
-	}
-	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
-	return ds[len(ds)/2]
 }
 
 func invoiceJSON(inc, issued string) string {
