@@ -13,6 +13,7 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/deps"
 	"github.com/ksefpl/ksefpl/pkg/home"
+	"github.com/ksefpl/ksefpl/pkg/ksef"
 	"github.com/ksefpl/ksefpl/pkg/ksefsim"
 	"github.com/ksefpl/ksefpl/pkg/secret"
 	"github.com/ksefpl/ksefpl/pkg/store"
@@ -179,21 +180,8 @@ func TestHomeOfTheOfflineReleaseUpgrades(t *testing.T) {
 // PENDING job and takes up the closing session no process owns (the new simulator does
 // not know it: its job fails as terminated and, with --auto-retry, goes out again).
 func TestHomeOfTheClaimsReleaseUpgrades(t *testing.T) {
-	dir := copyHome(t, "release4")
-	env := map[string]string{"KSEFPL_HOME": dir, "NO_COLOR": "1"}
+	env, db := openOldHome(t, "release4", 14, 19)
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(dir, home.DBFile), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if v, err := db.SchemaVersion(ctx); err != nil || v < 14 {
-		t.Fatalf("schema %d after opening (%v)", v, err)
-	}
-	trail, err := db.Audit(ctx, store.AuditFilter{})
-	if err != nil || len(trail) != 19 {
-		t.Fatalf("audit rows after the upgrade: %d (%v), want 19", len(trail), err)
-	}
 	sessions, err := db.Sessions(ctx, 0)
 	if err != nil || len(sessions) != 2 || sessions[1].Status != store.SessionClosing || sessions[1].Owner != "" {
 		t.Fatalf("sessions after the upgrade: %+v %v", sessions, err)
@@ -203,14 +191,7 @@ func TestHomeOfTheClaimsReleaseUpgrades(t *testing.T) {
 			t.Fatalf("job %d after the upgrade: %+v %v, want %s and unclaimed", id, j, err, want)
 		}
 	}
-	sim := pointAtNewSimulator(t, env)
-	for range 2 { // the first run settles the old session, the second sends the requeued job
-		runCLI(t, env, false, "submit", "--auto-retry", "--wait", "20s", "--poll-interval", "50ms")
-	}
-	jobs, err := db.Jobs(ctx, store.JobFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sim, jobs := sendWhatIsLeft(t, env, db)
 	for _, j := range jobs {
 		if j.Status != store.JobAccepted || j.ClaimedBy != "" {
 			t.Errorf("job %d after the runs: %s (%s), claimed by %q: want ACCEPTED and released", j.ID, j.Status, j.ReasonDetail, j.ClaimedBy)
@@ -223,6 +204,79 @@ func TestHomeOfTheClaimsReleaseUpgrades(t *testing.T) {
 	if sent := len(sim.Invoices()); sent != 2 {
 		t.Errorf("the new simulator received %d invoices, want 2 (jobs 2 and 3)", sent)
 	}
+}
+
+// TestHomeOfTheClaimsReleaseKeepsItsDocuments opens a home made by the release before the
+// job body split (schema 14, testdata/homes/release5): the documents move out of the
+// queue rows byte for byte, and what was left is sent with its frozen bytes.
+func TestHomeOfTheClaimsReleaseKeepsItsDocuments(t *testing.T) {
+	env, db := openOldHome(t, "release5", 15, 19)
+	ctx := context.Background()
+	frozen := map[int64]string{}
+	for id, want := range map[int64]string{1: store.JobAccepted, 2: store.JobSubmitted, 3: store.JobPending} {
+		j, err := db.JobByID(ctx, id)
+		if err != nil || j.Status != want || !strings.Contains(j.Input, j.IncrementID) || j.UPODue {
+			t.Fatalf("job %d after the upgrade: %+v %v, want %s with its input and no UPO due", id, j, err, want)
+		}
+		if want != store.JobPending {
+			if ksef.SHA256Base64(j.XML) != j.InvoiceHash {
+				t.Fatalf("job %d: its frozen bytes (%d) no longer hash to %s", id, len(j.XML), j.InvoiceHash)
+			}
+			frozen[id] = j.InvoiceHash
+		} else if j.Frozen() {
+			t.Fatalf("job 3 is frozen after the upgrade")
+		}
+	}
+	sim, jobs := sendWhatIsLeft(t, env, db)
+	for _, j := range jobs {
+		if j.Status != store.JobAccepted || j.UPODue {
+			t.Errorf("job %d after the runs: %s (%s), UPO due %v: want ACCEPTED with its UPO", j.ID, j.Status, j.ReasonDetail, j.UPODue)
+		}
+	}
+	got := sim.Invoices()
+	if len(got) != 2 {
+		t.Fatalf("the new simulator received %d invoices, want 2 (jobs 2 and 3)", len(got))
+	}
+	if got[0].InvoiceHash != frozen[2] {
+		t.Errorf("job 2 reached KSeF with hash %s, frozen before the upgrade as %s", got[0].InvoiceHash, frozen[2])
+	}
+}
+
+// openOldHome copies testdata/homes/<name> and opens its store with this release: it
+// must reach at least schema version schema and keep its auditRows audit rows. It returns
+// the environment that points ksefpl at the copy, and the store (closed with the test).
+func openOldHome(t *testing.T, name string, schema, auditRows int) (map[string]string, *store.DB) {
+	t.Helper()
+	dir := copyHome(t, name)
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(dir, home.DBFile), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if v, err := db.SchemaVersion(ctx); err != nil || v < schema {
+		t.Fatalf("schema %d after opening (%v), want %d", v, err, schema)
+	}
+	if trail, err := db.Audit(ctx, store.AuditFilter{}); err != nil || len(trail) != auditRows {
+		t.Fatalf("audit rows after the upgrade: %d (%v), want %d", len(trail), err, auditRows)
+	}
+	return map[string]string{"KSEFPL_HOME": dir, "NO_COLOR": "1"}, db
+}
+
+// sendWhatIsLeft points an upgraded home at a new simulator and runs submit twice (the
+// first run settles the old closing session, the second sends the requeued job); it
+// returns the simulator and the jobs afterwards.
+func sendWhatIsLeft(t *testing.T, env map[string]string, db *store.DB) (*ksefsim.Server, []*store.Job) {
+	t.Helper()
+	sim := pointAtNewSimulator(t, env)
+	for range 2 {
+		runCLI(t, env, false, "submit", "--auto-retry", "--wait", "20s", "--poll-interval", "50ms")
+	}
+	jobs, err := db.Jobs(context.Background(), store.JobFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, jobs
 }
 
 // pointAtNewSimulator starts a simulator for the seller 5261040828 of an upgraded home

@@ -104,6 +104,7 @@ func Resolve(ctx context.Context, d *deps.Deps, req ResolveRequest) (*ResolveRes
 			return &StateError{JobID: x.ID, IncrementID: x.IncrementID, Status: x.Status, Msg: fmt.Sprintf("job %d changed meanwhile (reason %s): nothing was recorded", x.ID, x.Reason)}
 		}
 		x.Status, x.KSeFNumber, x.Reason, x.ReasonDetail = store.JobAccepted, req.KSeFNumber, ReasonResolved, detail
+		x.UPODue = true
 		return nil
 	}, store.AuditEntry{Event: store.EventTransition, Actor: req.Actor, Reason: ReasonResolved, Message: detail})
 	if err != nil {

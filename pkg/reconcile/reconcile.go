@@ -270,6 +270,7 @@ func settle(ctx context.Context, d *deps.Deps, r *Report, actor string) error {
 				return fmt.Errorf("job %d's frozen bytes changed meanwhile: %w", x.ID, store.ErrConflict)
 			}
 			x.Status, x.KSeFNumber, x.Reason, x.ReasonDetail = store.JobAccepted, e.KSeFNumber, ReasonReconciled, msg
+			x.UPODue = true
 			return nil
 		}, store.AuditEntry{Event: store.EventTransition, Actor: actor, Reason: ReasonReconciled, Message: msg})
 		switch {

@@ -39,6 +39,9 @@ type AuditEntry struct {
 	// transaction; transitions to ACCEPTED, FAILED and AUTH_ERROR, and from AUTH_ERROR
 	// back to PENDING, raise theirs without it. Not stored in the audit row.
 	Notify string `json:"-"`
+	// job is the job as the transition wrote it in the same transaction: its event is
+	// built from it instead of re-read.
+	job *Job
 }
 
 func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, now time.Time, e AuditEntry) error {

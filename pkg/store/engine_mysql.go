@@ -200,7 +200,7 @@ func OpenMySQL(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		opts.Now = time.Now
 	}
 	d := &DB{sql: db, eng: mysqlEngine{localClock: opts.LocalLeaseClock}, path: "mysql://" + where, now: opts.Now}
-	if err := d.migrate(ctx); err != nil {
+	if err := d.migrate(ctx, opts.migrateTo); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -40,37 +40,45 @@ func (d *DB) EnqueueMany(ctx context.Context, items []EnqueueItem, replace bool)
 		out = out[:0]
 		now := d.now()
 		// The statements are parsed once per batch, not once per item.
-		byKey, err := tx.PrepareContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue
+		byKey, err := tx.PrepareContext(ctx, `SELECT `+jobColumns+jobSource+`
 			WHERE website_id = ? AND entity_type = ? AND increment_id = ?`)
 		if err != nil {
 			return fmt.Errorf("queue: prepare: %w", err)
 		}
 		defer byKey.Close()
-		byID, err := tx.PrepareContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`)
+		byID, err := tx.PrepareContext(ctx, `SELECT `+jobColumns+jobSource+` WHERE job_id = ?`)
 		if err != nil {
 			return fmt.Errorf("queue: prepare: %w", err)
 		}
 		defer byID.Close()
 		insert, err := tx.PrepareContext(ctx, `INSERT INTO ksefpl_queue (website_id, entity_type, increment_id, input_format,
-			input, status, reason, reason_detail, issue_date, xml, invoice_hash, frozen_at, offline_mode, deadline,
-			hash_of_corrected, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+			status, reason, reason_detail, issue_date, invoice_hash, frozen_at, offline_mode, deadline,
+			hash_of_corrected, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
 		if err != nil {
 			return fmt.Errorf("queue: prepare: %w", err)
 		}
 		defer insert.Close()
+		insertBody, err := tx.PrepareContext(ctx, `INSERT INTO ksefpl_job_body (body_job_id, input, xml) VALUES (?,?,?)`)
+		if err != nil {
+			return fmt.Errorf("queue: prepare: %w", err)
+		}
+		defer insertBody.Close()
 		for _, it := range items {
 			j, audit := it.Job, it.Audit
 			old, err := scanJob(byKey.QueryRowContext(ctx, j.WebsiteID, j.EntityType, j.IncrementID))
 			res := Enqueued
 			switch {
 			case errors.Is(err, sql.ErrNoRows):
-				r, err := insert.ExecContext(ctx, j.WebsiteID, j.EntityType, j.IncrementID, j.InputFormat, j.Input, j.Status, j.Reason, j.ReasonDetail,
-					j.IssueDate, j.XML, j.InvoiceHash, frozenAt(j), j.OfflineMode, j.Deadline, j.CorrectedHash, timestamp(now), timestamp(now))
+				r, err := insert.ExecContext(ctx, j.WebsiteID, j.EntityType, j.IncrementID, j.InputFormat, j.Status, j.Reason, j.ReasonDetail,
+					j.IssueDate, j.InvoiceHash, frozenAt(j), j.OfflineMode, j.Deadline, j.CorrectedHash, timestamp(now), timestamp(now))
 				if err != nil {
 					return fmt.Errorf("queue %s %s: %w", j.EntityType, j.IncrementID, err)
 				}
 				if j.ID, err = r.LastInsertId(); err != nil {
 					return err
+				}
+				if _, err := insertBody.ExecContext(ctx, j.ID, j.Input, j.XML); err != nil {
+					return fmt.Errorf("queue %s %s: %w", j.EntityType, j.IncrementID, err)
 				}
 				audit.FromStatus, audit.ToStatus = "", j.Status
 			case err != nil:
@@ -80,11 +88,14 @@ func (d *DB) EnqueueMany(ctx context.Context, items []EnqueueItem, replace bool)
 				continue
 			default:
 				res = Replaced
-				if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET input_format = ?, input = ?, status = ?, reason = ?,
-					reason_detail = ?, issue_date = ?, xml = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = '',
-					session_reference = '', offline_mode = ?, deadline = ?, hash_of_corrected = ?, updated_at = ? WHERE job_id = ?`,
-					j.InputFormat, j.Input, j.Status, j.Reason, j.ReasonDetail, j.IssueDate, j.XML, j.InvoiceHash, frozenAt(j),
+				if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET input_format = ?, status = ?, reason = ?,
+					reason_detail = ?, issue_date = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = '',
+					session_reference = '', offline_mode = ?, deadline = ?, hash_of_corrected = ?, upo_due = 0, updated_at = ? WHERE job_id = ?`,
+					j.InputFormat, j.Status, j.Reason, j.ReasonDetail, j.IssueDate, j.InvoiceHash, frozenAt(j),
 					j.OfflineMode, j.Deadline, j.CorrectedHash, timestamp(now), old.ID); err != nil {
+					return fmt.Errorf("replace job %d: %w", old.ID, err)
+				}
+				if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_job_body SET input = ?, xml = ? WHERE body_job_id = ?`, j.Input, j.XML, old.ID); err != nil {
 					return fmt.Errorf("replace job %d: %w", old.ID, err)
 				}
 				j.ID = old.ID

@@ -112,20 +112,33 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 	}
 	p := EventPayload{ID: id, Type: typ, JobID: e.JobID, OccurredAt: timestamp(e.OccurredAt), Status: e.ToStatus,
 		Reason: e.Reason, KSeFCode: e.KSeFCode, KSeFDescription: e.KSeFDescription, Message: e.Message}
-	if e.JobID == 0 {
-		if err := tx.QueryRowContext(ctx, `SELECT code FROM store_website WHERE website_id = ?`, e.WebsiteID).Scan(&p.Website); err != nil {
+	if e.JobID == 0 || e.job != nil {
+		st, err := d.prepared(ctx, tx, `SELECT code FROM store_website WHERE website_id = ?`)
+		if err != nil {
+			return err
+		}
+		if err := st.QueryRowContext(ctx, e.WebsiteID).Scan(&p.Website); err != nil {
 			return fmt.Errorf("event: website %d: %w", e.WebsiteID, err)
 		}
-	} else {
-		// The job as the transition left it, and its website's code, in one read.
+	}
+	if e.JobID != 0 {
+		// The job as the transition left it: as written (e.job), or read back.
 		var reason, detail, ksefNumber, acquired, invoiceRef, deadline string
 		var lifted bool
-		err := tx.QueryRowContext(ctx, `SELECT w.code, q.entity_type, q.increment_id, q.status, q.reason, q.reason_detail, q.ksef_number,
+		if j := e.job; j != nil {
+			p.EntityType, p.IncrementID, p.Status, reason, detail = j.EntityType, j.IncrementID, j.Status, j.Reason, j.ReasonDetail
+			ksefNumber, acquired, invoiceRef, deadline, lifted = j.KSeFNumber, j.AcquisitionDate, j.InvoiceReference, j.Deadline, j.DeadlineLifted
+		} else {
+			st, err := d.prepared(ctx, tx, `SELECT w.code, q.entity_type, q.increment_id, q.status, q.reason, q.reason_detail, q.ksef_number,
 			q.acquisition_date, q.invoice_reference, q.deadline, q.deadline_lifted
-			FROM ksefpl_queue q JOIN store_website w ON w.website_id = q.website_id WHERE q.job_id = ?`, e.JobID).
-			Scan(&p.Website, &p.EntityType, &p.IncrementID, &p.Status, &reason, &detail, &ksefNumber, &acquired, &invoiceRef, &deadline, &lifted)
-		if err != nil {
-			return fmt.Errorf("event: job %d: %w", e.JobID, err)
+			FROM ksefpl_queue q JOIN store_website w ON w.website_id = q.website_id WHERE q.job_id = ?`)
+			if err != nil {
+				return err
+			}
+			if err := st.QueryRowContext(ctx, e.JobID).Scan(&p.Website, &p.EntityType, &p.IncrementID, &p.Status, &reason, &detail,
+				&ksefNumber, &acquired, &invoiceRef, &deadline, &lifted); err != nil {
+				return fmt.Errorf("event: job %d: %w", e.JobID, err)
+			}
 		}
 		switch typ {
 		case EventAccepted:
@@ -147,20 +160,32 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 	// first, so that appenders queue on one row instead of deadlocking on the gap locks
 	// of the MAX read.
 	if fu := d.eng.forUpdate(); fu != "" {
+		st, err := d.prepared(ctx, tx, `SELECT website_id FROM store_website WHERE website_id = ?`+fu)
+		if err != nil {
+			return err
+		}
 		var id int64
-		if err := tx.QueryRowContext(ctx, `SELECT website_id FROM store_website WHERE website_id = ?`+fu, e.WebsiteID).Scan(&id); err != nil {
+		if err := st.QueryRowContext(ctx, e.WebsiteID).Scan(&id); err != nil {
 			return fmt.Errorf("event sequence: website %d: %w", e.WebsiteID, err)
 		}
 	}
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ksefpl_event WHERE website_id = ?`+d.eng.forUpdate(), e.WebsiteID).Scan(&p.Seq); err != nil {
+	next, err := d.prepared(ctx, tx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ksefpl_event WHERE website_id = ?`+d.eng.forUpdate())
+	if err != nil {
+		return err
+	}
+	if err := next.QueryRowContext(ctx, e.WebsiteID).Scan(&p.Seq); err != nil {
 		return fmt.Errorf("event sequence: %w", err)
 	}
 	body, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_event (event_id, website_id, seq, job_id, type, payload, occurred_at,
-		delivery, next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?)`,
+	insert, err := d.prepared(ctx, tx, `INSERT INTO ksefpl_event (event_id, website_id, seq, job_id, type, payload, occurred_at,
+		delivery, next_attempt_at) VALUES (?,?,?,?,?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	if _, err := insert.ExecContext(ctx,
 		id, e.WebsiteID, p.Seq, e.JobID, typ, string(body), timestamp(e.OccurredAt), DeliveryPending, timestamp(now)); err != nil {
 		return fmt.Errorf("store event %s: %w", typ, err)
 	}

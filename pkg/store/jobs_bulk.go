@@ -9,25 +9,23 @@ import (
 
 // UpdateJobs applies UpdateJob's contract to many jobs in ONE transaction: each job must
 // be in one of from, mutate edits it, and one audit row per job is appended. If any job
-// is not in from, or mutate fails, nothing changes (ErrConflict / mutate's error). The
-// jobs come back as written but without their input and frozen bytes, so that a change
-// of a whole batch session's jobs does not hold their documents in memory.
+// is not in from, or mutate fails, nothing changes (ErrConflict / mutate's error).
+//
+// The jobs' documents are not read (a change of a whole batch session's jobs neither
+// reads nor holds them): mutate sees Input "" and XML nil, may set new frozen bytes (a
+// freeze) but cannot clear them. The jobs come back as written, with the documents
+// mutate set.
 func (d *DB) UpdateJobs(ctx context.Context, ids []int64, from []string, mutate func(j *Job) error, audit AuditEntry) ([]*Job, error) {
-	return d.updateJobsEach(ctx, ids, from, func(j *Job) (AuditEntry, error) { return audit, mutate(j) }, true)
+	return d.UpdateJobsEach(ctx, ids, from, func(j *Job) (AuditEntry, error) { return audit, mutate(j) })
 }
 
 // UpdateJobsEach is UpdateJobs with an audit entry of its own per job: change returns it
-// (an entry without Event appends nothing). The jobs come back whole.
+// (an entry without Event appends nothing).
 func (d *DB) UpdateJobsEach(ctx context.Context, ids []int64, from []string, change func(j *Job) (AuditEntry, error)) ([]*Job, error) {
-	return d.updateJobsEach(ctx, ids, from, change, false)
-}
-
-// updateJobsEach is UpdateJobsEach; light drops the input and bytes of the jobs returned.
-func (d *DB) updateJobsEach(ctx context.Context, ids []int64, from []string, change func(j *Job) (AuditEntry, error), light bool) ([]*Job, error) {
 	var out []*Job
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		now := d.now()
-		byID, err := d.prepared(ctx, tx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`+d.eng.forUpdate())
+		byID, err := d.prepared(ctx, tx, `SELECT `+lightJobColumns+` FROM ksefpl_queue WHERE job_id = ?`+d.eng.forUpdate())
 		if err != nil {
 			return err
 		}
@@ -48,16 +46,13 @@ func (d *DB) updateJobsEach(ctx context.Context, ids []int64, from []string, cha
 				return err
 			}
 			if a.Event != "" {
-				a.JobID, a.WebsiteID, a.FromStatus, a.ToStatus = j.ID, j.WebsiteID, before, j.Status
+				a.JobID, a.WebsiteID, a.FromStatus, a.ToStatus, a.job = j.ID, j.WebsiteID, before, j.Status, j
 				if a.SessionReference == "" {
 					a.SessionReference = j.SessionReference
 				}
 				if err := d.appendAudit(ctx, tx, now, a); err != nil {
 					return err
 				}
-			}
-			if light {
-				j.Input, j.XML = "", nil
 			}
 			out = append(out, j)
 		}

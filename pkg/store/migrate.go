@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -41,18 +42,26 @@ func loadMigrations(e engine) ([]migration, error) {
 	return out, nil
 }
 
-// migrate applies every embedded migration newer than the recorded schema version, each
-// in its own transaction together with its schema_migrations row.
-func (d *DB) migrate(ctx context.Context) error {
+// migrate applies every embedded migration (up to version upTo, when not 0) not applied
+// yet, each in its own transaction together with its schema_migrations row. A store
+// that has them all, as at every start but the first after an upgrade, costs one query.
+func (d *DB) migrate(ctx context.Context, upTo int) error {
+	migs, err := loadMigrations(d.eng)
+	if err != nil {
+		return err
+	}
+	if upTo > 0 {
+		migs = slices.DeleteFunc(migs, func(m migration) bool { return m.version > upTo })
+	}
+	if applied, err := d.appliedMigrations(ctx); err == nil && len(applied) > 0 &&
+		!slices.ContainsFunc(migs, func(m migration) bool { return !applied[m.version] }) {
+		return nil
+	}
 	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY,
 		name TEXT NOT NULL,
 		applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	migs, err := loadMigrations(d.eng)
-	if err != nil {
-		return err
 	}
 	unlock, err := d.eng.lockMigrations(ctx, d.sql)
 	if err != nil {
@@ -80,6 +89,25 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// appliedMigrations reads the versions applied (an error before the first migration:
+// there is no table yet).
+func (d *DB) appliedMigrations(ctx context.Context) (map[int]bool, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out[v] = true
+	}
+	return out, rows.Err()
 }
 
 // SchemaVersion reports the newest applied migration.

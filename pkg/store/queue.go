@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -56,28 +57,58 @@ type Job struct {
 	// ClaimedBy is the submit process that claimed the job to send it (see ClaimJobs);
 	// writing a job never changes it.
 	ClaimedBy string
+	// UPODue marks an accepted job whose invoice UPO submit still fetches (an online
+	// session's invoice); a batch session's invoices have theirs fetched on demand.
+	// Saving the job's invoice UPO clears it.
+	UPODue    bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// doc is the job's documents (Input, XML) as read, to write them back only when a
+	// change replaced them; docRead is false when they were not read (a light read).
+	doc     docState
+	docRead bool
+}
+
+// docState is a job's documents as last read or written.
+type docState struct {
+	input string
+	xml   []byte
 }
 
 // Frozen reports whether the job's bytes are fixed.
 func (j *Job) Frozen() bool { return len(j.XML) > 0 }
 
-const jobColumns = `job_id, website_id, entity_type, increment_id, input_format, input, status, reason,
+// jobSource is the FROM clause of a job read: the queue row and its documents.
+const jobSource = ` FROM ksefpl_queue LEFT JOIN ksefpl_job_body ON body_job_id = job_id`
+
+// jobColumns are a job's columns in scanJob's order; lightJobColumns the same without
+// the documents (NULL input), for changes that do not touch them.
+const (
+	jobColumns = `job_id, website_id, entity_type, increment_id, input_format, input, status, reason,
 	reason_detail, attempts, issue_date, xml, invoice_hash, frozen_at, invoice_reference, session_reference,
-	ksef_number, acquisition_date, invoicing_mode, offline_mode, deadline, deadline_lifted, hash_of_corrected, claimed_by, created_at, updated_at`
+	ksef_number, acquisition_date, invoicing_mode, offline_mode, deadline, deadline_lifted, hash_of_corrected, claimed_by,
+	upo_due, created_at, updated_at`
+	lightJobColumns = `job_id, website_id, entity_type, increment_id, input_format, NULL, status, reason,
+	reason_detail, attempts, issue_date, NULL, invoice_hash, frozen_at, invoice_reference, session_reference,
+	ksef_number, acquisition_date, invoicing_mode, offline_mode, deadline, deadline_lifted, hash_of_corrected, claimed_by,
+	upo_due, created_at, updated_at`
+)
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanJob(s scanner) (*Job, error) {
 	var j Job
+	var input sql.NullString
 	var frozen, created, updated string
-	if err := s.Scan(&j.ID, &j.WebsiteID, &j.EntityType, &j.IncrementID, &j.InputFormat, &j.Input, &j.Status,
+	if err := s.Scan(&j.ID, &j.WebsiteID, &j.EntityType, &j.IncrementID, &j.InputFormat, &input, &j.Status,
 		&j.Reason, &j.ReasonDetail, &j.Attempts, &j.IssueDate, &j.XML, &j.InvoiceHash, &frozen, &j.InvoiceReference,
 		&j.SessionReference, &j.KSeFNumber, &j.AcquisitionDate, &j.InvoicingMode, &j.OfflineMode, &j.Deadline, &j.DeadlineLifted,
-		&j.CorrectedHash, &j.ClaimedBy, &created, &updated); err != nil {
+		&j.CorrectedHash, &j.ClaimedBy, &j.UPODue, &created, &updated); err != nil {
 		return nil, err
 	}
+	j.Input, j.docRead = input.String, input.Valid
+	j.doc = docState{input: j.Input, xml: j.XML}
 	var err error
 	if frozen != "" {
 		if j.FrozenAt, err = parseTime(frozen); err != nil {
@@ -116,7 +147,7 @@ func (d *DB) Enqueue(ctx context.Context, j Job, replace bool, audit AuditEntry)
 
 // JobByID returns one job; ErrNotFound when there is none.
 func (d *DB) JobByID(ctx context.Context, id int64) (*Job, error) {
-	j, err := scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`, id))
+	j, err := scanJob(d.sql.QueryRowContext(ctx, `SELECT `+jobColumns+jobSource+` WHERE job_id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("job %d: %w", id, ErrNotFound)
 	}
@@ -145,6 +176,8 @@ type JobFilter struct {
 	// inclusive; "" leaves that end open). Jobs without an issue date never match a
 	// bound.
 	IssuedFrom, IssuedTo string
+	// WithoutDocuments leaves the jobs' Input and XML out (not read).
+	WithoutDocuments bool
 	// claimableAt (Unix milliseconds), when set, selects jobs without a live claim at
 	// that time (ClaimJobs).
 	claimableAt int64
@@ -153,7 +186,10 @@ type JobFilter struct {
 // Jobs lists jobs in id order.
 func (d *DB) Jobs(ctx context.Context, f JobFilter) ([]*Job, error) {
 	where, args := f.where()
-	return d.queryJobs(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue`+where, args...)
+	if f.WithoutDocuments {
+		return d.queryJobs(ctx, `SELECT `+lightJobColumns+` FROM ksefpl_queue`+where, args...)
+	}
+	return d.queryJobs(ctx, `SELECT `+jobColumns+jobSource+where, args...)
 }
 
 // JobIDs lists the ids of the jobs Jobs would return, without loading their rows: for
@@ -314,7 +350,7 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 			return err
 		}
 		if audit.Event != "" {
-			audit.JobID, audit.WebsiteID = j.ID, j.WebsiteID
+			audit.JobID, audit.WebsiteID, audit.job = j.ID, j.WebsiteID, j
 			audit.FromStatus, audit.ToStatus = before, j.Status
 			if audit.SessionReference == "" {
 				audit.SessionReference = j.SessionReference
@@ -332,7 +368,7 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 // jobForUpdate reads job id inside tx and checks that it is in one of the from statuses
 // (any when from is empty): ErrNotFound, or ErrConflict naming its status.
 func (d *DB) jobForUpdate(ctx context.Context, tx *sql.Tx, id int64, from []string) (*Job, error) {
-	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM ksefpl_queue WHERE job_id = ?`+d.eng.forUpdate(), id))
+	j, err := scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+jobSource+` WHERE job_id = ?`+d.eng.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("job %d: %w", id, ErrNotFound)
 	}
@@ -345,23 +381,53 @@ func (d *DB) jobForUpdate(ctx context.Context, tx *sql.Tx, id int64, from []stri
 	return j, nil
 }
 
-// writeJob writes a job's mutable columns.
+// writeJob writes a job's mutable columns, and its documents when they changed.
 func (d *DB) writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
 	frozen := frozenAt(*j)
 	st, err := d.prepared(ctx, tx, `UPDATE ksefpl_queue SET status = ?, reason = ?, reason_detail = ?, attempts = ?,
-		issue_date = ?, xml = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = ?, session_reference = ?,
+		issue_date = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = ?, session_reference = ?,
 		ksef_number = ?, acquisition_date = ?, invoicing_mode = ?, offline_mode = ?, deadline = ?, deadline_lifted = ?,
-		hash_of_corrected = ?, updated_at = ? WHERE job_id = ?`)
+		hash_of_corrected = ?, upo_due = ?, updated_at = ? WHERE job_id = ?`)
 	if err != nil {
 		return err
 	}
 	if _, err := st.ExecContext(ctx,
-		j.Status, j.Reason, j.ReasonDetail, j.Attempts, j.IssueDate, j.XML, j.InvoiceHash, frozen,
+		j.Status, j.Reason, j.ReasonDetail, j.Attempts, j.IssueDate, j.InvoiceHash, frozen,
 		j.InvoiceReference, j.SessionReference, j.KSeFNumber, j.AcquisitionDate, j.InvoicingMode, j.OfflineMode, j.Deadline,
-		j.DeadlineLifted, j.CorrectedHash, timestamp(now), j.ID); err != nil {
+		j.DeadlineLifted, j.CorrectedHash, j.UPODue, timestamp(now), j.ID); err != nil {
 		return fmt.Errorf("update job %d: %w", j.ID, err)
 	}
 	j.UpdatedAt = now
+	return d.writeDocuments(ctx, tx, j)
+}
+
+// writeDocuments writes the documents of j that differ from those read: both when they
+// were read, and those a change set when they were not (a light read cannot tell a
+// document cleared from one never read, so it never clears one).
+func (d *DB) writeDocuments(ctx context.Context, tx *sql.Tx, j *Job) error {
+	var set []string
+	var args []any
+	if j.docRead && j.Input != j.doc.input || !j.docRead && j.Input != "" {
+		set, args = append(set, "input = ?"), append(args, j.Input)
+	}
+	if j.docRead && !bytes.Equal(j.XML, j.doc.xml) || !j.docRead && j.XML != nil {
+		set, args = append(set, "xml = ?"), append(args, j.XML)
+	}
+	if len(set) == 0 {
+		return nil
+	}
+	st, err := d.prepared(ctx, tx, `UPDATE ksefpl_job_body SET `+strings.Join(set, ", ")+` WHERE body_job_id = ?`)
+	if err != nil {
+		return err
+	}
+	r, err := st.ExecContext(ctx, append(args, j.ID)...)
+	if err != nil {
+		return fmt.Errorf("update job %d's documents: %w", j.ID, err)
+	}
+	if n, err := r.RowsAffected(); err != nil || n != 1 {
+		return fmt.Errorf("update job %d's documents: %d rows (%v): the job has no documents row", j.ID, n, err)
+	}
+	j.doc = docState{input: j.Input, xml: j.XML}
 	return nil
 }
 
@@ -467,7 +533,7 @@ func (d *DB) FrozenXML(ctx context.Context, ids []int64, fn func(id int64, xml [
 	for start := 0; start < len(ids); start += frozenChunk {
 		chunk := ids[start:min(len(ids), start+frozenChunk)]
 		got := make(map[int64][]byte, len(chunk))
-		rows, err := d.sql.QueryContext(ctx, `SELECT job_id, xml FROM ksefpl_queue WHERE job_id IN (`+placeholders(len(chunk))+`)`, anySlice(chunk)...)
+		rows, err := d.sql.QueryContext(ctx, `SELECT body_job_id, xml FROM ksefpl_job_body WHERE body_job_id IN (`+placeholders(len(chunk))+`)`, anySlice(chunk)...)
 		if err != nil {
 			return fmt.Errorf("read frozen documents: %w", err)
 		}

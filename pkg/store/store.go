@@ -49,6 +49,8 @@ type Options struct {
 	// LocalLeaseClock makes a MySQL store measure leases by Now too (tests that move
 	// time); SQLite always does.
 	LocalLeaseClock bool
+	// migrateTo stops the migrations at this version (tests that make an old store).
+	migrateTo int
 }
 
 // Open opens (creating with mode 0600 if needed) the SQLite database at path, switches it
@@ -86,7 +88,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	if err := d.migrate(ctx); err != nil {
+	if err := d.migrate(ctx, opts.migrateTo); err != nil {
 		db.Close()
 		return nil, err
 	}

@@ -50,6 +50,12 @@ func (d *DB) SaveUPOs(ctx context.Context, upos []UPO, audits []AuditEntry) (int
 			if err != nil {
 				return fmt.Errorf("store UPO %s: %w", u.UPOReference, err)
 			}
+			if u.Kind == UPOInvoice && u.JobID != 0 {
+				// The job's UPO is no longer due (also when it was stored already).
+				if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET upo_due = 0 WHERE job_id = ? AND upo_due <> 0`, u.JobID); err != nil {
+					return fmt.Errorf("store UPO %s: %w", u.UPOReference, err)
+				}
+			}
 			n, err := r.RowsAffected()
 			if err != nil {
 				return err
@@ -122,12 +128,12 @@ func (d *DB) UPOs(ctx context.Context, f UPOFilter) ([]*UPO, error) {
 	return out, rows.Err()
 }
 
-// AcceptedJobsWithoutUPO lists a website's ACCEPTED jobs that have no invoice UPO yet.
-func (d *DB) AcceptedJobsWithoutUPO(ctx context.Context, websiteID int64, limit int) ([]*Job, error) {
-	q := `SELECT ` + jobColumns + ` FROM ksefpl_queue q WHERE website_id = ? AND status = ?
-		AND NOT EXISTS (SELECT 1 FROM ksefpl_upo u WHERE u.kind = ? AND u.job_id = q.job_id) ORDER BY job_id`
+// JobsWithUPODue lists a website's jobs whose invoice UPO is due (Job.UPODue), without
+// their documents: an index range over those jobs alone, however many are accepted.
+func (d *DB) JobsWithUPODue(ctx context.Context, websiteID int64, limit int) ([]*Job, error) {
+	q := `SELECT ` + lightJobColumns + ` FROM ksefpl_queue WHERE website_id = ? AND upo_due = 1 ORDER BY job_id`
 	if limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", limit)
 	}
-	return d.queryJobs(ctx, q, websiteID, JobAccepted, UPOInvoice)
+	return d.queryJobs(ctx, q, websiteID)
 }

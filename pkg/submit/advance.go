@@ -308,7 +308,7 @@ func (w *websiteRun) settleMatches(ctx context.Context, matches map[int64]*ksef.
 	}
 	slices.Sort(ids)
 	for start := 0; start < len(ids); start += settleChunk {
-		jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{IDs: ids[start:min(len(ids), start+settleChunk)], Statuses: []string{store.JobSubmitted}})
+		jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{IDs: ids[start:min(len(ids), start+settleChunk)], Statuses: []string{store.JobSubmitted}, WithoutDocuments: true})
 		if err != nil {
 			return err
 		}
@@ -344,18 +344,30 @@ func (w *websiteRun) settleMatches(ctx context.Context, matches map[int64]*ksef.
 	return nil
 }
 
-// acceptMany marks jobs ACCEPTED with their KSeF numbers in one transaction, then stores
-// their UPOs (downloaded from the pre-signed links, which no rate limit applies to).
+// acceptMany marks jobs ACCEPTED with their KSeF numbers in one transaction. The
+// invoices of an online session get their UPOs now (downloaded from the pre-signed links,
+// which no rate limit applies to); those of a batch session are covered by the session's
+// UPO and get their own on demand (upo:download), not 10,000 downloads per session.
 func (w *websiteRun) acceptMany(ctx context.Context, ids []int64, invs map[int64]*ksef.SessionInvoice) error {
 	if len(ids) == 0 {
 		return nil
 	}
+	batch := map[string]bool{}
 	done, err := w.env.DB.UpdateJobsEach(ctx, ids, []string{store.JobSubmitted}, func(x *store.Job) (store.AuditEntry, error) {
 		inv := invs[x.ID]
 		x.Status, x.Reason, x.ReasonDetail, x.KSeFNumber = store.JobAccepted, "", "", inv.KSeFNumber
 		if x.InvoiceReference == "" {
 			x.InvoiceReference = inv.ReferenceNumber // batch: the reference comes with the results
 		}
+		isBatch, ok := batch[x.SessionReference]
+		if !ok {
+			var err error
+			if isBatch, err = w.batchSession(ctx, x.SessionReference); err != nil {
+				return store.AuditEntry{}, err
+			}
+			batch[x.SessionReference] = isBatch
+		}
+		x.UPODue = !isBatch
 		if inv.AcquisitionDate != nil {
 			x.AcquisitionDate = inv.AcquisitionDate.UTC().Format(time.RFC3339)
 		}
@@ -374,7 +386,7 @@ func (w *websiteRun) acceptMany(ctx context.Context, ids []int64, invs map[int64
 	for i, j := range done {
 		w.res.Accepted++
 		w.progress(j.ID, store.JobAccepted)
-		if link := invs[j.ID].UPODownloadURL; link != "" {
+		if link := invs[j.ID].UPODownloadURL; link != "" && j.UPODue {
 			wg.Add(1)
 			sem <- struct{}{}
 			go func() {
@@ -482,6 +494,7 @@ func (w *websiteRun) accept(ctx context.Context, j *store.Job, number string, in
 	a.KSeFCode = int(ksef.InvoiceSucceeded)
 	nj, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSubmitted}, func(x *store.Job) error {
 		x.Status, x.Reason, x.ReasonDetail, x.KSeFNumber = store.JobAccepted, "", "", number
+		x.UPODue = true // one job accepted on its own: its UPO is fetched now or by a later pass
 		if reason == ReasonDuplicateResolved {
 			x.Reason, x.ReasonDetail = ReasonDuplicateResolved, msg
 			x.SessionReference, x.InvoiceReference = adoptSession, inv.ReferenceNumber
@@ -647,7 +660,7 @@ func (w *websiteRun) terminate(ctx context.Context, s *store.Session, code int, 
 	}, store.AuditEntry{Event: store.EventSession, Actor: w.env.Actor, Reason: ReasonSessionTerminated, KSeFCode: code, KSeFDescription: strings.TrimSpace(why)}); err != nil {
 		return err
 	}
-	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{SessionReference: s.Reference, Statuses: []string{store.JobSubmitted, store.JobSending}})
+	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{SessionReference: s.Reference, Statuses: []string{store.JobSubmitted, store.JobSending}, WithoutDocuments: true})
 	if err != nil {
 		return err
 	}

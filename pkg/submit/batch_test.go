@@ -74,7 +74,8 @@ func TestAutoModeSwitchesToBatchAboveThreshold(t *testing.T) {
 
 // TestBatchAndOnlineGiveIdenticalResults sends the same documents once online and once in
 // batch sessions (each to its own simulator) and compares job states, audit trails and
-// UPOs.
+// UPOs: each invoice's UPO is asked for as upo:download does (stored by submit for an
+// online invoice, fetched on demand for a batch one).
 func TestBatchAndOnlineGiveIdenticalResults(t *testing.T) {
 	type outcome struct {
 		states map[string]string
@@ -94,6 +95,11 @@ func TestBatchAndOnlineGiveIdenticalResults(t *testing.T) {
 		h.assertAllAccepted()
 		h.assertOneNumberPerDocument()
 		out := outcome{states: map[string]string{}, trails: map[string][]string{}, upos: map[string]int{}}
+		for _, j := range h.jobs() {
+			if _, err := GetUPO(context.Background(), h.deps(), UPOSelector{JobID: j.ID, Actor: "ksefpl"}); err != nil {
+				t.Fatalf("job %d: UPO: %v", j.ID, err)
+			}
+		}
 		for _, j := range h.jobs() {
 			out.states[j.IncrementID] = j.Status + "/" + j.Reason
 			trail, _ := h.db.Audit(context.Background(), store.AuditFilter{JobID: j.ID})

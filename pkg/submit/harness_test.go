@@ -70,8 +70,10 @@ func (h *harness) run(o Options) *Result {
 
 func (h *harness) jobs(status ...string) []*store.Job { return h.Jobs(status...) }
 
-// assertAllAccepted checks every job is ACCEPTED with a CRC-valid KSeF number, its
-// invoice UPO stored, and a PENDING → SUBMITTED → ACCEPTED audit trail.
+// assertAllAccepted checks every job is ACCEPTED with a CRC-valid KSeF number and a
+// PENDING → SUBMITTED → ACCEPTED audit trail, with its UPO: an online session's invoice
+// has its own stored, a batch session's invoice is named in the session's stored UPO
+// (its own is fetched on demand) and none is due.
 func (h *harness) assertAllAccepted() {
 	h.t.Helper()
 	ctx := context.Background()
@@ -82,9 +84,31 @@ func (h *harness) assertAllAccepted() {
 		if err := ksef.ValidateKSeFNumber(j.KSeFNumber); err != nil {
 			h.t.Errorf("job %d: KSeF number %q: %v", j.ID, j.KSeFNumber, err)
 		}
+		if j.UPODue {
+			h.t.Errorf("job %d: its UPO is still due", j.ID)
+		}
+		sess, err := h.db.SessionByRef(ctx, j.SessionReference)
+		if err != nil {
+			h.t.Fatalf("job %d: session %s: %v", j.ID, j.SessionReference, err)
+		}
 		upos, err := h.db.UPOs(ctx, store.UPOFilter{Kind: store.UPOInvoice, JobID: j.ID})
-		if err != nil || len(upos) != 1 || !strings.Contains(string(upos[0].XML), j.KSeFNumber) {
-			h.t.Errorf("job %d: invoice UPO %d rows (%v)", j.ID, len(upos), err)
+		switch {
+		case err != nil:
+			h.t.Fatal(err)
+		case sess.Kind == store.SessionBatch:
+			if len(upos) != 0 {
+				h.t.Errorf("job %d of batch session %s: %d invoice UPOs stored, want them on demand only", j.ID, sess.Reference, len(upos))
+			}
+			named := false
+			session, err := h.db.UPOs(ctx, store.UPOFilter{Kind: store.UPOSession, SessionReference: sess.Reference})
+			for _, u := range session {
+				named = named || strings.Contains(string(u.XML), j.KSeFNumber)
+			}
+			if err != nil || !named {
+				h.t.Errorf("job %d: %s is in no stored UPO of batch session %s (%d pages, %v)", j.ID, j.KSeFNumber, sess.Reference, len(session), err)
+			}
+		case len(upos) != 1 || !strings.Contains(string(upos[0].XML), j.KSeFNumber):
+			h.t.Errorf("job %d: invoice UPO %d rows", j.ID, len(upos))
 		}
 		trail, err := h.db.Audit(ctx, store.AuditFilter{JobID: j.ID})
 		if err != nil {

@@ -2,6 +2,7 @@ package submit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ksefpl/ksefpl/pkg/failure"
@@ -56,9 +57,29 @@ func (w *websiteRun) storeInvoiceUPO(ctx context.Context, j *store.Job, get func
 	return err
 }
 
-// fetchMissingUPOs fetches the UPO of accepted jobs that do not have one yet.
+// batchSession reports whether ref is a batch session (its kind is remembered for the run).
+func (w *websiteRun) batchSession(ctx context.Context, ref string) (bool, error) {
+	if k, ok := w.kinds[ref]; ok {
+		return k == store.SessionBatch, nil
+	}
+	s, err := w.env.DB.SessionByRef(ctx, ref)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil // not opened by ksefpl (resolved by hand): an online invoice's UPO
+	}
+	if err != nil {
+		return false, err
+	}
+	if w.kinds == nil {
+		w.kinds = map[string]string{}
+	}
+	w.kinds[ref] = s.Kind
+	return s.Kind == store.SessionBatch, nil
+}
+
+// fetchMissingUPOs fetches the UPOs still due (Job.UPODue): of accepted online invoices
+// whose download failed or was not tried.
 func (w *websiteRun) fetchMissingUPOs(ctx context.Context) error {
-	jobs, err := w.env.DB.AcceptedJobsWithoutUPO(ctx, w.s.WebsiteID, 200)
+	jobs, err := w.env.DB.JobsWithUPODue(ctx, w.s.WebsiteID, 200)
 	if err != nil {
 		return err
 	}

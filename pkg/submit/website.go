@@ -39,6 +39,8 @@ type websiteRun struct {
 	// notOwned marks, within one pass, the sessions another process owns, so that a
 	// pass asks the database once per session, not once per job of it.
 	notOwned map[string]bool
+	// kinds remembers the kinds of sessions looked up (online or batch).
+	kinds map[string]string
 	// statuses caches session statuses within one pass.
 	statuses map[string]*ksef.SessionStatus
 	// warned keeps repeated polls from repeating a warning.
@@ -296,7 +298,7 @@ func (w *websiteRun) ownsSession(ctx context.Context, ref string) (bool, error) 
 // anythingInFlight reports whether jobs of the website still wait for KSeF, or
 // sessions still close.
 func (w *websiteRun) anythingInFlight(ctx context.Context) bool {
-	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSubmitted, store.JobSending}, Limit: 1})
+	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSubmitted, store.JobSending}, Limit: 1, WithoutDocuments: true})
 	if err != nil || len(jobs) > 0 {
 		return true
 	}
@@ -304,7 +306,7 @@ func (w *websiteRun) anythingInFlight(ctx context.Context) bool {
 	if err != nil || len(sess) > 0 {
 		return true
 	}
-	missing, err := w.env.DB.AcceptedJobsWithoutUPO(ctx, w.s.WebsiteID, 1)
+	missing, err := w.env.DB.JobsWithUPODue(ctx, w.s.WebsiteID, 1)
 	return err != nil || len(missing) > 0
 }
 

@@ -1,0 +1,24 @@
+-- Issue 18: a job's row changes with every transition (frozen, sending, submitted,
+-- accepted, each with claims); its documents do not. The input as queued and the frozen
+-- bytes move to ksefpl_job_body, written when the job is queued and when it is frozen
+-- (or its document replaced), so that a transition rewrites a row of ~300 bytes instead
+-- of one of ~3 KB. body_job_id is named apart from job_id so that the queue and its
+-- bodies join without ambiguity.
+--
+-- upo_due marks an accepted job whose invoice UPO is still to be fetched by submit: an
+-- invoice of an online session, or one accepted otherwise (resolve, reconcile). The
+-- invoices of a batch session are covered by the session's collective UPO; their own
+-- UPOs are fetched on demand (upo:download). Jobs accepted before this release without
+-- an invoice UPO are marked due, as they were.
+CREATE TABLE ksefpl_job_body (
+    body_job_id INTEGER PRIMARY KEY REFERENCES ksefpl_queue(job_id) ON DELETE CASCADE,
+    input       TEXT NOT NULL,
+    xml         BLOB
+);
+INSERT INTO ksefpl_job_body (body_job_id, input, xml) SELECT job_id, input, xml FROM ksefpl_queue;
+ALTER TABLE ksefpl_queue DROP COLUMN input;
+ALTER TABLE ksefpl_queue DROP COLUMN xml;
+ALTER TABLE ksefpl_queue ADD COLUMN upo_due INTEGER NOT NULL DEFAULT 0;
+UPDATE ksefpl_queue SET upo_due = 1 WHERE status = 'ACCEPTED'
+    AND NOT EXISTS (SELECT 1 FROM ksefpl_upo u WHERE u.kind = 'invoice' AND u.job_id = ksefpl_queue.job_id);
+CREATE INDEX ksefpl_queue_upo_due ON ksefpl_queue (website_id, job_id) WHERE upo_due = 1;
