@@ -4,10 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
+
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 )
 
 // writeJSON prints v as indented JSON followed by a newline.
@@ -68,7 +69,7 @@ func isControl(r rune) bool {
 
 // painted matches one whole cell coloured by ioStreams.paint (whose text is already
 // escaped): an SGR colour, text without control characters, and the reset.
-var painted = regexp.MustCompile(`^\x1b\[[0-9;]*m[^\x00-\x08\x0b-\x1f\x7f-\x9f]*\x1b\[0m$`)
+var painted = lazyre.New(`^\x1b\[[0-9;]*m[^\x00-\x08\x0b-\x1f\x7f-\x9f]*\x1b\[0m$`)
 
 // escCell is esc for a table cell that may be coloured as a whole by paint.
 func escCell(cell string) string {

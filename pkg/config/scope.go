@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 	"github.com/ksefpl/ksefpl/pkg/store"
 )
 
@@ -32,7 +32,7 @@ func (s Scope) String() string {
 	return s.Type + "/" + s.Code
 }
 
-var scopeCodeRE = regexp.MustCompile(`^[a-z]+[a-z0-9_]*$`)
+var scopeCodeRE = lazyre.New(`^[a-z]+[a-z0-9_]*$`)
 
 // ValidScopeCode reports whether code matches Magento's rule for scope codes.
 func ValidScopeCode(code string) bool { return scopeCodeRE.MatchString(code) }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 	"github.com/ksefpl/ksefpl/pkg/nip"
 )
 
@@ -60,10 +60,10 @@ func (p Problem) String() string {
 }
 
 var (
-	reKwotowy  = regexp.MustCompile(`^-?([1-9]\d{0,15}|0)(\.\d{1,2})?$`)
-	reKwotowy2 = regexp.MustCompile(`^-?([1-9]\d{0,13}|0)(\.\d{1,8})?$`)
-	reIlosci   = regexp.MustCompile(`^-?([1-9]\d{0,15}|0)(\.\d{1,6})?$`)
-	reProcent  = regexp.MustCompile(`^(100(\.0{1,6})?|[1-9]?\d(\.\d{1,6})?)$`)
+	reKwotowy  = lazyre.New(`^-?([1-9]\d{0,15}|0)(\.\d{1,2})?$`)
+	reKwotowy2 = lazyre.New(`^-?([1-9]\d{0,13}|0)(\.\d{1,8})?$`)
+	reIlosci   = lazyre.New(`^-?([1-9]\d{0,15}|0)(\.\d{1,6})?$`)
+	reProcent  = lazyre.New(`^(100(\.0{1,6})?|[1-9]?\d(\.\d{1,6})?)$`)
 )
 
 var (
@@ -157,7 +157,7 @@ type controlSpot struct {
 	r   rune
 }
 
-var reCharRef = regexp.MustCompile(`^&#(?:x([0-9A-Fa-f]{1,8})|([0-9]{1,10}));`)
+var reCharRef = lazyre.New(`^&#(?:x([0-9A-Fa-f]{1,8})|([0-9]{1,10}));`)
 
 // maskControls replaces every raw C0 control byte (other than tab, LF and CR) and
 // every character reference to one outside comments, CDATA sections and
@@ -231,7 +231,7 @@ func maskControls(b []byte) ([]byte, []controlSpot) {
 	return out, spots
 }
 
-var reAttr = regexp.MustCompile(`([^\s=<>/"']+)\s*=\s*("[^"]*"|'[^']*')`)
+var reAttr = lazyre.New(`([^\s=<>/"']+)\s*=\s*("[^"]*"|'[^']*')`)
 
 // attrAt names the attribute whose value holds offset off within a start tag.
 func attrAt(tag []byte, off int) string {
@@ -678,7 +678,7 @@ func (c *checker) fa(d *Document, schema Schema) {
 		}
 		for _, fv := range []struct {
 			name, v string
-			re      *regexp.Regexp
+			re      *lazyre.Regexp
 		}{{"P_8B", w.P8B, reIlosci}, {"P_9A", w.P9A, reKwotowy2}, {"P_9B", w.P9B, reKwotowy2}, {"P_10", w.P10, reKwotowy2},
 			{"P_11", w.P11, reKwotowy}, {"P_11A", w.P11A, reKwotowy}, {"KursWaluty", w.KursWaluty, reIlosci}} {
 			if v := strings.TrimSpace(fv.v); v != "" && !fv.re.MatchString(v) {

@@ -3,7 +3,6 @@ package fa
 import (
 	"fmt"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 	"github.com/ksefpl/ksefpl/pkg/nip"
 )
 
@@ -81,9 +81,9 @@ var taxCodes = map[string]string{
 var percentCodes = map[string]bool{"23": true, "22": true, "8": true, "7": true, "5": true, "4": true, "3": true}
 
 var (
-	reVatUE = regexp.MustCompile(`^(\d|[A-Z]|\+|\*){1,12}$`)
-	reKSeF  = regexp.MustCompile(`^([1-9]((\d[1-9])|([1-9]\d))\d{7}|M\d{9}|[A-Z]{3}\d{7})-(20[2-9][0-9]|2[1-9][0-9]{2}|[3-9][0-9]{3})(0[1-9]|1[0-2])(0[1-9]|[1-2][0-9]|3[0-1])-([0-9A-F]{6})-?([0-9A-F]{6})-([0-9A-F]{2})$`)
-	reEmail = regexp.MustCompile(`^.+@.+$`)
+	reVatUE = lazyre.New(`^(\d|[A-Z]|\+|\*){1,12}$`)
+	reKSeF  = lazyre.New(`^([1-9]((\d[1-9])|([1-9]\d))\d{7}|M\d{9}|[A-Z]{3}\d{7})-(20[2-9][0-9]|2[1-9][0-9]{2}|[3-9][0-9]{3})(0[1-9]|1[0-2])(0[1-9]|[1-2][0-9]|3[0-1])-([0-9A-F]{6})-?([0-9A-F]{6})-([0-9A-F]{2})$`)
+	reEmail = lazyre.New(`^.+@.+$`)
 )
 
 // paymentForms maps Magento payment method codes to FormaPlatnosci (TFormaPlatnosci):
@@ -216,7 +216,7 @@ const (
 	maxAmountLen  = 48
 )
 
-var reAmount = regexp.MustCompile(`^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?)(\d+))?$`)
+var reAmount = lazyre.New(`^-?(\d+)(?:\.(\d+))?(?:[eE]([+-]?)(\d+))?$`)
 
 // amountPlain reports whether s (already matching reAmount as m) is within the
 // limits, computing the digits before and after the point after any exponent.

@@ -8,16 +8,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 )
 
 // reXmllint matches xmllint's error lines: "-:12: element P_11: Schemas validity error : Element '{ns}P_11': msg".
-var reXmllint = regexp.MustCompile(`^-:(\d+): (?:element (\S+): )?(.*)$`)
+var reXmllint = lazyre.New(`^-:(\d+): (?:element (\S+): )?(.*)$`)
 
 // reNS strips the namespace from element names in xmllint messages.
-var reNS = regexp.MustCompile(`\{[^}]*\}`)
+var reNS = lazyre.New(`\{[^}]*\}`)
 
 // ValidateXSD validates xml against the official schema matching its namespace
 // (schemaDir/FA3.xsd or FA2.xsd, with bazowe/ beside them) by running

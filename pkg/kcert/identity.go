@@ -5,8 +5,9 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
-	"regexp"
 	"strings"
+
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 )
 
 // Subject attribute OIDs KSeF reads (X.520).
@@ -60,9 +61,9 @@ func (id Identity) String() string {
 // The patterns of the KSeF documentation (auth/podpis-xades.md), unanchored
 // and case-sensitive, the identifier being the last group.
 var (
-	reOrganizationVAT = regexp.MustCompile(`(VATPL).*?(\d{10})`)
-	reSerialPESEL     = regexp.MustCompile(`(PNOPL|PESEL).*?(\d{11})`)
-	reSerialNIP       = regexp.MustCompile(`(TINPL|NIP).*?(\d{10})`)
+	reOrganizationVAT = lazyre.New(`(VATPL).*?(\d{10})`)
+	reSerialPESEL     = lazyre.New(`(PNOPL|PESEL).*?(\d{11})`)
+	reSerialNIP       = lazyre.New(`(TINPL|NIP).*?(\d{10})`)
 )
 
 // IdentityOf returns the identity KSeF reads from the certificate subject,

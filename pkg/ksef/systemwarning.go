@@ -3,8 +3,9 @@ package ksef
 import (
 	"fmt"
 	"net/http"
-	"regexp"
 	"strings"
+
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 )
 
 // SystemWarningHeader is the response header in which KSeF sends technical
@@ -50,7 +51,7 @@ func (w SystemWarning) String() string {
 }
 
 // oneWarning matches one documented warning: "[code]: message".
-var oneWarning = regexp.MustCompile(`^\[([^\]]+)\]:\s*(.*)$`)
+var oneWarning = lazyre.New(`^\[([^\]]+)\]:\s*(.*)$`)
 
 // ParseSystemWarnings splits an X-System-Warning value of the documented form
 // "[code]: message | [code]: message" into its warnings. Nothing is dropped: a

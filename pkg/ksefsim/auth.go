@@ -8,12 +8,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 )
 
 // Authentication operation statuses and their texts (open-api.json
@@ -147,11 +148,11 @@ type (
 )
 
 // Context identifier value formats (auth/schemy/schemat_auth_v2-1.xsd; research §3.4).
-var contextPatterns = map[string]*regexp.Regexp{
-	"Nip":        regexp.MustCompile(`^[1-9]((\d[1-9])|([1-9]\d))\d{7}$`),
-	"InternalId": regexp.MustCompile(`^[1-9]((\d[1-9])|([1-9]\d))\d{7}-\d{5}$`),
-	"NipVatUe":   regexp.MustCompile(`^[1-9]((\d[1-9])|([1-9]\d))\d{7}-[A-Z]{2}[0-9A-Z+*]{2,12}$`),
-	"PeppolId":   regexp.MustCompile(`^P[A-Z]{2}[0-9]{6}$`),
+var contextPatterns = map[string]*lazyre.Regexp{
+	"Nip":        lazyre.New(`^[1-9]((\d[1-9])|([1-9]\d))\d{7}$`),
+	"InternalId": lazyre.New(`^[1-9]((\d[1-9])|([1-9]\d))\d{7}-\d{5}$`),
+	"NipVatUe":   lazyre.New(`^[1-9]((\d[1-9])|([1-9]\d))\d{7}-[A-Z]{2}[0-9A-Z+*]{2,12}$`),
+	"PeppolId":   lazyre.New(`^P[A-Z]{2}[0-9]{6}$`),
 }
 
 // contextTokenPrefix renders a context the way the token format and the 450 detail do
@@ -197,7 +198,7 @@ func validateKsefTokenRequest(req *ksefTokenRequest) []string {
 		d = append(d, "Pole 'contextIdentifier' jest wymagane.")
 	} else {
 		ci := req.ContextIdentifier
-		pat, known := (*regexp.Regexp)(nil), false
+		pat, known := (*lazyre.Regexp)(nil), false
 		switch {
 		case ci.Type == nil || *ci.Type == "":
 			d = append(d, "Pole 'contextIdentifier.type' jest wymagane.")

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strings"
+
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 )
 
 // AuthTokenRequest namespaces: the v2.0 and v2.1 schemas of auth/schemy (both are
@@ -37,22 +38,22 @@ type authTokenRequest struct {
 // anchored; the ones that spell ^ and $ are written for .NET, which reads them as
 // anchors too.
 var (
-	challengePattern = regexp.MustCompile(`^\d{8}-CR-[A-F0-9]{10}-[A-F0-9]{10}-[A-F0-9]{2}$`)
+	challengePattern = lazyre.New(`^\d{8}-CR-[A-F0-9]{10}-[A-F0-9]{10}-[A-F0-9]{2}$`)
 	authContextTypes = []string{"Nip", "InternalId", "NipVatUe", "PeppolId"}
 	authContextRules = map[string]struct {
 		typ string
-		re  *regexp.Regexp
+		re  *lazyre.Regexp
 	}{
-		"Nip":        {"TNIP", regexp.MustCompile(`^[1-9]((\d[1-9])|([1-9]\d))\d{7}$`)},
-		"InternalId": {"TIID", regexp.MustCompile(`^[1-9]((\d[1-9])|([1-9]\d))\d{7}-\d{5}$`)},
-		"NipVatUe":   {"TNipVatUE", regexp.MustCompile(`^([1-9]((\d[1-9])|([1-9]\d))\d{7}-((AT)(U\d{8})|(BE)([01]{1}\d{9})|(BG)(\d{9,10})|(CY)(\d{8}[A-Z])|(CZ)(\d{8,10})|(DE)(\d{9})|(DK)(\d{8})|(EE)(\d{9})|(EL)(\d{9})|(ES)([A-Z]\d{8}|\d{8}[A-Z]|[A-Z]\d{7}[A-Z])|(FI)(\d{8})|(FR)[A-Z0-9]{2}\d{9}|(HR)(\d{11})|(HU)(\d{8})|(IE)(\d{7}[A-Z]{2}|\d[A-Z0-9+*]\d{5}[A-Z])|(IT)(\d{11})|(LT)(\d{9}|\d{12})|(LU)(\d{8})|(LV)(\d{11})|(MT)(\d{8})|(NL)([A-Z0-9+*]{12})|(PT)(\d{9})|(RO)(\d{2,10})|(SE)(\d{12})|(SI)(\d{8})|(SK)(\d{10})|(XI)((\d{9}|(\d{12}))|(GD|HA)(\d{3}))))$`)},
-		"PeppolId":   {"TPeppolId", regexp.MustCompile(`^P[A-Z]{2}[0-9]{6}$`)},
+		"Nip":        {"TNIP", lazyre.New(`^[1-9]((\d[1-9])|([1-9]\d))\d{7}$`)},
+		"InternalId": {"TIID", lazyre.New(`^[1-9]((\d[1-9])|([1-9]\d))\d{7}-\d{5}$`)},
+		"NipVatUe":   {"TNipVatUE", lazyre.New(`^([1-9]((\d[1-9])|([1-9]\d))\d{7}-((AT)(U\d{8})|(BE)([01]{1}\d{9})|(BG)(\d{9,10})|(CY)(\d{8}[A-Z])|(CZ)(\d{8,10})|(DE)(\d{9})|(DK)(\d{8})|(EE)(\d{9})|(EL)(\d{9})|(ES)([A-Z]\d{8}|\d{8}[A-Z]|[A-Z]\d{7}[A-Z])|(FI)(\d{8})|(FR)[A-Z0-9]{2}\d{9}|(HR)(\d{11})|(HU)(\d{8})|(IE)(\d{7}[A-Z]{2}|\d[A-Z0-9+*]\d{5}[A-Z])|(IT)(\d{11})|(LT)(\d{9}|\d{12})|(LU)(\d{8})|(LV)(\d{11})|(MT)(\d{8})|(NL)([A-Z0-9+*]{12})|(PT)(\d{9})|(RO)(\d{2,10})|(SE)(\d{12})|(SI)(\d{8})|(SK)(\d{10})|(XI)((\d{9}|(\d{12}))|(GD|HA)(\d{3}))))$`)},
+		"PeppolId":   {"TPeppolId", lazyre.New(`^P[A-Z]{2}[0-9]{6}$`)},
 	}
 	ipv4       = `((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])`
-	ipPatterns = map[string]*regexp.Regexp{
-		"Ip4Address": regexp.MustCompile(`^` + ipv4 + `$`),
-		"Ip4Range":   regexp.MustCompile(`^` + ipv4 + `-` + ipv4 + `$`),
-		"Ip4Mask":    regexp.MustCompile(`^` + ipv4 + `/(0|[1-9]|[12][0-9]|3[0-2])$`),
+	ipPatterns = map[string]*lazyre.Regexp{
+		"Ip4Address": lazyre.New(`^` + ipv4 + `$`),
+		"Ip4Range":   lazyre.New(`^` + ipv4 + `-` + ipv4 + `$`),
+		"Ip4Mask":    lazyre.New(`^` + ipv4 + `/(0|[1-9]|[12][0-9]|3[0-2])$`),
 	}
 )
 

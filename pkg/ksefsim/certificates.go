@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 	"github.com/ksefpl/ksefpl/pkg/kcert"
 )
 
@@ -131,7 +131,7 @@ type (
 )
 
 // certificateNamePattern is EnrollCertificateRequest.certificateName's pattern.
-var certificateNamePattern = regexp.MustCompile(`^[a-zA-Z0-9_\- ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]+$`)
+var certificateNamePattern = lazyre.New(`^[a-zA-Z0-9_\- ąćęłńóśźżĄĆĘŁŃÓŚŹŻ]+$`)
 
 // certCaller is the authentication behind an access token, as the certificate
 // endpoints see it.

@@ -6,11 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 )
 
 // invoiceFacts is what the simulator reads from an invoice document. Element lookup
@@ -77,8 +78,8 @@ type authorizedParty struct {
 
 var (
 	utf8BOM     = []byte{0xEF, 0xBB, 0xBF}
-	encodingRe  = regexp.MustCompile(`(?i)encoding\s*=\s*["']([^"']*)["']`)
-	amountElems = regexp.MustCompile(`^P_1(3_[0-9]+(_[0-9])?|4_[0-9]W?|5)$`)
+	encodingRe  = lazyre.New(`(?i)encoding\s*=\s*["']([^"']*)["']`)
+	amountElems = lazyre.New(`^P_1(3_[0-9]+(_[0-9])?|4_[0-9]W?|5)$`)
 )
 
 // setFact stores the text of the element at path (the names below the root).

@@ -11,13 +11,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 	"github.com/ksefpl/ksefpl/pkg/kcert"
 	"github.com/ksefpl/ksefpl/pkg/xades"
 )
@@ -77,7 +77,7 @@ func xadesMethod(c *x509.Certificate, kc *ksefCert) authMethodInfo {
 	return methodSeal
 }
 
-var xmlEncodingDecl = regexp.MustCompile(`^<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']`)
+var xmlEncodingDecl = lazyre.New(`^<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']`)
 
 // checkEncoding refuses a body that is empty (21001) or not UTF-8 (21217).
 func checkEncoding(body []byte) *apiError {

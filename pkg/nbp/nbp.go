@@ -14,13 +14,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/shopspring/decimal"
 
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 	"github.com/ksefpl/ksefpl/pkg/failure"
 )
 
@@ -100,7 +100,7 @@ func (e *NetworkError) Error() string {
 // Unwrap returns the underlying error.
 func (e *NetworkError) Unwrap() error { return e.Err }
 
-var reCode = regexp.MustCompile(`^[A-Z]{3}$`)
+var reCode = lazyre.New(`^[A-Z]{3}$`)
 
 // response is NBP's JSON for /exchangerates/rates/a/{code}/{start}/{end}/.
 type response struct {

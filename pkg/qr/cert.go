@@ -14,10 +14,10 @@ import (
 	"fmt"
 	"math/big"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
+	"github.com/ksefpl/ksefpl/internal/lazyre"
 	"github.com/ksefpl/ksefpl/pkg/certificate"
 	"github.com/ksefpl/ksefpl/pkg/kcert"
 	"github.com/ksefpl/ksefpl/pkg/nip"
@@ -52,10 +52,10 @@ const (
 const pathCertificate = "certificate"
 
 var (
-	reInternalID = regexp.MustCompile(`^([0-9]{10})-[0-9]{5}$`)
-	reNipVatUE   = regexp.MustCompile(`^([0-9]{10})-[A-Z]{2}[A-Z0-9+*]{2,13}$`)
-	rePeppolID   = regexp.MustCompile(`^P[A-Z]{2}[0-9]{6}$`)
-	reSerial     = regexp.MustCompile(`^[0-9A-F]{1,40}$`)
+	reInternalID = lazyre.New(`^([0-9]{10})-[0-9]{5}$`)
+	reNipVatUE   = lazyre.New(`^([0-9]{10})-[A-Z]{2}[A-Z0-9+*]{2,13}$`)
+	rePeppolID   = lazyre.New(`^P[A-Z]{2}[0-9]{6}$`)
+	reSerial     = lazyre.New(`^[0-9A-F]{1,40}$`)
 )
 
 // CertificateLinkParams are the parts of a KOD II link before its signature.
@@ -245,7 +245,7 @@ func checkCertificateParams(p CertificateLinkParams) (CertificateLinkParams, err
 
 // checkCompound checks a {NIP}-{suffix} context identifier against re, whose first
 // group is the NIP.
-func checkCompound(re *regexp.Regexp, v, form string) error {
+func checkCompound(re *lazyre.Regexp, v, form string) error {
 	m := re.FindStringSubmatch(v)
 	if m == nil {
 		return &InputError{Field: "context identifier", Msg: fmt.Sprintf("%q is not of the form %s", v, form)}

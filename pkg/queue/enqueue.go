@@ -204,16 +204,14 @@ func futureIssueDate(issueDate string, now time.Time) string {
 
 // findJob returns the job of one document, or nil.
 func findJob(ctx context.Context, db *store.DB, websiteID int64, entityType, incrementID string) (*store.Job, error) {
-	jobs, err := db.Jobs(ctx, store.JobFilter{WebsiteID: websiteID, IncrementID: incrementID})
+	jobs, err := db.Jobs(ctx, store.JobFilter{WebsiteID: websiteID, EntityType: entityType, IncrementID: incrementID})
 	if err != nil {
 		return nil, fmt.Errorf("look up %s %s in the queue: %w", entityType, incrementID, err)
 	}
-	for _, j := range jobs {
-		if j.EntityType == entityType {
-			return j, nil
-		}
+	if len(jobs) == 0 {
+		return nil, nil
 	}
-	return nil, nil
+	return jobs[0], nil
 }
 
 // replaceRefused explains why an existing job's input cannot be replaced.

@@ -13,7 +13,7 @@ import (
 // Leases are not copied: they belong to processes of the old store's host.
 var copyTables = []string{
 	"store_website", "store", "core_config_data", "ksefpl_cache", "ksefpl_auth_outcome", "ksefpl_nbp_rates",
-	"ksefpl_queue", "ksefpl_job_body", "ksefpl_sessions", "ksefpl_audit_log", "ksefpl_upo", "ksefpl_certificate",
+	"ksefpl_queue", "ksefpl_job_body", "ksefpl_counts", "ksefpl_sessions", "ksefpl_audit_log", "ksefpl_upo", "ksefpl_certificate",
 	"ksefpl_certificate_enrollment", "ksefpl_job_document", "ksefpl_latarnia_message", "ksefpl_event",
 }
 

@@ -80,6 +80,7 @@ func (d *DB) EnqueueMany(ctx context.Context, items []EnqueueItem, replace bool)
 				if _, err := insertBody.ExecContext(ctx, j.ID, j.Input, j.XML); err != nil {
 					return fmt.Errorf("queue %s %s: %w", j.EntityType, j.IncrementID, err)
 				}
+				d.countMove(tx, j.WebsiteID, countJob, "", j.Status)
 				audit.FromStatus, audit.ToStatus = "", j.Status
 			case err != nil:
 				return fmt.Errorf("queue %s %s: %w", j.EntityType, j.IncrementID, err)
@@ -99,6 +100,7 @@ func (d *DB) EnqueueMany(ctx context.Context, items []EnqueueItem, replace bool)
 					return fmt.Errorf("replace job %d: %w", old.ID, err)
 				}
 				j.ID = old.ID
+				d.countMove(tx, old.WebsiteID, countJob, old.Status, j.Status)
 				audit.FromStatus, audit.ToStatus = old.Status, j.Status
 			}
 			audit.JobID, audit.WebsiteID = j.ID, j.WebsiteID

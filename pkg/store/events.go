@@ -189,6 +189,7 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 		id, e.WebsiteID, p.Seq, e.JobID, typ, string(body), timestamp(e.OccurredAt), DeliveryPending, timestamp(now)); err != nil {
 		return fmt.Errorf("store event %s: %w", typ, err)
 	}
+	d.countMove(tx, e.WebsiteID, countEvent, "", DeliveryPending)
 	return nil
 }
 
@@ -290,7 +291,7 @@ func (d *DB) Events(ctx context.Context, f EventFilter) ([]*Event, error) {
 
 // EventCounts returns how many events each delivery state has (one website, or all with 0).
 func (d *DB) EventCounts(ctx context.Context, websiteID int64) (map[string]int, error) {
-	out, err := d.countBy(ctx, "ksefpl_event", "delivery", websiteID)
+	out, err := d.counts(ctx, countEvent, websiteID)
 	if err != nil {
 		return nil, fmt.Errorf("count events: %w", err)
 	}
@@ -332,19 +333,32 @@ func (d *DB) StartDelivery(ctx context.Context, id string, retryAt time.Time) (*
 // FinishDelivery records an attempt's outcome: delivered (errText empty), or failed
 // with errText — parked as dead when dead is true.
 func (d *DB) FinishDelivery(ctx context.Context, id, errText string, dead bool) error {
-	now := d.now()
-	var err error
-	switch {
-	case errText == "":
-		_, err = d.sql.ExecContext(ctx, `UPDATE ksefpl_event SET delivery = ?, delivered_at = ?, last_error = '' WHERE event_id = ? AND delivery = ?`,
-			DeliveryDelivered, timestamp(now), id, DeliveryPending)
-	case dead:
-		_, err = d.sql.ExecContext(ctx, `UPDATE ksefpl_event SET delivery = ?, last_error = ? WHERE event_id = ? AND delivery = ?`,
-			DeliveryDead, errText, id, DeliveryPending)
-	default:
-		_, err = d.sql.ExecContext(ctx, `UPDATE ksefpl_event SET last_error = ? WHERE event_id = ? AND delivery = ?`,
-			errText, id, DeliveryPending)
-	}
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		now := d.now()
+		var website int64
+		switch err := tx.QueryRowContext(ctx, `SELECT website_id FROM ksefpl_event WHERE event_id = ? AND delivery = ?`+d.eng.forUpdate(),
+			id, DeliveryPending).Scan(&website); {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil // delivered or parked meanwhile
+		case err != nil:
+			return err
+		}
+		var err error
+		to := DeliveryPending
+		switch {
+		case errText == "":
+			to = DeliveryDelivered
+			_, err = tx.ExecContext(ctx, `UPDATE ksefpl_event SET delivery = ?, delivered_at = ?, last_error = '' WHERE event_id = ?`,
+				to, timestamp(now), id)
+		case dead:
+			to = DeliveryDead
+			_, err = tx.ExecContext(ctx, `UPDATE ksefpl_event SET delivery = ?, last_error = ? WHERE event_id = ?`, to, errText, id)
+		default:
+			_, err = tx.ExecContext(ctx, `UPDATE ksefpl_event SET last_error = ? WHERE event_id = ?`, errText, id)
+		}
+		d.countMove(tx, website, countEvent, DeliveryPending, to)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("record delivery of %s: %w", id, err)
 	}
@@ -354,28 +368,64 @@ func (d *DB) FinishDelivery(ctx context.Context, id, errText string, dead bool) 
 // RetryEvents puts dead (or pending) events back to pending, due now, with their attempt
 // count reset; it returns how many changed.
 func (d *DB) RetryEvents(ctx context.Context, ids []string, allDead bool, websiteID int64) (int, error) {
-	q := `UPDATE ksefpl_event SET delivery = ?, attempts = 0, next_attempt_at = ?, last_error = '' WHERE delivery <> ?`
-	args := []any{DeliveryPending, timestamp(d.now()), DeliveryDelivered}
+	where := ` WHERE delivery <> ?`
+	args := []any{DeliveryDelivered}
 	switch {
 	case allDead:
-		q += ` AND delivery = ?`
+		where += ` AND delivery = ?`
 		args = append(args, DeliveryDead)
 	case len(ids) > 0:
-		q += ` AND event_id IN (` + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + `)`
+		where += ` AND event_id IN (` + placeholders(len(ids)) + `)`
 		args = append(args, anySlice(ids)...)
 	default:
 		return 0, nil
 	}
 	if websiteID != 0 {
-		q += ` AND website_id = ?`
+		where += ` AND website_id = ?`
 		args = append(args, websiteID)
 	}
-	r, err := d.sql.ExecContext(ctx, q, args...)
+	changed := 0
+	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		changed = 0
+		// What moves back to pending (dead events, or those named), locked and counted
+		// before it moves.
+		rows, err := tx.QueryContext(ctx, `SELECT website_id, delivery FROM ksefpl_event`+where+d.eng.forUpdate(), args...)
+		if err != nil {
+			return err
+		}
+		type move struct {
+			website int64
+			from    string
+		}
+		var moves []move
+		for rows.Next() {
+			var m move
+			if err := rows.Scan(&m.website, &m.from); err != nil {
+				rows.Close()
+				return err
+			}
+			moves = append(moves, m)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		r, err := tx.ExecContext(ctx, `UPDATE ksefpl_event SET delivery = ?, attempts = 0, next_attempt_at = ?, last_error = ''`+where,
+			append([]any{DeliveryPending, timestamp(d.now())}, args...)...)
+		if err != nil {
+			return err
+		}
+		n, err := r.RowsAffected()
+		changed = int(n)
+		for _, m := range moves {
+			d.countMove(tx, m.website, countEvent, m.from, DeliveryPending)
+		}
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("retry events: %w", err)
 	}
-	n, err := r.RowsAffected()
-	return int(n), err
+	return changed, nil
 }
 
 // HasEvent reports whether job jobID already raised an event of type typ.

@@ -9,7 +9,8 @@ import (
 // TestJobBodyMigrationKeepsDocumentsAndMarksUPOsDue makes a store at schema 14 (the
 // documents in the queue rows), with an accepted job that has its invoice UPO, one that
 // has none and a pending one, and opens it with this release: the documents moved to
-// ksefpl_job_body byte for byte, and only the accepted job without a UPO is due.
+// ksefpl_job_body byte for byte, only the accepted job without a UPO is due, and the
+// jobs are counted.
 func TestJobBodyMigrationKeepsDocumentsAndMarksUPOsDue(t *testing.T) {
 	ctx := context.Background()
 	loc := newLocation(t)
@@ -52,6 +53,9 @@ func TestJobBodyMigrationKeepsDocumentsAndMarksUPOsDue(t *testing.T) {
 		if j.Input != want.input || !bytes.Equal(j.XML, want.xml) || j.UPODue != want.due {
 			t.Errorf("job %d after the migration: input %q, xml %q, UPO due %v; want %q, %q, %v", id, j.Input, j.XML, j.UPODue, want.input, want.xml, want.due)
 		}
+	}
+	if counts, err := db.JobCounts(ctx, 1); err != nil || counts[JobAccepted] != 2 || counts[JobPending] != 1 || len(counts) != 2 {
+		t.Fatalf("the job counts the migration kept: %v (%v)", counts, err)
 	}
 	due, err := db.JobsWithUPODue(ctx, 1, 0)
 	if err != nil || len(due) != 1 || due[0].ID != 2 {

@@ -68,6 +68,8 @@ type Job struct {
 	// change replaced them; docRead is false when they were not read (a light read).
 	doc     docState
 	docRead bool
+	// statusRead is Status as read, to count the job's move when it is written.
+	statusRead string
 }
 
 // docState is a job's documents as last read or written.
@@ -107,7 +109,7 @@ func scanJob(s scanner) (*Job, error) {
 		&j.CorrectedHash, &j.ClaimedBy, &j.UPODue, &created, &updated); err != nil {
 		return nil, err
 	}
-	j.Input, j.docRead = input.String, input.Valid
+	j.Input, j.docRead, j.statusRead = input.String, input.Valid, j.Status
 	j.doc = docState{input: j.Input, xml: j.XML}
 	var err error
 	if frozen != "" {
@@ -156,8 +158,10 @@ func (d *DB) JobByID(ctx context.Context, id int64) (*Job, error) {
 
 // JobFilter selects jobs; zero fields match everything.
 type JobFilter struct {
-	WebsiteID        int64
-	Statuses         []string
+	WebsiteID int64
+	Statuses  []string
+	// EntityType and IncrementID with WebsiteID name one document (a unique index).
+	EntityType       string
 	IncrementID      string
 	KSeFNumber       string
 	SessionReference string
@@ -230,6 +234,9 @@ func (f JobFilter) where() (string, []any) {
 	if len(f.IDs) > 0 {
 		where, args = append(where, "job_id IN ("+placeholders(len(f.IDs))+")"), append(args, anySlice(f.IDs)...)
 	}
+	if f.EntityType != "" {
+		where, args = append(where, "entity_type = ?"), append(args, f.EntityType)
+	}
 	if f.IncrementID != "" {
 		where, args = append(where, "increment_id = ?"), append(args, f.IncrementID)
 	}
@@ -298,36 +305,11 @@ func (d *DB) queryJobs(ctx context.Context, q string, args ...any) ([]*Job, erro
 
 // JobCounts returns how many jobs each status has (for one website, or all with 0).
 func (d *DB) JobCounts(ctx context.Context, websiteID int64) (map[string]int, error) {
-	out, err := d.countBy(ctx, "ksefpl_queue", "status", websiteID)
+	out, err := d.counts(ctx, countJob, websiteID)
 	if err != nil {
 		return nil, fmt.Errorf("count jobs: %w", err)
 	}
 	return out, nil
-}
-
-// countBy counts table's rows per value of column (one website's, or all with 0).
-func (d *DB) countBy(ctx context.Context, table, column string, websiteID int64) (map[string]int, error) {
-	q := `SELECT ` + column + `, COUNT(*) FROM ` + table
-	var args []any
-	if websiteID != 0 {
-		q += ` WHERE website_id = ?`
-		args = append(args, websiteID)
-	}
-	rows, err := d.sql.QueryContext(ctx, q+` GROUP BY `+column, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, err
-		}
-		out[s] = n
-	}
-	return out, rows.Err()
 }
 
 // UpdateJob changes one job inside a transaction: it reads the job, checks that its
@@ -398,6 +380,8 @@ func (d *DB) writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) er
 		return fmt.Errorf("update job %d: %w", j.ID, err)
 	}
 	j.UpdatedAt = now
+	d.countMove(tx, j.WebsiteID, countJob, j.statusRead, j.Status)
+	j.statusRead = j.Status
 	return d.writeDocuments(ctx, tx, j)
 }
 

@@ -37,6 +37,8 @@ type DB struct {
 	// stmts caches prepared statements by query text, so that hot statements are parsed
 	// once per connection rather than once per use.
 	stmts sync.Map
+	// txCounts holds each open transaction's count moves until it commits (counts.go).
+	txCounts sync.Map
 }
 
 // Options tunes Open. The zero value is fine.
@@ -51,6 +53,9 @@ type Options struct {
 	LocalLeaseClock bool
 	// migrateTo stops the migrations at this version (tests that make an old store).
 	migrateTo int
+	// driverName is the database/sql driver of a SQLite store (default "sqlite"; tests
+	// register a wrapper that records the statements).
+	driverName string
 }
 
 // Open opens (creating with mode 0600 if needed) the SQLite database at path, switches it
@@ -79,7 +84,10 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
-	db, err := sql.Open("sqlite", dsn)
+	if opts.driverName == "" {
+		opts.driverName = "sqlite"
+	}
+	db, err := sql.Open(opts.driverName, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -161,7 +169,12 @@ func (d *DB) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	if err == nil {
+		err = d.flushCounts(ctx, tx)
+	}
+	if err != nil {
+		d.txCounts.Delete(tx)
 		_ = tx.Rollback()
 		return err
 	}

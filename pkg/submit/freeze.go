@@ -256,14 +256,11 @@ func (w *websiteRun) build(ctx context.Context, j *store.Job) ([]byte, error) {
 
 // lookupOriginal finds the invoice a credit memo corrects among this website's jobs.
 func (w *websiteRun) lookupOriginal(ctx context.Context, incrementID string) (string, time.Time, bool, error) {
-	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, IncrementID: incrementID})
+	jobs, err := w.env.DB.Jobs(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, EntityType: "invoice", IncrementID: incrementID, WithoutDocuments: true})
 	if err != nil {
 		return "", time.Time{}, false, err
 	}
 	for _, j := range jobs {
-		if j.EntityType != "invoice" {
-			continue
-		}
 		switch j.Status {
 		case store.JobAccepted:
 			issued, _ := time.Parse(time.DateOnly, j.IssueDate)

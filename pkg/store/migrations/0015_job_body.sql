@@ -22,3 +22,21 @@ ALTER TABLE ksefpl_queue ADD COLUMN upo_due INTEGER NOT NULL DEFAULT 0;
 UPDATE ksefpl_queue SET upo_due = 1 WHERE status = 'ACCEPTED'
     AND NOT EXISTS (SELECT 1 FROM ksefpl_upo u WHERE u.kind = 'invoice' AND u.job_id = ksefpl_queue.job_id);
 CREATE INDEX ksefpl_queue_upo_due ON ksefpl_queue (website_id, job_id) WHERE upo_due = 1;
+
+-- queue show looks a document up by its increment id alone (any website, any type).
+CREATE INDEX ksefpl_queue_increment ON ksefpl_queue (increment_id);
+
+-- Counts of jobs by status and of outbox events by delivery state, per website, kept by
+-- the transactions that change them: status, metrics and submit's heartbeat read a few
+-- rows instead of counting a million.
+CREATE TABLE ksefpl_counts (
+    website_id INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    state      TEXT NOT NULL,
+    n          INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (website_id, kind, state)
+);
+INSERT INTO ksefpl_counts (website_id, kind, state, n)
+    SELECT website_id, 'job', status, COUNT(*) FROM ksefpl_queue GROUP BY website_id, status;
+INSERT INTO ksefpl_counts (website_id, kind, state, n)
+    SELECT website_id, 'event', delivery, COUNT(*) FROM ksefpl_event GROUP BY website_id, delivery;

@@ -23,3 +23,21 @@ ALTER TABLE ksefpl_queue
     ADD INDEX ksefpl_queue_upo_due (website_id, upo_due, job_id);
 UPDATE ksefpl_queue q SET upo_due = 1 WHERE q.`status` = 'ACCEPTED'
     AND NOT EXISTS (SELECT 1 FROM ksefpl_upo u WHERE u.kind = 'invoice' AND u.job_id = q.job_id);
+
+-- queue show looks a document up by its increment id alone (any website, any type).
+CREATE INDEX ksefpl_queue_increment ON ksefpl_queue (increment_id);
+
+-- Counts of jobs by status and of outbox events by delivery state, per website, kept by
+-- the transactions that change them: status, metrics and submit's heartbeat read a few
+-- rows instead of counting a million.
+CREATE TABLE ksefpl_counts (
+    website_id BIGINT NOT NULL,
+    kind       VARCHAR(16) NOT NULL,
+    state      VARCHAR(64) NOT NULL,
+    n          BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (website_id, kind, state)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+INSERT INTO ksefpl_counts (website_id, kind, state, n)
+    SELECT website_id, 'job', `status`, COUNT(*) FROM ksefpl_queue GROUP BY website_id, `status`;
+INSERT INTO ksefpl_counts (website_id, kind, state, n)
+    SELECT website_id, 'event', delivery, COUNT(*) FROM ksefpl_event GROUP BY website_id, delivery;
