@@ -223,6 +223,14 @@ func TestHomeOfTheClaimsReleaseUpgrades(t *testing.T) {
 	if sent := len(sim.Invoices()); sent != 2 {
 		t.Errorf("the new simulator received %d invoices, want 2 (jobs 2 and 3)", sent)
 	}
+	// The monitoring tables (schema 15) came with the upgrade: both runs are recorded.
+	if v, err := db.SchemaVersion(ctx); err != nil || v < 15 {
+		t.Fatalf("schema %d after the runs (%v)", v, err)
+	}
+	runs, err := db.SubmitRuns(ctx)
+	if r := runs[1]; err != nil || r.Runs != 2 || !r.Success || r.LastSuccessAt.IsZero() || r.Sent != 2 {
+		t.Errorf("submit runs recorded after the upgrade: %+v %v", runs, err)
+	}
 }
 
 // pointAtNewSimulator starts a simulator for the seller 5261040828 of an upgraded home

@@ -165,7 +165,7 @@ func Evaluate(site Site, now time.Time) WebsiteVerdict {
 // older is a measure that is worse the larger it is: WARNING above limit, CRITICAL
 // above twice it.
 func older(name string, d, limit time.Duration, what string) Measure {
-	m := Measure{Name: name, Value: num(d.Seconds()), Unit: "s", Warn: seconds(limit), Crit: seconds(2 * limit), Reason: what}
+	m := Measure{Name: name, Value: num(math.Floor(d.Seconds())), Unit: "s", Warn: seconds(limit), Crit: seconds(2 * limit), Reason: what}
 	switch {
 	case d > 2*limit:
 		m.State, m.Reason = Critical, fmt.Sprintf("%s %s > 2×%s", name, Human(d), Human(limit))

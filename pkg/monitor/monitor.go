@@ -52,7 +52,9 @@ type Site struct {
 type Snapshot struct {
 	At    time.Time
 	Sites []Site
-	// API are the totals of the KSeF calls submit runs made, per rate-limit group.
+	// API are the totals of the KSeF calls submit runs made, per rate-limit group; nil
+	// when the snapshot is of one website (they are not counted per website, and two
+	// textfiles must not both hold them).
 	API map[string]store.APICalls
 }
 
@@ -68,11 +70,12 @@ func Collect(ctx context.Context, d *deps.Deps, o Options) (*Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	api, err := env.DB.APICallTotals(ctx)
-	if err != nil {
-		return nil, err
+	snap := &Snapshot{At: env.Clock()}
+	if o.Website == "" {
+		if snap.API, err = env.DB.APICallTotals(ctx); err != nil {
+			return nil, err
+		}
 	}
-	snap := &Snapshot{At: env.Clock(), API: api}
 	for _, w := range sites {
 		sc, err := env.Config.WebsiteScope(ctx, w.Code)
 		if err != nil {
