@@ -257,7 +257,9 @@ func TestTokenExpiryCrossedAndRecovered(t *testing.T) {
 // The Offline certificate (KOD II): WARNING within cert_expiry_warn of its NotAfter,
 // CRITICAL after it, OK before.
 func TestCertificateExpiryCrossedAndRecovered(t *testing.T) {
-	c := newChecker(t, time.Now())
+	// A day on: the import checks the certificate's validity on the fixture's clock,
+	// which must not be before the simulator issued it.
+	c := newChecker(t, time.Now().Add(24*time.Hour))
 	m := c.ImportOfflineCertificate("base", ksefpltest.NIP, "ec")
 	c.only(config.PathMonitorCertExpiryWarn)
 	// Without a token the website has no token_expiry, which would end first.
