@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 
@@ -24,9 +25,13 @@ type app struct {
 	executable func() (string, error)
 
 	// global flags
-	homeFlag string
-	output   string
-	noColor  bool
+	homeFlag  string
+	output    string
+	noColor   bool
+	logFormat string
+
+	// log writes stderr's messages as JSON lines (--log-format json); nil with text.
+	log *slog.Logger
 
 	// mayCreate lets home create a missing home: only setup:install and config:set do.
 	mayCreate bool
@@ -85,6 +90,10 @@ func (a *app) warn(msg string) {
 		a.warned = map[string]bool{}
 	}
 	a.warned[msg] = true
+	if a.log != nil {
+		a.log.Warn(msg, "event", "warning")
+		return
+	}
 	fmt.Fprintln(a.io.ErrOut, a.io.yellow("Warning: "+esc(msg)))
 }
 

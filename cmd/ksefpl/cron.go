@@ -22,6 +22,7 @@ type cronOptions struct {
 	binary  string
 	log     string
 	website string
+	metrics string
 }
 
 // cronOut is cron:install --print -o json.
@@ -37,7 +38,7 @@ type cronOut struct {
 func newCronInstallCmd(a *app) *cobra.Command {
 	o := &cronOptions{app: a}
 	cmd := &cobra.Command{
-		Use:   "cron:install --print [--every 1m] [--binary PATH] [--home DIR] [--website CODE]",
+		Use:   "cron:install --print [--every 1m] [--binary PATH] [--home DIR] [--website CODE] [--metrics-file FILE.prom]",
 		Short: "Print the crontab line and the systemd service + timer that run submit on a schedule",
 		Long: `Prints what runs 'ksefpl submit' on a schedule — a crontab line, and a systemd service and
 timer pair logging to journald — with the absolute binary path (default: this binary) and the
@@ -47,7 +48,10 @@ call, so without --print the command refuses (exit 2).
 submit is cron-safe on its own: each website has a lease, so a second run exits at once and a
 crashed run is taken over. The crontab line still wraps it in flock(1) so that slow runs do not
 pile up processes, and systemd never starts a timer's service again while it is still running.
---wait is set below the interval so a run ends before the next one is due.`,
+--wait is set below the interval so a run ends before the next one is due.
+--metrics-file adds submit --metrics-file FILE: each run writes the Prometheus metrics
+for node_exporter's textfile collector. The systemd service logs JSON lines
+(KSEFPL_LOG_FORMAT=json) for journald; the crontab line keeps text.`,
 		Example: "  ksefpl cron:install --print\n  ksefpl cron:install --print --every 5m --binary /usr/local/bin/ksefpl --home /var/lib/ksefpl",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -63,6 +67,7 @@ pile up processes, and systemd never starts a timer's service again while it is 
 	f.StringVar(&o.binary, "binary", "", "absolute path of the ksefpl binary (default: this executable)")
 	f.StringVar(&o.log, "log", "", "log file of the crontab line (default: HOME/submit.log)")
 	f.StringVar(&o.website, "website", "", "only this website (default: every website with a NIP and token)")
+	f.StringVar(&o.metrics, "metrics-file", "", "each run writes the Prometheus metrics to this file (e.g. /var/lib/node_exporter/textfile_collector/ksefpl.prom)")
 	return cmd
 }
 
@@ -103,6 +108,13 @@ func runCronInstall(_ context.Context, o *cronOptions) error {
 		args = append(args, "--website", o.website)
 		name += "-" + o.website
 	}
+	if o.metrics != "" {
+		m, err := filepath.Abs(o.metrics)
+		if err != nil {
+			return withClass(failure.Invalid, fmt.Errorf("metrics file path: %w", err))
+		}
+		args = append(args, "--metrics-file", m)
+	}
 	lock := filepath.Join(dir, name+".lock")
 	out := cronOut{
 		Schedule:    sched,
@@ -121,6 +133,9 @@ func runCronInstall(_ context.Context, o *cronOptions) error {
 	fmt.Fprintf(w, "# crontab (crontab -e as the user owning %s):\n", dir)
 	fmt.Fprintln(w, "# submit holds a lease per website; flock -n only keeps slow runs from piling up.")
 	fmt.Fprintf(w, "# Rotate %s with logrotate (copytruncate).\n", logFile)
+	if o.metrics == "" {
+		fmt.Fprintln(w, "# Prometheus: --metrics-file /var/lib/node_exporter/textfile_collector/ksefpl.prom adds submit --metrics-file (node_exporter's textfile collector).")
+	}
 	fmt.Fprintln(w, out.Crontab)
 	fmt.Fprintf(w, "\n# /etc/systemd/system/%s\n%s", out.ServiceName, out.Service)
 	fmt.Fprintf(w, "\n# /etc/systemd/system/%s\n%s", out.TimerName, out.Timer)
@@ -200,7 +215,7 @@ func systemdService(bin, dir string, args []string, o *cronOptions) string {
 	b.WriteString("[Service]\nType=oneshot\n")
 	fmt.Fprintf(&b, "ExecStart=%s %s\n", systemdQuote(bin), systemdJoin(args))
 	b.WriteString("# run as the user owning the home (mode 0700); KSEFPL_CRYPT_KEY or tokens from the\n# environment go in an EnvironmentFile= of mode 0600, never in this file\n")
-	fmt.Fprintf(&b, "#User=\nWorkingDirectory=%s\nEnvironment=NO_COLOR=1\n", systemdQuote(dir))
+	fmt.Fprintf(&b, "#User=\nWorkingDirectory=%s\nEnvironment=NO_COLOR=1\nEnvironment=KSEFPL_LOG_FORMAT=json\n", systemdQuote(dir))
 	b.WriteString("StandardOutput=journal\nStandardError=journal\nSyslogIdentifier=ksefpl\n")
 	b.WriteString("# exit 7 = some jobs failed (see ksefpl queue list --status failed); the unit shows as failed\n")
 	return b.String()

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ksefpl/ksefpl/pkg/failure"
+	"github.com/ksefpl/ksefpl/pkg/monitor"
 )
 
 // exitCodes is the exit-code table of every command (README.md documents it): the one
@@ -20,10 +21,15 @@ var exitCodes = map[failure.Class]int{
 	failure.Partial:     7,
 }
 
-// exitCode maps an error to the exit-code table through its failure class.
+// exitCode maps an error to the exit-code table through its failure class, or to the
+// monitoring-plugins code status --check ends with (pluginExit).
 func exitCode(err error) int {
 	if err == nil {
 		return exitCodes[failure.None]
+	}
+	var pe *pluginExit
+	if errors.As(err, &pe) {
+		return int(pe.state)
 	}
 	if code, ok := exitCodes[classOf(err)]; ok {
 		return code
@@ -60,5 +66,13 @@ func (e *usageErr) Class() failure.Class { return failure.Usage }
 // errSilent reports whether err has nothing left to say.
 func errSilent(err error) bool {
 	var fe *failure.Error
-	return errors.As(err, &fe) && fe.Err == nil
+	var pe *pluginExit
+	return errors.As(err, &fe) && fe.Err == nil || errors.As(err, &pe)
 }
+
+// pluginExit ends status --check with its verdict's exit code in the monitoring-plugins
+// convention (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; README.md documents it beside the
+// main table), the output having said everything.
+type pluginExit struct{ state monitor.State }
+
+func (e *pluginExit) Error() string { return "ksefpl status --check: " + e.state.String() }

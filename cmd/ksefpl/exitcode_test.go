@@ -17,29 +17,61 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/monitor"
 	"github.com/ksefpl/ksefpl/pkg/queue"
 	"github.com/ksefpl/ksefpl/pkg/store"
 	"github.com/ksefpl/ksefpl/pkg/testenv"
 )
 
-// readmeExitCodes reads the exit-code table of README.md: code → meaning.
-func readmeExitCodes(t *testing.T) map[int]string {
+// readmeSection is README.md's text under heading, up to the next "## " heading.
+func readmeSection(t *testing.T, heading string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testenv.ModuleRoot(t), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, section, ok := strings.Cut(string(b), "\n## Exit codes\n")
+	_, section, ok := strings.Cut(string(b), "\n"+heading+"\n")
 	if !ok {
-		t.Fatal("README.md has no '## Exit codes' section")
+		t.Fatalf("README.md has no '%s' section", heading)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
+	return section
+}
+
+// readmeExitCodes reads the exit-code table of README.md: code → meaning.
+func readmeExitCodes(t *testing.T) map[int]string {
+	t.Helper()
+	section, _, _ := strings.Cut(readmeSection(t, "## Exit codes"), "\n### ") // status --check's own table follows
 	out := map[int]string{}
 	for _, m := range regexp.MustCompile(`(?m)^\| (\d) \| (.+) \|$`).FindAllStringSubmatch(section, -1) {
 		code, _ := strconv.Atoi(m[1])
 		out[code] = m[2]
 	}
 	return out
+}
+
+// status --check exits as a monitoring plugin: README.md's table beside the main one
+// lists exactly the states of monitor.State, each with its exit code.
+func TestCheckExitCodesMatchREADME(t *testing.T) {
+	section := readmeSection(t, "### status --check")
+	rows := regexp.MustCompile(`(?m)^\| (\d) \| ([A-Z]+) \|`).FindAllStringSubmatch(section, -1)
+	if len(rows) != 4 {
+		t.Fatalf("README lists %d check states, want 4: %v", len(rows), rows)
+	}
+	for _, r := range rows {
+		code, _ := strconv.Atoi(r[1])
+		st := monitor.State(code)
+		if st.String() != r[2] {
+			t.Errorf("README: exit %d is %s, monitor says %s", code, r[2], st)
+		}
+		err := error(&pluginExit{state: st})
+		if st == monitor.OK {
+			err = nil
+		}
+		if got := exitCode(err); got != code {
+			t.Errorf("state %s exits %d, README says %d", st, got, code)
+		}
+	}
 }
 
 // The README's table is the contract: every code it lists is the code of one failure

@@ -22,7 +22,9 @@ func run(ctx context.Context, args []string, ios *ioStreams, getenv func(string)
 	root.SetErr(ios.ErrOut)
 	err := root.ExecuteContext(ctx)
 	code := exitCode(err)
-	if err != nil && !errSilent(err) {
+	if err != nil && !errSilent(err) && a.log != nil {
+		a.log.Error(err.Error(), "event", "error", "error_class", string(classOf(err)))
+	} else if err != nil && !errSilent(err) {
 		msg := esc(err.Error())
 		if classOf(err) == failure.Usage {
 			msg += "\nRun 'ksefpl --help' for usage."
@@ -49,7 +51,7 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 				return &usageErr{fmt.Errorf("invalid --output %q: use table or json", a.output)}
 			}
 			a.io.color = a.io.OutTTY && !a.noColor && a.getenv("NO_COLOR") == ""
-			return nil
+			return a.setLogFormat(cmd.Flags().Changed("log-format"))
 		},
 	}
 	root.SetVersionTemplate("ksefpl {{.Version}}\n")
@@ -57,6 +59,7 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 	pf.StringVar(&a.homeFlag, "home", "", "data directory (env KSEFPL_HOME; default $XDG_DATA_HOME/ksefpl or ~/.local/share/ksefpl)")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	pf.BoolVar(&a.noColor, "no-color", false, "disable colour (also NO_COLOR)")
+	pf.StringVar(&a.logFormat, "log-format", logText, "what long commands print on stderr: text, or json (one object per line; env KSEFPL_LOG_FORMAT)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageErr{err} })
 
 	root.AddCommand(
@@ -82,6 +85,7 @@ log in one local SQLite store. Run 'ksefpl sim serve' for a local KSeF 2.0 simul
 		newCertificateImportCmd(a), newCertificateEnrollCmd(a), newCertificateListCmd(a),
 		newCertificateRevokeCmd(a), newCertificateRemoveCmd(a),
 		newEventsCmd(a), newNotifyDeliverCmd(a), newNotifyListCmd(a), newNotifyRetryCmd(a), newNotifyTestCmd(a),
+		newMetricsCmd(a),
 	)
 	// Cobra's completion command: an unknown shell (completion tcsh) is a usage error.
 	root.InitDefaultCompletionCmd()

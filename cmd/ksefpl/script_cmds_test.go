@@ -13,9 +13,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -94,6 +97,53 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 				ts.Fatalf("validjson %s: %v", args[0], err)
 			}
 		},
+		// prom FILE SERIES VALUE: FILE parses with Prometheus's own text parser and the
+		// sample SERIES (name{label="value",…}, labels in any order) has VALUE.
+		"prom": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) != 3 || neg {
+				ts.Fatalf("usage: prom FILE SERIES VALUE")
+			}
+			got, err := promSamples(ts.ReadFile(args[0]))
+			if err != nil {
+				ts.Fatalf("prom %s: the official parser refuses it: %v", args[0], err)
+			}
+			want, err := strconv.ParseFloat(args[2], 64)
+			ts.Check(err)
+			key := promKey(args[1])
+			if v, ok := got[key]; !ok || v != want {
+				ts.Fatalf("prom %s: %s = %v (present: %v), want %v", args[0], key, v, ok, want)
+			}
+		},
+		// jsonlog FILE [SECRETFILE]: every line of FILE is a JSON object with time, level
+		// and message, and none holds the secret in SECRETFILE (nor its part after the
+		// last |, a KSeF token's secret).
+		"jsonlog": func(ts *testscript.TestScript, neg bool, args []string) {
+			if len(args) < 1 || len(args) > 2 || neg {
+				ts.Fatalf("usage: jsonlog FILE [SECRETFILE]")
+			}
+			var secrets []string
+			if len(args) == 2 {
+				sec := strings.TrimSpace(ts.ReadFile(args[1]))
+				secrets = append(secrets, sec, sec[strings.LastIndex(sec, "|")+1:])
+			}
+			lines := strings.Split(strings.TrimRight(ts.ReadFile(args[0]), "\n"), "\n")
+			for i, line := range lines {
+				var rec map[string]any
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					ts.Fatalf("%s line %d is not a JSON object: %v: %s", args[0], i+1, err, line)
+				}
+				for _, k := range []string{"time", "level", "message"} {
+					if _, ok := rec[k]; !ok {
+						ts.Fatalf("%s line %d has no %s: %s", args[0], i+1, k, line)
+					}
+				}
+				for _, sec := range secrets {
+					if sec != "" && strings.Contains(line, sec) {
+						ts.Fatalf("%s line %d holds the secret of %s", args[0], i+1, args[1])
+					}
+				}
+			}
+		},
 		// exit N PROG ARGS...: runs PROG like exec and requires exit status N.
 		"exit": func(ts *testscript.TestScript, neg bool, args []string) {
 			if len(args) < 2 || neg {
@@ -130,4 +180,39 @@ func scriptCmds() map[string]func(ts *testscript.TestScript, neg bool, args []st
 			}
 		},
 	}
+}
+
+// promSamples parses the Prometheus text format with the official parser: every sample
+// by its promKey.
+func promSamples(text string) (map[string]float64, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for name, mf := range fams {
+		for _, m := range mf.Metric {
+			var labels []string
+			for _, l := range m.Label {
+				labels = append(labels, l.GetName()+"="+strconv.Quote(l.GetValue()))
+			}
+			sort.Strings(labels)
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue() + m.GetUntyped().GetValue()
+			out[name+"{"+strings.Join(labels, ",")+"}"] = v
+		}
+	}
+	return out, nil
+}
+
+// promKey writes a series name{a="1",b="2"} with its labels sorted.
+func promKey(series string) string {
+	name, rest, _ := strings.Cut(series, "{")
+	rest = strings.TrimSuffix(rest, "}")
+	var labels []string
+	if rest != "" {
+		labels = strings.Split(rest, ",")
+	}
+	sort.Strings(labels)
+	return name + "{" + strings.Join(labels, ",") + "}"
 }

@@ -19,12 +19,13 @@ import (
 type statusOptions struct {
 	*app
 	website string
+	check   bool
 }
 
 func newStatusCmd(a *app) *cobra.Command {
 	o := &statusOptions{app: a}
 	cmd := &cobra.Command{
-		Use:   "status [--website CODE]",
+		Use:   "status [--website CODE] [--check]",
 		Short: "Per-website status: environment, NIP, token, last connection test, queue, sessions, oldest pending job, offline deadlines",
 		Long: `Shows, for every website (or the one named by --website), read from the local store: the KSeF
 environment and API, the seller NIP, where the token comes from (stored at a scope, or an
@@ -38,16 +39,33 @@ failure announcements move their deadlines.
 source, from_env, fingerprint, problem}, last_connection: {at, success, reason, message,
 environment, token_fingerprint} | null, queue: {STATUS: n}, sessions_in_flight: [ref],
 oldest_pending_at, oldest_pending_age_seconds, offline: [{job_id, increment_id, status, mode,
-issue_date, deadline, deadline_lifted, seconds_left, due_soon, missed}], warnings}].`,
-		Example: "  ksefpl status\n  ksefpl status --website shop2 -o json",
+issue_date, deadline, deadline_lifted, seconds_left, due_soon, missed}], configured, last_submit:
+{started_at, finished_at, duration_seconds, success, error_class, last_success_at, runs,
+failed_runs, sent, accepted, failed} | null, warnings}].
+
+--check evaluates the thresholds ksefpl/monitor/* of every website, as a Nagios/Icinga
+plugin: one line "KSEFPL STATE - what is wrong | perfdata" and exit 0 OK, 1 WARNING,
+2 CRITICAL, 3 UNKNOWN (the store cannot be read). WARNING: the oldest PENDING job older
+than max_pending_age, more FAILED jobs than max_failed, more dead events than
+max_dead_events, a certificate or KSeF-token authentication ending within
+cert_expiry_warn, an offline deadline within offline_deadline_warn, no successful submit
+run within max_since_last_submit. CRITICAL: twice either age, any AUTH_ERROR job, an
+expired certificate or token, a missed offline deadline. -o json gives
+{state, summary, websites: [{website, state, checks: [{name, state, value, unit, warn,
+crit, reason}]}]}.`,
+		Example: "  ksefpl status\n  ksefpl status --website shop2 -o json\n  ksefpl status --check",
 		Args:    cobra.NoArgs,
 		RunE:    func(cmd *cobra.Command, _ []string) error { return runStatus(cmd.Context(), o) },
 	}
 	cmd.Flags().StringVar(&o.website, "website", "", "only this website (default: all)")
+	cmd.Flags().BoolVar(&o.check, "check", false, "evaluate the ksefpl/monitor thresholds as a monitoring plugin: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
 	return cmd
 }
 
 func runStatus(ctx context.Context, o *statusOptions) error {
+	if o.check {
+		return runStatusCheck(ctx, o)
+	}
 	a := o.app
 	d, err := a.deps(ctx)
 	if err != nil {
@@ -90,6 +108,7 @@ func renderStatus(a *app, sites []status.Website) error {
 			{"queue", queueText(a, w.Queue)},
 			{"sessions in flight", sessionsText(w.SessionsInFlight)},
 			{"oldest pending job", pendingText(w)},
+			{"last submit", lastSubmitText(a, w.LastSubmit)},
 			{"job events", eventsText(a, w)},
 		}
 		for _, r := range rows {
@@ -205,4 +224,26 @@ func pendingText(w status.Website) string {
 		return "none"
 	}
 	return localTime(*w.OldestPendingAt) + " · " + (time.Duration(w.OldestPendingAgeSeconds) * time.Second).String() + " ago"
+}
+
+func lastSubmitText(a *app, r *status.SubmitRun) string {
+	if r == nil {
+		return "none recorded (ksefpl cron:install --print)"
+	}
+	s := localTime(r.FinishedAt) + " · "
+	if r.Success {
+		s += a.io.green("OK")
+	} else {
+		s += a.io.red("failed (" + r.ErrorClass + ")")
+	}
+	s += " · took " + (time.Duration(r.DurationSeconds * float64(time.Second))).Round(time.Millisecond).String()
+	if !r.Success {
+		s += " · last success "
+		if r.LastSuccessAt != nil {
+			s += localTime(*r.LastSuccessAt)
+		} else {
+			s += "never"
+		}
+	}
+	return s
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ksefpl/ksefpl/pkg/failure"
 	"github.com/ksefpl/ksefpl/pkg/ksef"
+	"github.com/ksefpl/ksefpl/pkg/monitor"
 	"github.com/ksefpl/ksefpl/pkg/submit"
 )
 
@@ -31,6 +32,7 @@ type submitOptions struct {
 	maxDur    time.Duration
 	heartbeat time.Duration
 	window    int
+	metrics   string
 }
 
 func newSubmitCmd(a *app) *cobra.Command {
@@ -47,6 +49,9 @@ one progress line per website per minute. Safe to run from cron every minute, on
 or on several sharing a MySQL/MariaDB database: overlapping runs share a website's backlog,
 each claiming --claim-window jobs at a time that only it sends, and a crashed run never
 loses or double-sends a job.
+--metrics-file writes the Prometheus metrics of ksefpl metrics after the run, atomically,
+for node_exporter's textfile collector. With --log-format json each job's move, the
+heartbeats, each website's outcome and the run's totals are JSON lines on stderr.
 Exit 0 when nothing failed, 7 when some jobs failed, 4/6 when a website could not
 authenticate / reach KSeF.`,
 		Args: cobra.NoArgs,
@@ -67,6 +72,7 @@ authenticate / reach KSeF.`,
 	f.DurationVar(&o.maxDur, "max-duration", 10*time.Minute, "end the run after this long: stop sending, settle what was sent, exit 0 (the next run continues)")
 	f.DurationVar(&o.heartbeat, "heartbeat", time.Minute, "on a non-terminal stderr, print each website's counts this often")
 	f.IntVar(&o.window, "claim-window", 100, "online sending claims this many jobs at a time; other runs (other servers) send the next ones")
+	f.StringVar(&o.metrics, "metrics-file", "", "after the run, write the Prometheus metrics to this file atomically (node_exporter's textfile collector: a name ending in .prom)")
 	return cmd
 }
 
@@ -105,7 +111,10 @@ func runSubmit(ctx context.Context, o *submitOptions) error {
 	opts := submit.Options{Website: o.website, Limit: o.limit, Wait: o.wait, NoWait: o.waitSet && o.wait == 0,
 		AutoRetry: o.autoRetry, PollInterval: o.poll, Mode: o.mode, MaxDuration: o.maxDur, ClaimWindow: o.window}
 	opts.HeartbeatEvery = o.heartbeat
-	if !a.io.ErrTTY {
+	if a.log != nil {
+		opts.Progress = func(p submit.Progress) { logSubmitJob(a.log, p) }
+		opts.Heartbeat = func(h submit.Heartbeat) { logSubmitHeartbeat(a.log, h) }
+	} else if !a.io.ErrTTY {
 		// cron's log shows life: one line per website per minute.
 		opts.Heartbeat = func(h submit.Heartbeat) {
 			fmt.Fprintf(a.io.ErrOut, "%s submit: website %s: %d sent, %d accepted, %d failed, %d pending (%s)\n",
@@ -115,7 +124,7 @@ func runSubmit(ctx context.Context, o *submitOptions) error {
 	if o.timeScale != 1 {
 		opts.Pacer = ksef.NewPacer(ksef.PacerOptions{TimeScale: o.timeScale})
 	}
-	if a.io.ErrTTY && !a.json() {
+	if a.io.ErrTTY && !a.json() && a.log == nil {
 		bar := progressbar.NewOptions(-1, progressbar.OptionSetWriter(a.io.ErrOut), progressbar.OptionSetDescription("submitting"),
 			progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())
 		opts.Progress = func(p submit.Progress) {
@@ -124,12 +133,28 @@ func runSubmit(ctx context.Context, o *submitOptions) error {
 		}
 		defer bar.Finish()
 	}
+	started := a.now()
 	res, err := submit.Run(ctx, d, opts)
 	if err != nil {
 		return err
 	}
-	for _, w := range res.Warnings {
-		fmt.Fprintln(a.io.ErrOut, a.io.yellow("Warning: "+w))
+	if a.log != nil {
+		logSubmitResult(ctx, a.log, res, a.now().Sub(started).Seconds())
+	} else {
+		for _, w := range res.Warnings {
+			fmt.Fprintln(a.io.ErrOut, a.io.yellow("Warning: "+w))
+		}
+	}
+	if o.metrics != "" {
+		// The run is done whatever happens to its metrics: a file that cannot be written
+		// is a warning, and a stale file shows in ksefpl_submit_last_run_timestamp_seconds.
+		fams, err := monitor.Metrics(ctx, d, monitor.Options{Website: o.website})
+		if err == nil {
+			err = monitor.WriteFile(o.metrics, fams)
+		}
+		if err != nil {
+			a.warn("the metrics were not written: " + err.Error())
+		}
 	}
 	if a.json() {
 		if err := writeJSON(a.io.Out, res); err != nil {

@@ -204,13 +204,21 @@ func TestHomeOfTheClaimsReleaseUpgrades(t *testing.T) {
 	if sent := len(sim.Invoices()); sent != 2 {
 		t.Errorf("the new simulator received %d invoices, want 2 (jobs 2 and 3)", sent)
 	}
+	// The monitoring tables (schema 16) came with the upgrade: both runs are recorded.
+	if v, err := db.SchemaVersion(ctx); err != nil || v < 16 {
+		t.Fatalf("schema %d after the runs (%v)", v, err)
+	}
+	runs, err := db.SubmitRuns(ctx)
+	if r := runs[1]; err != nil || r.Runs != 2 || !r.Success || r.LastSuccessAt.IsZero() || r.Sent != 2 {
+		t.Errorf("submit runs recorded after the upgrade: %+v %v", runs, err)
+	}
 }
 
 // TestHomeOfTheClaimsReleaseKeepsItsDocuments opens a home made by the release before the
 // job body split (schema 14, testdata/homes/release5): the documents move out of the
 // queue rows byte for byte, and what was left is sent with its frozen bytes.
 func TestHomeOfTheClaimsReleaseKeepsItsDocuments(t *testing.T) {
-	env, db := openOldHome(t, "release5", 15, 19)
+	env, db := openOldHome(t, "release5", 16, 19)
 	ctx := context.Background()
 	frozen := map[int64]string{}
 	for id, want := range map[int64]string{1: store.JobAccepted, 2: store.JobSubmitted, 3: store.JobPending} {

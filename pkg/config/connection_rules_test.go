@@ -439,7 +439,7 @@ func TestUnknownPathMessages(t *testing.T) {
 		}
 	}
 	_, err := s.Set(ctx, "nope/nothing", "x", Default)
-	if err == nil || !strings.Contains(err.Error(), "Known paths are under ksefpl/connection/, ksefpl/invoice/, ksefpl/nbp/, ksefpl/notify/, ksefpl/seller/, ksefpl/submit/") {
+	if err == nil || !strings.Contains(err.Error(), "Known paths are under ksefpl/connection/, ksefpl/invoice/, ksefpl/monitor/, ksefpl/nbp/, ksefpl/notify/, ksefpl/seller/, ksefpl/submit/") {
 		t.Errorf("no close path: %v", err)
 	}
 	// An UnknownPathError built without suggestions (as a command may) computes them.

@@ -74,6 +74,14 @@ const (
 	// PathOfflineWhenUnavailable makes queue issue new documents in an offline mode
 	// while KSeF is unreachable or Latarnia announces a failure or maintenance.
 	PathOfflineWhenUnavailable = "ksefpl/submit/offline_when_unavailable"
+	// The thresholds of status --check (pkg/monitor), per website: crossing one is a
+	// WARNING; see monitor for what is CRITICAL. A duration of 0 turns its check off.
+	PathMonitorMaxPendingAge       = "ksefpl/monitor/max_pending_age"
+	PathMonitorMaxFailed           = "ksefpl/monitor/max_failed"
+	PathMonitorCertExpiryWarn      = "ksefpl/monitor/cert_expiry_warn"
+	PathMonitorOfflineDeadlineWarn = "ksefpl/monitor/offline_deadline_warn"
+	PathMonitorMaxDeadEvents       = "ksefpl/monitor/max_dead_events"
+	PathMonitorMaxSinceLastSubmit  = "ksefpl/monitor/max_since_last_submit"
 )
 
 // Authentication methods (PathAuthMethod).
@@ -117,6 +125,12 @@ var registry = []Field{
 	{Path: PathEnvironment, Kind: KindEnum, Default: "test", Options: []string{"test", "demo", "production", "local"}, Help: "KSeF environment"},
 	{Path: PathTokenTTLMargin, Kind: KindDuration, Default: "5m", MinDuration: time.Second, MaxDuration: maxTokenTTLMargin, Help: "cached access tokens are dropped this long before KSeF's expiry (1s to 10m; KSeF access tokens live about 15 minutes)"},
 	{Path: PathInvoiceSchema, Kind: KindEnum, Default: "FA3", Options: []string{"FA3", "FA2"}, Help: "structured invoice schema (production accepts only FA3)"},
+	{Path: PathMonitorCertExpiryWarn, Kind: KindDuration, Default: "30d", MaxDuration: 365 * Day, Help: "status --check warns when a certificate, or KSeF-token authentication (allowed until 2026-12-31), ends within this time (0 to 365d; 0: off); CRITICAL once it has ended"},
+	{Path: PathMonitorMaxDeadEvents, Kind: KindInt, Default: "0", MaxInt: maxMonitorCount, Help: "status --check warns when more job events than this are parked as dead (0 to 1000000)"},
+	{Path: PathMonitorMaxFailed, Kind: KindInt, Default: "0", MaxInt: maxMonitorCount, Help: "status --check warns when more jobs than this are FAILED (0 to 1000000); any AUTH_ERROR job is CRITICAL"},
+	{Path: PathMonitorMaxPendingAge, Kind: KindDuration, Default: "30m", MaxDuration: 30 * Day, Help: "status --check warns when the oldest PENDING job is older than this, CRITICAL past twice it (0 to 30d; 0: off)"},
+	{Path: PathMonitorMaxSinceLastSubmit, Kind: KindDuration, Default: "15m", MaxDuration: 30 * Day, Help: "status --check warns when the last successful submit run of a configured website is older than this, CRITICAL past twice it (0 to 30d; 0: off)"},
+	{Path: PathMonitorOfflineDeadlineWarn, Kind: KindDuration, Default: "4h", MaxDuration: 30 * Day, Help: "status --check warns when an offline document's deadline is less than this away, CRITICAL once missed (0 to 30d; 0: off)"},
 	{Path: PathNBPBaseURL, Kind: KindURL, Default: "https://api.nbp.pl/api", Help: "NBP exchange-rate API base URL (https; plain http only for a loopback host)"},
 	{Path: PathNotifyCommand, Kind: KindCommand, Help: "absolute path of an executable run with each job event (JSON) on its stdin, never in argv; exit 0 acknowledges it; 30 s timeout"},
 	{Path: PathNotifyMaxAttempts, Kind: KindInt, Default: "50", MinInt: 1, MaxInt: 1000, Help: "failed deliveries of one event (retried with backoff up to 1 h apart) before it is parked as dead (1 to 1000)"},
@@ -144,6 +158,8 @@ const (
 	// maxBatchThreshold is ten full batch sessions (ksef.MaxInvoicesPerSession is
 	// 10 000); above it --mode auto would never choose batch.
 	maxBatchThreshold = 100_000
+	// maxMonitorCount bounds the count thresholds of status --check.
+	maxMonitorCount = 1_000_000
 )
 
 // Lookup returns the field registered at path.

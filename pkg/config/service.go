@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -244,7 +245,20 @@ func (s *Service) Duration(ctx context.Context, path string, sc Scope) (time.Dur
 	if err != nil || v == "" {
 		return 0, err
 	}
-	return time.ParseDuration(v)
+	return ParseDuration(v)
+}
+
+// Int returns the effective value of a whole-number path (0 when it has none).
+func (s *Service) Int(ctx context.Context, path string, sc Scope) (int, error) {
+	v, err := s.String(ctx, path, sc)
+	if err != nil || v == "" {
+		return 0, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q is not a whole number: set it again with ksefpl config:set %s N: %w", path, v, path, err)
+	}
+	return n, nil
 }
 
 // Secret returns the decrypted effective value of a secret path and where it came from.

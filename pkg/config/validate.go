@@ -69,9 +69,9 @@ func normalise(f Field, value string) (string, error) {
 		}
 		v = strings.TrimSuffix(v, "/")
 	case KindDuration:
-		d, err := time.ParseDuration(v)
+		d, err := ParseDuration(v)
 		if err != nil {
-			return "", bad(fmt.Sprintf("%q is not a duration such as 5m or 90s", v), err)
+			return "", bad(fmt.Sprintf("%q is not a duration such as 5m, 90s, 4h or 30d", v), err)
 		}
 		if f.MaxDuration > 0 && (d < f.MinDuration || d > f.MaxDuration) {
 			return "", bad(fmt.Sprintf("%s is out of range: use a duration from %s to %s", v, fmtDuration(f.MinDuration), fmtDuration(f.MaxDuration)), nil)
@@ -289,6 +289,9 @@ func quoteURL(raw string) string { return strconv.Quote(redactURL(raw)) }
 
 // fmtDuration prints d without trailing zero units (10m, not 10m0s).
 func fmtDuration(d time.Duration) string {
+	if d >= Day && d%Day == 0 {
+		return strconv.FormatInt(int64(d/Day), 10) + "d"
+	}
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")

@@ -97,3 +97,5 @@ func (c *Client) paceFor(cl call) *callPace {
 func (cp *callPace) wait(ctx context.Context) error { return cp.p.wait(ctx, cp.key, cp.group) }
 
 func (cp *callPace) tooMany(retryAfter time.Duration) { cp.p.tooMany(cp.key, cp.group, retryAfter) }
+
+func (cp *callPace) retried() { cp.p.retried(cp.group) }

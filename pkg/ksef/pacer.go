@@ -70,6 +70,9 @@ type GroupStats struct {
 	Waited time.Duration
 	// TooManyRequests is the number of HTTP 429 answers received anyway.
 	TooManyRequests int64
+	// Retries is the number of attempts after a call's first (after a 429, a 5xx or
+	// a network error).
+	Retries int64
 }
 
 // PacerStats are the counters of every group that saw traffic.
@@ -83,6 +86,7 @@ func (s PacerStats) Total() GroupStats {
 		t.Waits += g.Waits
 		t.Waited += g.Waited
 		t.TooManyRequests += g.TooManyRequests
+		t.Retries += g.Retries
 	}
 	return t
 }
@@ -296,6 +300,13 @@ func (b *paceBucket) delay(now time.Time) time.Duration {
 		}
 	}
 	return d
+}
+
+// retried counts an attempt after a call's first.
+func (p *Pacer) retried(group RateGroup) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.statsOf(group).Retries++
 }
 
 // tooMany records a 429 for the bucket and blocks it for retryAfter.

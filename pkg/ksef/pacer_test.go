@@ -176,8 +176,8 @@ func TestPacerHonoursRetryAfterAndCounts429(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := p.Stats()[RateGroupSessionMisc]
-	if st.TooManyRequests != 1 || st.Calls != 2 {
-		t.Errorf("stats %+v; want one 429 and two calls (the refused one and its retry)", st)
+	if st.TooManyRequests != 1 || st.Calls != 2 || st.Retries != 1 {
+		t.Errorf("stats %+v; want one 429, two calls (the refused one and its retry) and one retry", st)
 	}
 	if c.Pacer() != p {
 		t.Error("Pacer() does not return the shared pacer")

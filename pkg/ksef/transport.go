@@ -79,6 +79,9 @@ func (c *Client) do(ctx context.Context, cl call) (http.Header, error) {
 	pace := c.paceFor(cl)
 	for attempt := 1; ; attempt++ {
 		if pace != nil {
+			if attempt > 1 {
+				pace.retried()
+			}
 			if err := pace.wait(ctx); err != nil {
 				return nil, fmt.Errorf("%s %s: waiting for a free slot within the KSeF rate limits: %w", cl.method, cl.path, err)
 			}

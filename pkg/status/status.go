@@ -1,8 +1,8 @@
 // Package status owns the per-website status report (ksefpl status): for each website its
 // environment, seller NIP, where its token comes from and its fingerprint, the last
 // connection test, queue counts by status, sessions in flight, the age of the oldest
-// pending job, the job events and their delivery to the shop (dead ones warned about),
-// and the documents issued offline with their deadlines — read from
+// pending job, the last submit run, the job events and their delivery to the shop (dead
+// ones warned about), and the documents issued offline with their deadlines — read from
 // configuration and the store, with one network call only when a website has offline
 // documents still to send: KSeF's status service (Latarnia), whose failure announcements
 // move their deadlines.
@@ -88,6 +88,11 @@ type Website struct {
 	OfflineCertificate *Certificate `json:"offline_certificate"`
 	// LastConnection is nil when test-connection never ran for the website.
 	LastConnection *Connection `json:"last_connection"`
+	// Configured is true when submit sends for the website (a seller NIP, and a token or
+	// an authentication certificate); submit skips one that is not.
+	Configured bool `json:"configured"`
+	// LastSubmit is the website's last recorded submit run (nil: none recorded).
+	LastSubmit *SubmitRun `json:"last_submit"`
 	// Queue counts jobs by status; every status in JobStatuses is present.
 	Queue map[string]int `json:"queue"`
 	// Events counts the job events by delivery state (pending, delivered, dead; each
@@ -106,6 +111,34 @@ type Website struct {
 	// Warnings are what the operator must act on: a deadline less than DueSoon away, a
 	// missed one, Latarnia unreadable.
 	Warnings []string `json:"warnings"`
+}
+
+// SubmitRun is a website's last submit run, its last successful one and running totals.
+type SubmitRun struct {
+	StartedAt       time.Time `json:"started_at"`
+	FinishedAt      time.Time `json:"finished_at"`
+	DurationSeconds float64   `json:"duration_seconds"`
+	// Success is false when the run ended with a website error (of ErrorClass).
+	Success    bool   `json:"success"`
+	ErrorClass string `json:"error_class,omitempty"`
+	// LastSuccessAt is when the last successful run finished (nil: never).
+	LastSuccessAt *time.Time `json:"last_success_at"`
+	// Runs, FailedRuns, Sent, Accepted and Failed are totals over every recorded run.
+	Runs       int64 `json:"runs"`
+	FailedRuns int64 `json:"failed_runs"`
+	Sent       int64 `json:"sent"`
+	Accepted   int64 `json:"accepted"`
+	Failed     int64 `json:"failed"`
+}
+
+func submitRunOf(r store.SubmitRun) *SubmitRun {
+	out := &SubmitRun{StartedAt: r.StartedAt.UTC(), FinishedAt: r.FinishedAt.UTC(), DurationSeconds: r.Duration.Seconds(), Success: r.Success,
+		ErrorClass: r.ErrorClass, Runs: r.Runs, FailedRuns: r.FailedRuns, Sent: r.Sent, Accepted: r.Accepted, Failed: r.Failed}
+	if !r.LastSuccessAt.IsZero() {
+		at := r.LastSuccessAt.UTC()
+		out.LastSuccessAt = &at
+	}
+	return out
 }
 
 // DueSoon is how close a deadline must be for status to warn.
@@ -148,11 +181,18 @@ func Collect(ctx context.Context, d *deps.Deps, o Options) ([]Website, error) {
 		}
 		sites = all
 	}
+	runs, err := env.DB.SubmitRuns(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]Website, 0, len(sites))
 	for _, w := range sites {
 		ws, err := one(ctx, env, w)
 		if err != nil {
 			return nil, err
+		}
+		if r, ok := runs[w.ID]; ok {
+			ws.LastSubmit = submitRunOf(r)
 		}
 		out = append(out, ws)
 	}
@@ -181,6 +221,7 @@ func one(ctx context.Context, env *deps.Deps, w store.Website) (Website, error) 
 		out.Token.Problem = config.DecryptMessage
 	}
 	out.AuthMethod = s.AuthMethod
+	out.Configured = len(s.Missing()) == 0
 	out.Certificate = certificateOf(s.AuthCert, env.Clock())
 	out.OfflineCertificate = certificateOf(s.OfflineCert, env.Clock())
 

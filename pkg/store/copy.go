@@ -15,6 +15,7 @@ var copyTables = []string{
 	"store_website", "store", "core_config_data", "ksefpl_cache", "ksefpl_auth_outcome", "ksefpl_nbp_rates",
 	"ksefpl_queue", "ksefpl_job_body", "ksefpl_counts", "ksefpl_sessions", "ksefpl_audit_log", "ksefpl_upo", "ksefpl_certificate",
 	"ksefpl_certificate_enrollment", "ksefpl_job_document", "ksefpl_latarnia_message", "ksefpl_event",
+	"ksefpl_submit_run", "ksefpl_api_calls",
 }
 
 // notCopied are tables deliberately left behind.

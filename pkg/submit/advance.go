@@ -385,7 +385,7 @@ func (w *websiteRun) acceptMany(ctx context.Context, ids []int64, invs map[int64
 	var wg sync.WaitGroup
 	for i, j := range done {
 		w.res.Accepted++
-		w.progress(j.ID, store.JobAccepted)
+		w.progress(j.ID, j.SessionReference, store.JobAccepted)
 		if link := invs[j.ID].UPODownloadURL; link != "" && j.UPODue {
 			wg.Add(1)
 			sem <- struct{}{}
@@ -511,7 +511,7 @@ func (w *websiteRun) accept(ctx context.Context, j *store.Job, number string, in
 		return err
 	}
 	w.res.Accepted++
-	w.progress(j.ID, store.JobAccepted)
+	w.progress(j.ID, j.SessionReference, store.JobAccepted)
 	if inv != nil && inv.UPODownloadURL != "" {
 		// Best effort now; fetchMissingUPOs retries later.
 		_ = w.storeInvoiceUPO(ctx, nj, func() (*ksef.UPO, error) { return w.client.DownloadUPO(ctx, inv.UPODownloadURL) })

@@ -155,7 +155,7 @@ func (w *websiteRun) sendBatchSession(ctx context.Context, refs []frozenRef, off
 		return err
 	}
 	for _, id := range ids {
-		w.progress(id, store.JobSending)
+		w.progress(id, bs.ReferenceNumber, store.JobSending)
 	}
 	if err := w.client.UploadBatchParts(ctx, bs, pkg.Parts, w.o.UploadParallelism); err != nil {
 		return w.abandonBatch(ctx, bs.ReferenceNumber, ids, ReasonBatchUpload, err)
@@ -193,7 +193,7 @@ func (w *websiteRun) sendBatchSession(ctx context.Context, refs []frozenRef, off
 	delete(w.own, bs.ReferenceNumber)
 	w.res.Sent += len(ids)
 	for _, id := range ids {
-		w.progress(id, store.JobSubmitted)
+		w.progress(id, bs.ReferenceNumber, store.JobSubmitted)
 	}
 	return nil
 }

@@ -189,7 +189,7 @@ func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*stor
 			if j.Status == store.JobFailed {
 				w.res.Failed++
 				w.res.FailedJobs = append(w.res.FailedJobs, j.ID)
-				w.progress(j.ID, store.JobFailed)
+				w.progress(j.ID, j.SessionReference, store.JobFailed)
 			} else {
 				offline = append(offline, j)
 			}

@@ -215,7 +215,7 @@ func (w *websiteRun) sendJob(ctx context.Context, sd *sender, j *store.Job) erro
 	if err != nil {
 		return err
 	}
-	w.progress(j.ID, store.JobSending)
+	w.progress(j.ID, s.ReferenceNumber, store.JobSending)
 	sd.sent[form.SystemCode]++
 	sent, err := w.sendBytes(ctx, s, j)
 	if err != nil && ambiguous(err) {
@@ -275,7 +275,7 @@ func (w *websiteRun) sendJob(ctx context.Context, sd *sender, j *store.Job) erro
 		return err
 	}
 	w.res.Sent++
-	w.progress(j.ID, store.JobSubmitted)
+	w.progress(j.ID, s.ReferenceNumber, store.JobSubmitted)
 	return nil
 }
 
@@ -335,7 +335,7 @@ func (w *websiteRun) failJob(ctx context.Context, j *store.Job, reason string, c
 	}
 	w.res.Failed++
 	w.res.FailedJobs = append(w.res.FailedJobs, j.ID)
-	w.progress(j.ID, store.JobFailed)
+	w.progress(j.ID, j.SessionReference, store.JobFailed)
 	return nil
 }
 

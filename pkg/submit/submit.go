@@ -118,6 +118,8 @@ const (
 type Progress struct {
 	Website string
 	JobID   int64
+	// Session is the reference of the session the job went through ("" when none).
+	Session string
 	Status  string
 	// Total is the number of jobs this run is working on for the website (sent or waited for).
 	Total int
@@ -194,15 +196,15 @@ func Run(ctx context.Context, d *deps.Deps, o Options) (*Result, error) {
 	}
 	res := &Result{}
 	for _, sc := range scopes {
+		started := env.Clock()
 		wr := runWebsite(ctx, env, o, sc, explicit)
+		record(ctx, env, sc, started, &wr)
 		res.add(wr)
 		if ctx.Err() != nil {
 			break
 		}
 	}
-	if env.Pacer != nil && !env.NoPace {
-		res.RateLimitWait = env.Pacer.Stats().Total().Waited
-	}
+	recordAPICalls(ctx, env, res)
 	if ctx.Err() == nil {
 		// The shop learns what happened: the events of this run (and any earlier ones
 		// still due) go out, within the run's time bound. A failing receiver never

@@ -330,9 +330,9 @@ func (w *websiteRun) warnOnce(key, msg string) {
 	}
 }
 
-func (w *websiteRun) progress(jobID int64, status string) {
+func (w *websiteRun) progress(jobID int64, session, status string) {
 	if w.env.Progress != nil {
-		w.env.Progress(Progress{Website: w.s.WebsiteCode, JobID: jobID, Status: status, Total: w.sending})
+		w.env.Progress(Progress{Website: w.s.WebsiteCode, JobID: jobID, Session: session, Status: status, Total: w.sending})
 	}
 }
 
