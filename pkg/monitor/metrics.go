@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
-
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
+	"strconv"
+	"strings"
 
 	"github.com/ksefpl/ksefpl/pkg/config"
 	"github.com/ksefpl/ksefpl/pkg/deps"
@@ -19,7 +19,7 @@ import (
 
 // Metrics reads the snapshot of every website (or o.Website) and returns its metric
 // families (see Families).
-func Metrics(ctx context.Context, d *deps.Deps, o Options) ([]*dto.MetricFamily, error) {
+func Metrics(ctx context.Context, d *deps.Deps, o Options) ([]*Family, error) {
 	snap, err := Collect(ctx, d, o)
 	if err != nil {
 		return nil, err
@@ -32,7 +32,7 @@ func Metrics(ctx context.Context, d *deps.Deps, o Options) ([]*dto.MetricFamily,
 // same values: aggregate with max, not sum), the counters are the totals submit runs
 // recorded (ksefpl_submit_*_total per website, ksefpl_api_*_total per KSeF rate-limit
 // group) and the rows that only grow (sessions opened, UPOs stored).
-func (s *Snapshot) Families() []*dto.MetricFamily {
+func (s *Snapshot) Families() []*Family {
 	f := families{}
 	verdicts := s.Check()
 	for i, site := range s.Sites {
@@ -86,20 +86,73 @@ func (s *Snapshot) Families() []*dto.MetricFamily {
 	return f.sorted()
 }
 
-// WriteText writes the families in the Prometheus text format.
-func WriteText(w io.Writer, fams []*dto.MetricFamily) error {
-	for _, mf := range fams {
-		if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
-			return fmt.Errorf("write metric %s: %w", mf.GetName(), err)
+// Family is one metric and its samples, as the Prometheus text format groups them.
+type Family struct {
+	Name, Help string
+	Type       string // "gauge" or "counter"
+	Samples    []Sample
+}
+
+// Sample is one value of a family with its labels (name, value pairs in order).
+type Sample struct {
+	Labels []string
+	Value  float64
+}
+
+// WriteText writes the families in the Prometheus text exposition format (version
+// 0.0.4), which the tests read back with the official parser (expfmt). It is written
+// here rather than with client_model's protobuf types, which every ksefpl process would
+// otherwise initialise at start.
+func WriteText(w io.Writer, fams []*Family) error {
+	var b strings.Builder
+	for _, f := range fams {
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", f.Name, helpEscaper.Replace(f.Help), f.Name, f.Type)
+		for _, s := range f.Samples {
+			b.WriteString(f.Name)
+			for i := 0; i+1 < len(s.Labels); i += 2 {
+				sep := ","
+				if i == 0 {
+					sep = "{"
+				}
+				fmt.Fprintf(&b, "%s%s=\"%s\"", sep, s.Labels[i], labelEscaper.Replace(s.Labels[i+1]))
+			}
+			if len(s.Labels) > 1 {
+				b.WriteByte('}')
+			}
+			b.WriteByte(' ')
+			b.WriteString(formatValue(s.Value))
+			b.WriteByte('\n')
 		}
 	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write metrics: %w", err)
+	}
 	return nil
+}
+
+// The text format's escapes: \\ and \n in help, also \" in label values.
+var (
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+)
+
+// formatValue renders a sample value as the text format writes floats.
+func formatValue(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	case math.IsNaN(v):
+		return "NaN"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // WriteFile writes the families to path atomically, as the textfile collector needs: a
 // temporary file in the same directory, synced, then renamed over path (mode 0644:
 // metrics hold no secret). The collector only reads files named *.prom.
-func WriteFile(path string, fams []*dto.MetricFamily) (err error) {
+func WriteFile(path string, fams []*Family) (err error) {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -130,35 +183,32 @@ func WriteFile(path string, fams []*dto.MetricFamily) (err error) {
 }
 
 // families gathers metrics by name.
-type families map[string]*dto.MetricFamily
+type families map[string]*Family
 
 func (f families) gauge(name, help string, v float64, labels ...string) {
-	f.add(name, help, dto.MetricType_GAUGE, &dto.Metric{Gauge: &dto.Gauge{Value: &v}}, labels)
+	f.add(name, help, "gauge", Sample{Labels: labels, Value: v})
 }
 
 func (f families) counter(name, help string, v float64, labels ...string) {
-	f.add(name, help, dto.MetricType_COUNTER, &dto.Metric{Counter: &dto.Counter{Value: &v}}, labels)
+	f.add(name, help, "counter", Sample{Labels: labels, Value: v})
 }
 
-// add appends m with labels (name, value pairs) to the family name.
-func (f families) add(name, help string, typ dto.MetricType, m *dto.Metric, labels []string) {
+// add appends a sample to the family name.
+func (f families) add(name, help, typ string, s Sample) {
 	mf := f[name]
 	if mf == nil {
-		mf = &dto.MetricFamily{Name: &name, Help: &help, Type: &typ}
+		mf = &Family{Name: name, Help: help, Type: typ}
 		f[name] = mf
 	}
-	for i := 0; i+1 < len(labels); i += 2 {
-		m.Label = append(m.Label, &dto.LabelPair{Name: &labels[i], Value: &labels[i+1]})
-	}
-	mf.Metric = append(mf.Metric, m)
+	mf.Samples = append(mf.Samples, s)
 }
 
-func (f families) sorted() []*dto.MetricFamily {
-	out := make([]*dto.MetricFamily, 0, len(f))
+func (f families) sorted() []*Family {
+	out := make([]*Family, 0, len(f))
 	for _, mf := range f {
 		out = append(out, mf)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].GetName() < out[j].GetName() })
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 

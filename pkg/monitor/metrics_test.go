@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,5 +171,38 @@ func TestWriteFileNeedsItsDirectory(t *testing.T) {
 	}
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("the directory was created: %v", err)
+	}
+}
+
+// TestWriteTextEscapesAsTheOfficialParserReads writes help and label values that need
+// the text format's escapes, and special values, and reads them back with expfmt.
+func TestWriteTextEscapesAsTheOfficialParserReads(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.prom")
+	help := "Back\\slash and\nnewline."
+	label := "sklep \"Pod Lipą\"\\1\nB"
+	fams := []*Family{
+		{Name: "ksefpl_test_gauge", Help: help, Type: "gauge", Samples: []Sample{
+			{Labels: []string{"website", label, "status", "ACCEPTED"}, Value: 1.5},
+			{Labels: []string{"website", "x"}, Value: math.Inf(1)},
+		}},
+		{Name: "ksefpl_test_total", Help: "A counter.", Type: "counter", Samples: []Sample{{Value: 1e12}}},
+	}
+	if err := WriteFile(path, fams); err != nil {
+		t.Fatal(err)
+	}
+	got := parseProm(t, path)
+	g := got["ksefpl_test_gauge"]
+	if g.GetHelp() != help || g.GetType() != dto.MetricType_GAUGE || len(g.Metric) != 2 {
+		t.Fatalf("gauge family read back: %v", g)
+	}
+	if v := value(got, "ksefpl_test_gauge", map[string]string{"website": label, "status": "ACCEPTED"}); v == nil || *v != 1.5 {
+		t.Fatalf("the escaped label's sample: %v", v)
+	}
+	if v := value(got, "ksefpl_test_gauge", map[string]string{"website": "x"}); v == nil || !math.IsInf(*v, 1) {
+		t.Fatalf("+Inf read back as %v", v)
+	}
+	c := got["ksefpl_test_total"]
+	if c.GetType() != dto.MetricType_COUNTER || c.Metric[0].GetCounter().GetValue() != 1e12 || len(c.Metric[0].Label) != 0 {
+		t.Fatalf("counter read back: %v", c)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // UpdateJobs applies UpdateJob's contract to many jobs in ONE transaction: each job must
@@ -24,39 +25,70 @@ func (d *DB) UpdateJobs(ctx context.Context, ids []int64, from []string, mutate 
 func (d *DB) UpdateJobsEach(ctx context.Context, ids []int64, from []string, change func(j *Job) (AuditEntry, error)) ([]*Job, error) {
 	var out []*Job
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
 		now := d.now()
-		byID, err := d.prepared(ctx, tx, `SELECT `+lightJobColumns+` FROM ksefpl_queue WHERE job_id = ?`+d.eng.forUpdate())
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			j, err := scanJob(byID.QueryRowContext(ctx, id))
-			if err != nil {
-				return fmt.Errorf("job %d: %w", id, err)
-			}
-			if len(from) > 0 && !contains(from, j.Status) {
-				return fmt.Errorf("job %d is %s, not %s: %w", id, j.Status, strings.Join(from, "/"), ErrConflict)
-			}
-			before := j.Status
-			a, err := change(j)
+		for start := 0; start < len(ids); start += readChunk {
+			chunk := ids[start:min(len(ids), start+readChunk)]
+			read, err := d.jobsForUpdate(ctx, tx, chunk)
 			if err != nil {
 				return err
 			}
-			if err := d.writeJob(ctx, tx, j, now); err != nil {
-				return err
-			}
-			if a.Event != "" {
-				a.JobID, a.WebsiteID, a.FromStatus, a.ToStatus, a.job = j.ID, j.WebsiteID, before, j.Status, j
-				if a.SessionReference == "" {
-					a.SessionReference = j.SessionReference
+			for _, id := range chunk {
+				j := read[id]
+				if j == nil {
+					return fmt.Errorf("job %d: %w", id, ErrNotFound)
 				}
-				if err := d.appendAudit(ctx, tx, now, a); err != nil {
+				if len(from) > 0 && !contains(from, j.Status) {
+					return fmt.Errorf("job %d is %s, not %s: %w", id, j.Status, strings.Join(from, "/"), ErrConflict)
+				}
+				if err := d.changeJob(ctx, tx, j, change, now); err != nil {
 					return err
 				}
+				out = append(out, j)
 			}
-			out = append(out, j)
 		}
 		return nil
 	})
 	return out, err
+}
+
+// readChunk bounds how many jobs UpdateJobsEach reads (and locks) per query.
+const readChunk = 500
+
+// jobsForUpdate reads (and on MySQL locks) the rows of ids without their documents.
+func (d *DB) jobsForUpdate(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]*Job, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+lightJobColumns+` FROM ksefpl_queue WHERE job_id IN (`+placeholders(len(ids))+`)`+d.eng.forUpdate(), anySlice(ids)...)
+	if err != nil {
+		return nil, fmt.Errorf("read jobs: %w", err)
+	}
+	defer rows.Close()
+	read := make(map[int64]*Job, len(ids))
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		read[j.ID] = j
+	}
+	return read, rows.Err()
+}
+
+// changeJob applies change to j, writes it and appends the audit entry change returns.
+func (d *DB) changeJob(ctx context.Context, tx *sql.Tx, j *Job, change func(j *Job) (AuditEntry, error), now time.Time) error {
+	before := j.Status
+	a, err := change(j)
+	if err != nil {
+		return err
+	}
+	if err := d.writeJob(ctx, tx, j, now); err != nil {
+		return err
+	}
+	if a.Event == "" {
+		return nil
+	}
+	a.JobID, a.WebsiteID, a.FromStatus, a.ToStatus, a.job = j.ID, j.WebsiteID, before, j.Status, j
+	if a.SessionReference == "" {
+		a.SessionReference = j.SessionReference
+	}
+	return d.appendAudit(ctx, tx, now, a)
 }

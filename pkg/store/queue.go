@@ -323,23 +323,8 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 		if err != nil {
 			return err
 		}
-		before := j.Status
-		if err := mutate(j); err != nil {
+		if err := d.changeJob(ctx, tx, j, func(j *Job) (AuditEntry, error) { return audit, mutate(j) }, d.now()); err != nil {
 			return err
-		}
-		now := d.now()
-		if err := d.writeJob(ctx, tx, j, now); err != nil {
-			return err
-		}
-		if audit.Event != "" {
-			audit.JobID, audit.WebsiteID, audit.job = j.ID, j.WebsiteID, j
-			audit.FromStatus, audit.ToStatus = before, j.Status
-			if audit.SessionReference == "" {
-				audit.SessionReference = j.SessionReference
-			}
-			if err := d.appendAudit(ctx, tx, now, audit); err != nil {
-				return err
-			}
 		}
 		out = j
 		return nil
