@@ -74,3 +74,55 @@ func BenchmarkAppendAudit(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBatchLifecycle moves one job per operation through the store writes of a
+// batch session, 1,000 jobs per transaction as submit makes them: frozen (its 2 KB of
+// XML stored), SENDING, SUBMITTED, ACCEPTED (with its outbox event), each with its audit
+// row and the kept counts. It is the store's share of submit's cost per invoice.
+func BenchmarkBatchLifecycle(b *testing.B) {
+	ctx := context.Background()
+	db := openBench(b)
+	xml := []byte(strings.Repeat("<P_7>Koszulka bawełniana M</P_7>", 64))
+	var items []EnqueueItem
+	for i := range b.N {
+		items = append(items, EnqueueItem{Job: benchJob(i), Audit: AuditEntry{Event: EventTransition, Actor: "bench", Reason: "QUEUED"}})
+	}
+	for start := 0; start < len(items); start += 1000 {
+		if _, err := db.EnqueueMany(ctx, items[start:min(len(items), start+1000)], false); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ids, err := db.JobIDs(ctx, JobFilter{WebsiteID: 1})
+	if err != nil || len(ids) != b.N {
+		b.Fatal(len(ids), err)
+	}
+	steps := []struct {
+		from   string
+		change func(x *Job) (AuditEntry, error)
+	}{
+		{JobPending, func(x *Job) (AuditEntry, error) {
+			x.XML, x.InvoiceHash = xml, "hash"
+			return AuditEntry{Event: EventTransition, Actor: "bench", Reason: "FROZEN"}, nil
+		}},
+		{JobPending, func(x *Job) (AuditEntry, error) {
+			x.Status, x.SessionReference, x.Attempts = JobSending, "S-1", x.Attempts+1
+			return AuditEntry{Event: EventTransition, Actor: "bench", Reason: "SEND"}, nil
+		}},
+		{JobSending, func(x *Job) (AuditEntry, error) {
+			x.Status = JobSubmitted
+			return AuditEntry{Event: EventTransition, Actor: "bench", Reason: "SUBMITTED"}, nil
+		}},
+		{JobSubmitted, func(x *Job) (AuditEntry, error) {
+			x.Status, x.KSeFNumber, x.InvoiceReference = JobAccepted, "5261040828-20261202-"+x.IncrementID, "R-"+x.IncrementID
+			return AuditEntry{Event: EventTransition, Actor: "bench", Reason: "ACCEPTED"}, nil
+		}},
+	}
+	b.ResetTimer()
+	for _, st := range steps {
+		for start := 0; start < len(ids); start += 1000 {
+			if _, err := db.UpdateJobsEach(ctx, ids[start:min(len(ids), start+1000)], []string{st.from}, st.change); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
