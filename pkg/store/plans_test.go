@@ -141,7 +141,10 @@ func TestSendAndSettlePathsUseIndexes(t *testing.T) {
 		if _, err := db.UpdateSession(ctx, ref, nil, func(s *Session) error { s.Status = SessionClosing; return nil }, AuditEntry{Event: EventSession}); err != nil {
 			t.Fatal(err)
 		}
-		keys, err := db.JobKeys(ctx, JobFilter{WebsiteID: 1, Statuses: []string{JobSubmitted}})
+		if refs, err := db.SessionsOfJobs(ctx, 1, JobSubmitted); err != nil || len(refs) != 1 {
+			t.Fatalf("sessions of the submitted jobs: %v %v", refs, err)
+		}
+		keys, err := db.JobKeys(ctx, JobFilter{SessionReference: ref, Statuses: []string{JobSubmitted}})
 		if err != nil || len(keys) != n {
 			t.Fatalf("keys: %d %v", len(keys), err)
 		}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -68,8 +67,9 @@ type Job struct {
 	// change replaced them; docRead is false when they were not read (a light read).
 	doc     docState
 	docRead bool
-	// statusRead is Status as read, to count the job's move when it is written.
-	statusRead string
+	// read holds the written columns' values as read (writtenColumns' order), so that a
+	// write sets only those a change changed (see writeJob).
+	read []any
 }
 
 // docState is a job's documents as last read or written.
@@ -109,7 +109,7 @@ func scanJob(s scanner) (*Job, error) {
 		&j.CorrectedHash, &j.ClaimedBy, &j.UPODue, &created, &updated); err != nil {
 		return nil, err
 	}
-	j.Input, j.docRead, j.statusRead = input.String, input.Valid, j.Status
+	j.Input, j.docRead = input.String, input.Valid
 	j.doc = docState{input: j.Input, xml: j.XML}
 	var err error
 	if frozen != "" {
@@ -121,6 +121,7 @@ func scanJob(s scanner) (*Job, error) {
 		return nil, err
 	}
 	j.UpdatedAt, err = parseTime(updated)
+	j.read = j.writtenValues()
 	return &j, err
 }
 
@@ -348,58 +349,6 @@ func (d *DB) jobForUpdate(ctx context.Context, tx *sql.Tx, id int64, from []stri
 	return j, nil
 }
 
-// writeJob writes a job's mutable columns, and its documents when they changed.
-func (d *DB) writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
-	frozen := frozenAt(*j)
-	st, err := d.prepared(ctx, tx, `UPDATE ksefpl_queue SET status = ?, reason = ?, reason_detail = ?, attempts = ?,
-		issue_date = ?, invoice_hash = ?, frozen_at = ?, invoice_reference = ?, session_reference = ?,
-		ksef_number = ?, acquisition_date = ?, invoicing_mode = ?, offline_mode = ?, deadline = ?, deadline_lifted = ?,
-		hash_of_corrected = ?, upo_due = ?, updated_at = ? WHERE job_id = ?`)
-	if err != nil {
-		return err
-	}
-	if _, err := st.ExecContext(ctx,
-		j.Status, j.Reason, j.ReasonDetail, j.Attempts, j.IssueDate, j.InvoiceHash, frozen,
-		j.InvoiceReference, j.SessionReference, j.KSeFNumber, j.AcquisitionDate, j.InvoicingMode, j.OfflineMode, j.Deadline,
-		j.DeadlineLifted, j.CorrectedHash, j.UPODue, timestamp(now), j.ID); err != nil {
-		return fmt.Errorf("update job %d: %w", j.ID, err)
-	}
-	j.UpdatedAt = now
-	d.countMove(tx, j.WebsiteID, countJob, j.statusRead, j.Status)
-	j.statusRead = j.Status
-	return d.writeDocuments(ctx, tx, j)
-}
-
-// writeDocuments writes the documents of j that differ from those read: both when they
-// were read, and those a change set when they were not (a light read cannot tell a
-// document cleared from one never read, so it never clears one).
-func (d *DB) writeDocuments(ctx context.Context, tx *sql.Tx, j *Job) error {
-	var set []string
-	var args []any
-	if j.docRead && j.Input != j.doc.input || !j.docRead && j.Input != "" {
-		set, args = append(set, "input = ?"), append(args, j.Input)
-	}
-	if j.docRead && !bytes.Equal(j.XML, j.doc.xml) || !j.docRead && j.XML != nil {
-		set, args = append(set, "xml = ?"), append(args, j.XML)
-	}
-	if len(set) == 0 {
-		return nil
-	}
-	st, err := d.prepared(ctx, tx, `UPDATE ksefpl_job_body SET `+strings.Join(set, ", ")+` WHERE body_job_id = ?`)
-	if err != nil {
-		return err
-	}
-	r, err := st.ExecContext(ctx, append(args, j.ID)...)
-	if err != nil {
-		return fmt.Errorf("update job %d's documents: %w", j.ID, err)
-	}
-	if n, err := r.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("update job %d's documents: %d rows (%v): the job has no documents row", j.ID, n, err)
-	}
-	j.doc = docState{input: j.Input, xml: j.XML}
-	return nil
-}
-
 // replaceable reports whether a job's input may be replaced by a new version.
 func replaceable(j *Job) bool {
 	switch j.Status {
@@ -489,6 +438,27 @@ func (d *DB) JobKeys(ctx context.Context, f JobFilter) ([]JobKey, error) {
 			return nil, err
 		}
 		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// SessionsOfJobs lists the distinct sessions of a website's jobs in status (those with a
+// session), in the order of their first job.
+func (d *DB) SessionsOfJobs(ctx context.Context, websiteID int64, status string) ([]string, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT session_reference, MIN(job_id) AS first FROM ksefpl_queue
+		WHERE website_id = ? AND status = ? AND session_reference <> '' GROUP BY session_reference ORDER BY first`, websiteID, status)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions of %s jobs: %w", status, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var ref string
+		var first int64
+		if err := rows.Scan(&ref, &first); err != nil {
+			return nil, err
+		}
+		out = append(out, ref)
 	}
 	return out, rows.Err()
 }

@@ -129,6 +129,7 @@ func (w *websiteRun) recoverJob(ctx context.Context, j *store.Job, found *ksef.S
 			x.Status, x.InvoiceReference = store.JobSubmitted, ref
 			return nil
 		}, w.audit(ReasonRecovered, "KSeF received it in session "+j.SessionReference+" as "+ref))
+		w.settleAlso(j.SessionReference) // its session may be recorded as finished already
 		return err
 	}
 	_, err := w.env.DB.UpdateJob(ctx, j.ID, []string{store.JobSending}, func(x *store.Job) error {
@@ -196,53 +197,93 @@ func (w *websiteRun) advance(ctx context.Context) error {
 	return w.fetchMissingUPOs(ctx)
 }
 
-// pollJobs moves SUBMITTED jobs on from their KSeF invoice status. A session's invoices
-// are listed once the session is final (then every invoice in it is too); while this run
-// still sends into a session (whileOpen), its invoices are listed anyway, so that KSeF
-// numbers arrive as they are assigned — one listing per session per SettleEvery. A
-// listing is walked page by page and settled as it goes, so memory does not grow with
-// the session.
+// pollJobs moves SUBMITTED jobs on from their KSeF invoice status, session by session
+// (see pollSessionJobs). The sessions asked about are the website's unfinished ones and
+// those settleAlso named: the sessions of the SUBMITTED jobs the run's first pass finds
+// anywhere (a run that died between recording a session's end and its jobs'), and those
+// of jobs recovery found in KSeF. A pass costs a query per session, not a read of every
+// job in flight: after an outage hundreds of thousands may be.
 func (w *websiteRun) pollJobs(ctx context.Context, whileOpen bool) error {
-	keys, err := w.env.DB.JobKeys(ctx, store.JobFilter{WebsiteID: w.s.WebsiteID, Statuses: []string{store.JobSubmitted}})
+	sessions, err := w.env.DB.Sessions(ctx, w.s.WebsiteID, append(store.InFlightSessionStatuses, store.SessionExpired)...)
 	if err != nil {
 		return err
 	}
-	bySession := map[string][]store.JobKey{}
-	var order []string
-	for _, k := range keys {
-		if _, ok := bySession[k.SessionReference]; !ok {
-			order = append(order, k.SessionReference)
-		}
-		bySession[k.SessionReference] = append(bySession[k.SessionReference], k)
-	}
-	keys = nil
-	for _, ref := range order {
-		if w.walked[ref] {
-			continue // listed in this pass already: what is still SUBMITTED waits for the next
-		}
-		if mine, err := w.ownsSession(ctx, ref); err != nil || !mine {
-			if err != nil {
-				return err
-			}
-			continue // its owner settles it
-		}
-		// The session's status is cheap to ask (and allowed often); its invoice list is
-		// not. List once the session is final: then every invoice in it is too.
-		st, err := w.sessionStatus(ctx, ref)
+	if !w.sweptSubmitted {
+		all, err := w.env.DB.SessionsOfJobs(ctx, w.s.WebsiteID, store.JobSubmitted)
 		if err != nil {
-			if ksef.IsSessionGone(err) {
-				continue // settled when the session is
-			}
 			return err
 		}
-		if !st.Status.Code.Final() && !(whileOpen && w.own[ref]) {
-			continue
+		for _, ref := range all {
+			w.settleAlso(ref)
 		}
-		if err := w.settleSession(ctx, ref, bySession[ref]); err != nil {
+		w.sweptSubmitted = true
+	}
+	refs := make([]string, 0, len(sessions)+len(w.alsoSettle))
+	for _, s := range sessions {
+		refs = append(refs, s.Reference)
+	}
+	for ref := range w.alsoSettle {
+		if !slices.Contains(refs, ref) {
+			refs = append(refs, ref)
+		}
+	}
+	for _, ref := range refs {
+		if err := w.pollSessionJobs(ctx, ref, whileOpen); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// settleAlso makes the passes settle the SUBMITTED jobs of session ref even when the
+// session is not an unfinished one, until none is left.
+func (w *websiteRun) settleAlso(ref string) {
+	if ref == "" {
+		return
+	}
+	if w.alsoSettle == nil {
+		w.alsoSettle = map[string]bool{}
+	}
+	w.alsoSettle[ref] = true
+}
+
+// pollSessionJobs settles the SUBMITTED jobs of session ref. Its invoices are listed once
+// the session is final (then every invoice in it is too); while this run still sends
+// into it (whileOpen), they are listed anyway, so that KSeF numbers arrive as they are
+// assigned — one listing per session per SettleEvery. A listing is walked page by page
+// and settled as it goes, so memory does not grow with the session.
+func (w *websiteRun) pollSessionJobs(ctx context.Context, ref string, whileOpen bool) error {
+	if w.walked[ref] {
+		return nil // listed in this pass already: what is still SUBMITTED waits for the next
+	}
+	waiting, err := w.env.DB.Jobs(ctx, store.JobFilter{SessionReference: ref, Statuses: []string{store.JobSubmitted}, Limit: 1, WithoutDocuments: true})
+	if err != nil {
+		return err
+	}
+	if len(waiting) == 0 {
+		delete(w.alsoSettle, ref)
+		return nil
+	}
+	if mine, err := w.ownsSession(ctx, ref); err != nil || !mine {
+		return err // its owner settles it
+	}
+	// The session's status is cheap to ask (and allowed often); its invoice list is
+	// not. List once the session is final: then every invoice in it is too.
+	st, err := w.sessionStatus(ctx, ref)
+	if err != nil {
+		if ksef.IsSessionGone(err) {
+			return nil // settled when the session is
+		}
+		return err
+	}
+	if !st.Status.Code.Final() && !(whileOpen && w.own[ref]) {
+		return nil
+	}
+	keys, err := w.env.DB.JobKeys(ctx, store.JobFilter{SessionReference: ref, Statuses: []string{store.JobSubmitted}})
+	if err != nil {
+		return err
+	}
+	return w.settleSession(ctx, ref, keys)
 }
 
 // settleChunk is how many jobs settleSession records per transaction.
@@ -609,7 +650,7 @@ func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
 		return w.setSession(ctx, s, next, st, "", "")
 	case st.Succeeded():
 		// Settle the session's jobs first, so that counts and UPOs see final states.
-		if err := w.pollJobs(ctx, false); err != nil {
+		if err := w.pollSessionJobs(ctx, s.Reference, false); err != nil {
 			return err
 		}
 		if waiting, err := w.env.DB.Jobs(ctx, store.JobFilter{SessionReference: s.Reference, Statuses: []string{store.JobSubmitted}, Limit: 1}); err != nil || len(waiting) > 0 {
@@ -631,7 +672,7 @@ func (w *websiteRun) pollSession(ctx context.Context, s *store.Session) error {
 			KSeFDescription: st.Status.Description, Message: fmt.Sprintf("%d invoices, %d accepted, %d failed", st.InvoiceCount, st.SuccessfulInvoiceCount, st.FailedInvoiceCount)})
 		return err
 	case st.Failed():
-		if err := w.pollJobs(ctx, false); err != nil { // individually rejected invoices keep their own reason
+		if err := w.pollSessionJobs(ctx, s.Reference, false); err != nil { // individually rejected invoices keep their own reason
 			return err
 		}
 		return w.terminate(ctx, s, int(st.Status.Code), st.Status.Description+" "+strings.Join(st.Status.Details, "; "))

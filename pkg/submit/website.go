@@ -39,6 +39,11 @@ type websiteRun struct {
 	// notOwned marks, within one pass, the sessions another process owns, so that a
 	// pass asks the database once per session, not once per job of it.
 	notOwned map[string]bool
+	// sweptSubmitted says this run looked for SUBMITTED jobs outside the unfinished
+	// sessions (once per run); alsoSettle are the sessions outside them that passes
+	// settle (see pollJobs).
+	sweptSubmitted bool
+	alsoSettle     map[string]bool
 	// kinds remembers the kinds of sessions looked up (online or batch).
 	kinds map[string]string
 	// statuses caches session statuses within one pass.
