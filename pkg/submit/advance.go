@@ -294,6 +294,10 @@ const settleChunk = 250
 // chunk, their UPOs likewise), the others one by one. A batch invoice names its job in
 // its file name, an online one is found by its reference.
 func (w *websiteRun) settleSession(ctx context.Context, ref string, keys []store.JobKey) error {
+	batch, err := w.batchSession(ctx, ref)
+	if err != nil {
+		return err
+	}
 	if w.listed[ref] != nil {
 		// Listed whole in this pass already (recovery): no second walk.
 		l := w.listed[ref]
@@ -303,7 +307,7 @@ func (w *websiteRun) settleSession(ctx context.Context, ref string, keys []store
 				matches[k.ID] = inv
 			}
 		}
-		return w.settleMatches(ctx, matches)
+		return w.settleMatches(ctx, matches, batch)
 	}
 	byRef := make(map[string]int64, len(keys))
 	waiting := make(map[int64]bool, len(keys))
@@ -331,18 +335,18 @@ func (w *websiteRun) settleSession(ctx context.Context, ref string, keys []store
 		}
 		matches[id] = inv
 		if len(matches) == settleChunk {
-			if err := w.settleMatches(ctx, matches); err != nil {
+			if err := w.settleMatches(ctx, matches, batch); err != nil {
 				return err
 			}
 			matches = map[int64]*ksef.SessionInvoice{}
 		}
 	}
-	return w.settleMatches(ctx, matches)
+	return w.settleMatches(ctx, matches, batch)
 }
 
-// settleMatches records what KSeF lists for a chunk of SUBMITTED jobs (job id → its
-// invoice in the listing).
-func (w *websiteRun) settleMatches(ctx context.Context, matches map[int64]*ksef.SessionInvoice) error {
+// settleMatches records what KSeF lists for a chunk of SUBMITTED jobs of one session (job
+// id → its invoice in the listing); batch says it is a batch session.
+func (w *websiteRun) settleMatches(ctx context.Context, matches map[int64]*ksef.SessionInvoice, batch bool) error {
 	ids := make([]int64, 0, len(matches))
 	for id := range matches {
 		ids = append(ids, id)
@@ -378,7 +382,7 @@ func (w *websiteRun) settleMatches(ctx context.Context, matches map[int64]*ksef.
 				return err
 			}
 		}
-		if err := w.acceptMany(ctx, acceptedIDs, accepted); err != nil {
+		if err := w.acceptMany(ctx, acceptedIDs, accepted, batch); err != nil {
 			return err
 		}
 	}
@@ -389,26 +393,17 @@ func (w *websiteRun) settleMatches(ctx context.Context, matches map[int64]*ksef.
 // invoices of an online session get their UPOs now (downloaded from the pre-signed links,
 // which no rate limit applies to); those of a batch session are covered by the session's
 // UPO and get their own on demand (upo:download), not 10,000 downloads per session.
-func (w *websiteRun) acceptMany(ctx context.Context, ids []int64, invs map[int64]*ksef.SessionInvoice) error {
+func (w *websiteRun) acceptMany(ctx context.Context, ids []int64, invs map[int64]*ksef.SessionInvoice, batch bool) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	batch := map[string]bool{}
 	done, err := w.env.DB.UpdateJobsEach(ctx, ids, []string{store.JobSubmitted}, func(x *store.Job) (store.AuditEntry, error) {
 		inv := invs[x.ID]
 		x.Status, x.Reason, x.ReasonDetail, x.KSeFNumber = store.JobAccepted, "", "", inv.KSeFNumber
 		if x.InvoiceReference == "" {
 			x.InvoiceReference = inv.ReferenceNumber // batch: the reference comes with the results
 		}
-		isBatch, ok := batch[x.SessionReference]
-		if !ok {
-			var err error
-			if isBatch, err = w.batchSession(ctx, x.SessionReference); err != nil {
-				return store.AuditEntry{}, err
-			}
-			batch[x.SessionReference] = isBatch
-		}
-		x.UPODue = !isBatch
+		x.UPODue = !batch
 		if inv.AcquisitionDate != nil {
 			x.AcquisitionDate = inv.AcquisitionDate.UTC().Format(time.RFC3339)
 		}
