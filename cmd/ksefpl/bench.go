@@ -109,7 +109,7 @@ var scalingHeader = []string{"backlog", "CPU / invoice", "peak RSS", "wall (comp
 // scalingRows renders --scaling's table: a row for the empty home's latencies, then one
 // per backlog.
 func scalingRows(rs []*bench.Result) [][]string {
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Microseconds())/1000) }
+	ms := func(d time.Duration) string { return millis(d) + " ms" }
 	var rows [][]string
 	if len(rs) > 0 {
 		e := rs[0].Empty
@@ -125,13 +125,15 @@ func scalingRows(rs []*bench.Result) [][]string {
 }
 
 func latencies(l bench.Latencies) string {
-	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
-	s := ms(l.QueueInvoice) + " / " + ms(l.QueueList) + " / " + ms(l.Status)
+	s := millis(l.QueueInvoice) + " / " + millis(l.QueueList) + " / " + millis(l.Status)
 	if l.AuditJob > 0 {
-		s += " / " + ms(l.AuditJob)
+		s += " / " + millis(l.AuditJob)
 	}
 	return s + " ms"
 }
+
+// millis renders d in milliseconds with one decimal.
+func millis(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 
 func bytesPerJob(b float64) string {
 	if b == 0 {

@@ -143,8 +143,8 @@ func Evaluate(site Site, now time.Time) WebsiteVerdict {
 			add(m)
 		}
 		if site.Configured && site.AuthMethod == config.AuthToken && site.Token.Configured {
-			add(left(MeasureTokenExpiry, TokenAuthEnds.Sub(now), th.CertExpiryWarn,
-				"authentication with a KSeF token ends on "+TokenAuthEnds.In(offline.Warsaw()).Add(-time.Second).Format(time.DateOnly)+
+			add(left(MeasureTokenExpiry, TokenAuthEnds().Sub(now), th.CertExpiryWarn,
+				"authentication with a KSeF token ends on "+TokenAuthEnds().In(offline.Warsaw()).Add(-time.Second).Format(time.DateOnly)+
 					": import a certificate (ksefpl certificate:import) and set ksefpl/connection/auth_method certificate"))
 		}
 	}

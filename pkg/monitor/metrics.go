@@ -58,7 +58,7 @@ func (s *Snapshot) Families() []*Family {
 			f.gauge("ksefpl_certificate_expiry_timestamp_seconds", "When a certificate ends (NotAfter).", unix(c.NotAfter), "website", w, "usage", "offline")
 		}
 		if site.AuthMethod == config.AuthToken && site.Token.Configured {
-			f.gauge("ksefpl_token_expiry_timestamp_seconds", "When authentication with the website's KSeF token ends (the regulation allows it until 2026-12-31).", unix(TokenAuthEnds), "website", w)
+			f.gauge("ksefpl_token_expiry_timestamp_seconds", "When authentication with the website's KSeF token ends (the regulation allows it until 2026-12-31).", unix(TokenAuthEnds()), "website", w)
 		}
 		if end, _, ok := nearestDeadline(site.Offline); ok {
 			f.gauge("ksefpl_offline_deadline_timestamp_seconds", "The end of the nearest deadline of an offline document not yet accepted.", unix(end), "website", w)

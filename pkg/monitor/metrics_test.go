@@ -116,7 +116,7 @@ func TestMetricsAfterASimulatorRun(t *testing.T) {
 		{"ksefpl_upos_stored_total", base, 4}, // three invoice UPOs and the session's
 		{"ksefpl_api_calls_total", map[string]string{"group": "invoiceSend"}, 3},
 		{"ksefpl_api_rate_limited_total", map[string]string{"group": "invoiceSend"}, 0},
-		{"ksefpl_token_expiry_timestamp_seconds", base, float64(TokenAuthEnds.Unix())},
+		{"ksefpl_token_expiry_timestamp_seconds", base, float64(TokenAuthEnds().Unix())},
 	} {
 		v := value(got, c.name, c.labels)
 		if v == nil || *v != c.want {

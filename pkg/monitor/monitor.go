@@ -20,7 +20,7 @@ import (
 // TokenAuthEnds is when authentication with KSeF tokens ends under § 13 ust. 1 pkt 1 of
 // the regulation on using KSeF: the end of 31 December 2026, Europe/Warsaw (CET, UTC+1).
 // A website that authenticates with a token must have moved to a certificate by then.
-var TokenAuthEnds = time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC)
+func TokenAuthEnds() time.Time { return time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC) }
 
 // Options select what Collect reads.
 type Options struct {
@@ -85,15 +85,11 @@ func Collect(ctx context.Context, d *deps.Deps, o Options) (*Snapshot, error) {
 		if err != nil {
 			return nil, err
 		}
-		wid, err := env.DB.WebsiteByCode(ctx, w.Code)
+		sessions, err := env.DB.SessionCounts(ctx, w.ID)
 		if err != nil {
 			return nil, err
 		}
-		sessions, err := env.DB.SessionCounts(ctx, wid.ID)
-		if err != nil {
-			return nil, err
-		}
-		snap.Sites = append(snap.Sites, Site{Website: w, Thresholds: th, Sessions: sessions, UPOs: upos[wid.ID]})
+		snap.Sites = append(snap.Sites, Site{Website: w, Thresholds: th, Sessions: sessions, UPOs: upos[w.ID]})
 	}
 	return snap, nil
 }

@@ -72,6 +72,8 @@ type Connection struct {
 
 // Website is one website's status.
 type Website struct {
+	// ID is the website's id in the store (not shown).
+	ID          int64  `json:"-"`
 	Code        string `json:"website"`
 	Name        string `json:"name"`
 	Environment string `json:"environment"`
@@ -209,7 +211,7 @@ func one(ctx context.Context, env *deps.Deps, w store.Website) (Website, error) 
 		return Website{}, fmt.Errorf("read the configuration of website %s: %w", w.Code, err)
 	}
 	out := Website{
-		Code: w.Code, Name: w.Name, Environment: s.EnvironmentName, APIURL: s.Endpoints.API, SellerNIP: s.Seller.NIP,
+		ID: w.ID, Code: w.Code, Name: w.Name, Environment: s.EnvironmentName, APIURL: s.Endpoints.API, SellerNIP: s.Seller.NIP,
 		Token: Token{Configured: s.Token != "" || s.TokenErr != nil, Source: s.TokenSource, FromEnv: s.TokenFromEnv,
 			Fingerprint: short(s.TokenFingerprint)},
 		Queue: map[string]int{}, SessionsInFlight: []string{}, Offline: []OfflineJob{}, Warnings: []string{},

@@ -10,8 +10,10 @@ import (
 
 // Kinds of counts in ksefpl_counts.
 const (
-	countJob   = "job"   // jobs by status
-	countEvent = "event" // outbox events by delivery state
+	countJob     = "job"     // jobs by status
+	countEvent   = "event"   // outbox events by delivery state
+	countSession = "session" // sessions by status
+	countUPO     = "upo"     // stored UPOs by kind, counted to their session's website
 )
 
 type countKey struct {

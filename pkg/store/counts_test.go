@@ -7,6 +7,7 @@ import (
 	"maps"
 	"sync"
 	"testing"
+	"time"
 )
 
 // countedBy counts table's rows per column the slow way, for comparing with the kept counts.
@@ -25,8 +26,10 @@ func countedBy(t *testing.T, db *DB, table, column string) map[string]int {
 
 // TestKeptCountsMatchTheRows moves jobs and events through every kind of change —
 // enqueue, replace, single and bulk transitions from several handles at once, a bulk
-// change that fails and rolls back, deliveries delivered and parked, dead events retried
-// — and checks that the kept counts (JobCounts, EventCounts) equal a count of the rows.
+// change that fails and rolls back, deliveries delivered and parked, dead events retried,
+// sessions opened and closed, UPOs stored (once, and for a session the store does not
+// know) — and checks that the kept counts (JobCounts, EventCounts, SessionCounts,
+// UPOCounts) equal a count of the rows.
 func TestKeptCountsMatchTheRows(t *testing.T) {
 	ctx := context.Background()
 	loc := newLocation(t)
@@ -143,4 +146,34 @@ func TestKeptCountsMatchTheRows(t *testing.T) {
 		t.Fatalf("retry dead: %d %v", n, err)
 	}
 	check("after retrying the dead events")
+
+	// Sessions by status and UPOs by their session's website.
+	for _, ref := range []string{"S-1", "S-2"} {
+		if err := db.CreateSession(ctx, Session{Reference: ref, WebsiteID: 1, Status: SessionSending, OpenedAt: time.Now(), ValidUntil: time.Now().Add(time.Hour)},
+			AuditEntry{Event: EventSession, Reason: "OPENED"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.UpdateSession(ctx, "S-1", nil, func(x *Session) error { x.Status = SessionClosed; return nil }, AuditEntry{}); err != nil {
+		t.Fatal(err)
+	}
+	upos := []UPO{{Kind: UPOSession, SessionReference: "S-1", UPOReference: "P1", XML: []byte("u")},
+		{Kind: UPOInvoice, SessionReference: "S-1", UPOReference: "R1", JobID: ids[0], XML: []byte("u")},
+		{Kind: UPOInvoice, SessionReference: "S-1", UPOReference: "R1", JobID: ids[0], XML: []byte("u")}, // stored already
+		{Kind: UPOInvoice, SessionReference: "BY-HAND", UPOReference: "R2", JobID: ids[1], XML: []byte("u")}}
+	if n, err := db.SaveUPOs(ctx, upos, nil); err != nil || n != 3 {
+		t.Fatalf("save UPOs: %d %v", n, err)
+	}
+	sessions, err := db.SessionCounts(ctx, 1)
+	if want := countedBy(t, db, "ksefpl_sessions", "status"); err != nil || !maps.Equal(sessions, want) {
+		t.Fatalf("session counts %v (%v), rows %v", sessions, err, want)
+	}
+	var stored int
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM ksefpl_upo u JOIN ksefpl_sessions s ON s.session_reference = u.session_reference
+		WHERE s.website_id = 1`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := db.UPOCounts(ctx); err != nil || got[1] != stored || stored != 2 {
+		t.Fatalf("UPO counts %v (%v), rows of website 1's sessions %d", got, err, stored)
+	}
 }

@@ -9,38 +9,60 @@ import (
 	"time"
 )
 
-// writtenColumns are the queue columns writeJob writes, with how a job holds each. The
-// first is status (the kept counts follow it).
-var writtenColumns = []struct {
-	name  string
-	value func(j *Job) any
-}{
-	{"status", func(j *Job) any { return j.Status }},
-	{"reason", func(j *Job) any { return j.Reason }},
-	{"reason_detail", func(j *Job) any { return j.ReasonDetail }},
-	{"attempts", func(j *Job) any { return j.Attempts }},
-	{"issue_date", func(j *Job) any { return j.IssueDate }},
-	{"invoice_hash", func(j *Job) any { return j.InvoiceHash }},
-	{"frozen_at", func(j *Job) any { return frozenAt(*j) }},
-	{"invoice_reference", func(j *Job) any { return j.InvoiceReference }},
-	{"session_reference", func(j *Job) any { return j.SessionReference }},
-	{"ksef_number", func(j *Job) any { return j.KSeFNumber }},
-	{"acquisition_date", func(j *Job) any { return j.AcquisitionDate }},
-	{"invoicing_mode", func(j *Job) any { return j.InvoicingMode }},
-	{"offline_mode", func(j *Job) any { return j.OfflineMode }},
-	{"deadline", func(j *Job) any { return j.Deadline }},
-	{"deadline_lifted", func(j *Job) any { return j.DeadlineLifted }},
-	{"hash_of_corrected", func(j *Job) any { return j.CorrectedHash }},
-	{"upo_due", func(j *Job) any { return j.UPODue }},
+// jobRow is a job's columns that writeJob writes, as read or last written: writeJob
+// names only those a change changed.
+type jobRow struct {
+	status, reason, reasonDetail, issueDate, invoiceHash, frozenAt, invoiceReference, sessionReference string
+	ksefNumber, acquisitionDate, invoicingMode, offlineMode, deadline, correctedHash                   string
+	attempts                                                                                           int
+	deadlineLifted, upoDue                                                                             bool
 }
 
-// writtenValues are j's values of writtenColumns.
-func (j *Job) writtenValues() []any {
-	out := make([]any, len(writtenColumns))
-	for i, c := range writtenColumns {
-		out[i] = c.value(j)
+func rowOf(j *Job) jobRow {
+	return jobRow{status: j.Status, reason: j.Reason, reasonDetail: j.ReasonDetail, issueDate: j.IssueDate, invoiceHash: j.InvoiceHash,
+		frozenAt: frozenAt(*j), invoiceReference: j.InvoiceReference, sessionReference: j.SessionReference, ksefNumber: j.KSeFNumber,
+		acquisitionDate: j.AcquisitionDate, invoicingMode: j.InvoicingMode, offlineMode: j.OfflineMode, deadline: j.Deadline,
+		correctedHash: j.CorrectedHash, attempts: j.Attempts, deadlineLifted: j.DeadlineLifted, upoDue: j.UPODue}
+}
+
+// changed lists the columns of cur that differ from was (all of them when was is nil)
+// as "column = ?" with their values; only those values are boxed.
+func (cur *jobRow) changed(was *jobRow) ([]string, []any) {
+	set := make([]string, 0, 8)
+	args := make([]any, 0, 10)
+	str := func(col, v, old string) {
+		if was == nil || v != old {
+			set, args = append(set, col+" = ?"), append(args, v)
+		}
 	}
-	return out
+	var old jobRow
+	if was != nil {
+		old = *was
+	}
+	str("status", cur.status, old.status)
+	str("reason", cur.reason, old.reason)
+	str("reason_detail", cur.reasonDetail, old.reasonDetail)
+	if was == nil || cur.attempts != old.attempts {
+		set, args = append(set, "attempts = ?"), append(args, cur.attempts)
+	}
+	str("issue_date", cur.issueDate, old.issueDate)
+	str("invoice_hash", cur.invoiceHash, old.invoiceHash)
+	str("frozen_at", cur.frozenAt, old.frozenAt)
+	str("invoice_reference", cur.invoiceReference, old.invoiceReference)
+	str("session_reference", cur.sessionReference, old.sessionReference)
+	str("ksef_number", cur.ksefNumber, old.ksefNumber)
+	str("acquisition_date", cur.acquisitionDate, old.acquisitionDate)
+	str("invoicing_mode", cur.invoicingMode, old.invoicingMode)
+	str("offline_mode", cur.offlineMode, old.offlineMode)
+	str("deadline", cur.deadline, old.deadline)
+	if was == nil || cur.deadlineLifted != old.deadlineLifted {
+		set, args = append(set, "deadline_lifted = ?"), append(args, cur.deadlineLifted)
+	}
+	str("hash_of_corrected", cur.correctedHash, old.correctedHash)
+	if was == nil || cur.upoDue != old.upoDue {
+		set, args = append(set, "upo_due = ?"), append(args, cur.upoDue)
+	}
+	return set, args
 }
 
 // writeJob writes the columns of j a change changed since it was read (all of them for a
@@ -49,14 +71,12 @@ func (j *Job) writtenValues() []any {
 // names, changed or not (five indexes on the queue), and a status change should touch
 // the status index alone.
 func (d *DB) writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
-	cur := j.writtenValues()
-	set := make([]string, 0, len(cur)+1)
-	args := make([]any, 0, len(cur)+2)
-	for i, c := range writtenColumns {
-		if j.read == nil || cur[i] != j.read[i] {
-			set, args = append(set, c.name+" = ?"), append(args, cur[i])
-		}
+	cur := rowOf(j)
+	var was *jobRow
+	if j.rowRead {
+		was = &j.read
 	}
+	set, args := cur.changed(was)
 	set, args = append(set, "updated_at = ?"), append(args, timestamp(now), j.ID)
 	st, err := d.prepared(ctx, tx, `UPDATE ksefpl_queue SET `+strings.Join(set, ", ")+` WHERE job_id = ?`)
 	if err != nil {
@@ -66,10 +86,10 @@ func (d *DB) writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) er
 		return fmt.Errorf("update job %d: %w", j.ID, err)
 	}
 	j.UpdatedAt = now
-	if j.read != nil {
-		d.countMove(tx, j.WebsiteID, countJob, j.read[0].(string), j.Status)
+	if j.rowRead {
+		d.countMove(tx, j.WebsiteID, countJob, j.read.status, j.Status)
 	}
-	j.read = cur
+	j.read, j.rowRead = cur, true
 	return d.writeDocuments(ctx, tx, j)
 }
 

@@ -67,9 +67,10 @@ type Job struct {
 	// change replaced them; docRead is false when they were not read (a light read).
 	doc     docState
 	docRead bool
-	// read holds the written columns' values as read (writtenColumns' order), so that a
-	// write sets only those a change changed (see writeJob).
-	read []any
+	// read holds the written columns as read (rowRead), so that a write sets only those
+	// a change changed (see writeJob).
+	read    jobRow
+	rowRead bool
 }
 
 // docState is a job's documents as last read or written.
@@ -121,7 +122,7 @@ func scanJob(s scanner) (*Job, error) {
 		return nil, err
 	}
 	j.UpdatedAt, err = parseTime(updated)
-	j.read = j.writtenValues()
+	j.read, j.rowRead = rowOf(&j), true
 	return &j, err
 }
 

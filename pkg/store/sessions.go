@@ -104,6 +104,7 @@ func (d *DB) CreateSession(ctx context.Context, s Session, audit AuditEntry) err
 			strings.Join(s.UPOReferences, ","), timestamp(now), s.Kind, s.Owner, until); err != nil {
 			return fmt.Errorf("record session %s: %w", s.Reference, err)
 		}
+		d.countMove(tx, s.WebsiteID, countSession, "", s.Status)
 		audit.SessionReference, audit.WebsiteID, audit.ToStatus = s.Reference, s.WebsiteID, s.Status
 		return d.appendAudit(ctx, tx, now, audit)
 	})
@@ -181,6 +182,7 @@ func (d *DB) UpdateSession(ctx context.Context, ref string, from []string, mutat
 			return fmt.Errorf("update session %s: %w", ref, err)
 		}
 		s.UpdatedAt = now
+		d.countMove(tx, s.WebsiteID, countSession, before, s.Status)
 		if audit.Event != "" && (before != s.Status || audit.Event != EventSession) {
 			audit.SessionReference, audit.WebsiteID = s.Reference, s.WebsiteID
 			audit.FromStatus, audit.ToStatus = before, s.Status

@@ -145,22 +145,17 @@ func (d *DB) APICallTotals(ctx context.Context) (map[string]APICalls, error) {
 
 // SessionCounts returns how many sessions each status has (one website's, or all with 0).
 func (d *DB) SessionCounts(ctx context.Context, websiteID int64) (map[string]int, error) {
-	q, args := `SELECT status, COUNT(*) FROM ksefpl_sessions`, []any{}
-	if websiteID != 0 {
-		q, args = q+` WHERE website_id = ?`, append(args, websiteID)
-	}
-	rows, err := d.sql.QueryContext(ctx, q+` GROUP BY status`, args...)
+	out, err := d.counts(ctx, countSession, websiteID)
 	if err != nil {
 		return nil, fmt.Errorf("count sessions: %w", err)
 	}
-	return scanCounts(rows)
+	return out, nil
 }
 
 // UPOCounts returns how many UPOs are stored per website (by the website of their
 // session).
 func (d *DB) UPOCounts(ctx context.Context) (map[int64]int, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT s.website_id, COUNT(*) FROM ksefpl_upo u
-		JOIN ksefpl_sessions s ON s.session_reference = u.session_reference GROUP BY s.website_id`)
+	rows, err := d.sql.QueryContext(ctx, `SELECT website_id, SUM(n) FROM ksefpl_counts WHERE kind = ? GROUP BY website_id`, countUPO)
 	if err != nil {
 		return nil, fmt.Errorf("count UPOs: %w", err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -42,6 +43,7 @@ func (d *DB) SaveUPOs(ctx context.Context, upos []UPO, audits []AuditEntry) (int
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		saved = 0
 		now := d.now()
+		websites := map[string]int64{} // session → website, looked up once per session
 		for i, u := range upos {
 			r, err := tx.ExecContext(ctx, `INSERT INTO ksefpl_upo (kind, session_reference, upo_reference, job_id, ksef_number,
 				xml, sha256, hash_verified, fetched_at) VALUES (?,?,?,?,?,?,?,?,?)`+
@@ -64,6 +66,9 @@ func (d *DB) SaveUPOs(ctx context.Context, upos []UPO, audits []AuditEntry) (int
 				continue
 			}
 			saved++
+			if err := d.countUPO(ctx, tx, u, websites); err != nil {
+				return err
+			}
 			if i >= len(audits) || audits[i].Event == "" {
 				continue
 			}
@@ -76,6 +81,27 @@ func (d *DB) SaveUPOs(ctx context.Context, upos []UPO, audits []AuditEntry) (int
 		return nil
 	})
 	return saved, err
+}
+
+// countUPO counts a newly stored UPO to its session's website (websites caches the
+// look-ups of one transaction); a UPO of a session the store does not know (a KSeF
+// number resolved by hand) is not counted to any website.
+func (d *DB) countUPO(ctx context.Context, tx *sql.Tx, u UPO, websites map[string]int64) error {
+	website, ok := websites[u.SessionReference]
+	if !ok {
+		st, err := d.prepared(ctx, tx, `SELECT website_id FROM ksefpl_sessions WHERE session_reference = ?`)
+		if err != nil {
+			return err
+		}
+		if err := st.QueryRowContext(ctx, u.SessionReference).Scan(&website); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("store UPO %s: %w", u.UPOReference, err)
+		}
+		websites[u.SessionReference] = website
+	}
+	if website != 0 {
+		d.countMove(tx, website, countUPO, "", u.Kind)
+	}
+	return nil
 }
 
 // UPOFilter selects UPOs; zero fields match everything.

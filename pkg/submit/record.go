@@ -24,14 +24,13 @@ func record(ctx context.Context, env env, sc config.Scope, started time.Time, wr
 }
 
 // recordAPICalls adds the run's API calls, 429 answers and retries per rate-limit group
-// to the store's totals and returns them.
+// to the store's totals, and puts the time waited within the limits in the result.
 func recordAPICalls(ctx context.Context, env env, res *Result) {
 	if env.Pacer == nil || env.NoPace {
 		return
 	}
 	stats := env.Pacer.Stats()
 	res.RateLimitWait = stats.Total().Waited
-	res.API = stats
 	byGroup := make(map[string]store.APICalls, len(stats))
 	for g, s := range stats {
 		byGroup[string(g)] = store.APICalls{Calls: s.Calls, TooManyRequests: s.TooManyRequests, Retries: s.Retries}

@@ -6,7 +6,6 @@ import (
 	"github.com/ksefpl/ksefpl/pkg/notify"
 
 	"github.com/ksefpl/ksefpl/pkg/failure"
-	"github.com/ksefpl/ksefpl/pkg/ksef"
 )
 
 // Result is the summary of a run.
@@ -19,9 +18,6 @@ type Result struct {
 	Warnings []string        `json:"warnings,omitempty"`
 	// RateLimitWait is how long the run waited to stay within KSeF's rate limits.
 	RateLimitWait time.Duration `json:"rate_limit_wait_ns"`
-	// API counts the run's KSeF calls, 429 answers and retries per rate-limit group
-	// (nil when the run did not pace); they are added to the store's totals.
-	API ksef.PacerStats `json:"-"`
 	// Notify is what the delivery of job events to the shop did at the end of the run
 	// (nil when no website has a receiver).
 	Notify *notify.Report `json:"notify,omitempty"`

@@ -27,7 +27,8 @@ UPDATE ksefpl_queue q SET upo_due = 1 WHERE q.`status` = 'ACCEPTED'
 -- queue show looks a document up by its increment id alone (any website, any type).
 CREATE INDEX ksefpl_queue_increment ON ksefpl_queue (increment_id);
 
--- Counts of jobs by status and of outbox events by delivery state, per website, kept by
+-- Counts of jobs by status, outbox events by delivery state, sessions by status and UPOs
+-- by kind (to their session's website), per website, kept by
 -- the transactions that change them: status, metrics and submit's heartbeat read a few
 -- rows instead of counting a million.
 CREATE TABLE ksefpl_counts (
@@ -41,3 +42,8 @@ INSERT INTO ksefpl_counts (website_id, kind, state, n)
     SELECT website_id, 'job', `status`, COUNT(*) FROM ksefpl_queue GROUP BY website_id, `status`;
 INSERT INTO ksefpl_counts (website_id, kind, state, n)
     SELECT website_id, 'event', delivery, COUNT(*) FROM ksefpl_event GROUP BY website_id, delivery;
+INSERT INTO ksefpl_counts (website_id, kind, state, n)
+    SELECT website_id, 'session', `status`, COUNT(*) FROM ksefpl_sessions GROUP BY website_id, `status`;
+INSERT INTO ksefpl_counts (website_id, kind, state, n)
+    SELECT s.website_id, 'upo', u.kind, COUNT(*) FROM ksefpl_upo u
+    JOIN ksefpl_sessions s ON s.session_reference = u.session_reference GROUP BY s.website_id, u.kind;
