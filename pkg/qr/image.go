@@ -7,7 +7,8 @@ import (
 	"image/draw"
 	"image/png"
 
-	goqr "github.com/piglig/go-qr"
+	"github.com/boombuler/barcode"
+	bqr "github.com/boombuler/barcode/qr"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
@@ -79,11 +80,14 @@ func draw1(text string, opt Options) (*image.Gray, *Image, error) {
 			return nil, nil, &InputError{Field: "label", Msg: fmt.Sprintf("%q: only printable ASCII can be printed under the code", opt.Label)}
 		}
 	}
-	code, err := goqr.EncodeText(text, goqr.Medium)
+	// Level M, the mode chosen from the text (a link is bytes) and the mask with the
+	// lowest penalty, as ISO/IEC 18004 describes. (boombuler/barcode rather than go-qr,
+	// whose package initialisation fills a 512 KiB Kanji table in every ksefpl process.)
+	code, err := bqr.EncodeWithColor(text, bqr.M, bqr.Auto, barcode.ColorScheme16)
 	if err != nil {
 		return nil, nil, &InputError{Field: "link", Msg: "cannot be encoded as a QR code: " + err.Error(), Err: err}
 	}
-	n := code.Size()
+	n := code.Bounds().Dx()
 	side := n + 2*QuietZone
 	mp := DefaultModulePixels
 	switch {
@@ -112,7 +116,7 @@ func draw1(text string, opt Options) (*image.Gray, *Image, error) {
 	q := QuietZone * mp
 	for my := 0; my < n; my++ {
 		for mx := 0; mx < n; mx++ {
-			if code.Module(mx, my) {
+			if code.At(mx, my) == barcode.ColorScheme16.Foreground {
 				fillBlack(canvas, image.Rect(img.CodeLeft+q+mx*mp, q+my*mp, img.CodeLeft+q+(mx+1)*mp, q+(my+1)*mp))
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -44,27 +45,59 @@ type AuditEntry struct {
 	job *Job
 }
 
+// auditColumns are the columns appendAudits writes, one "?" each in auditValues.
+const (
+	auditColumns = `occurred_at, website_id, job_id, session_reference, event, from_status, to_status, reason, ksef_code,
+		ksef_description, actor, message`
+	auditValues = `(?,?,?,?,?,?,?,?,?,?,?,?)`
+)
+
+// auditRows is how many audit rows one INSERT of appendAudits writes at most.
+const auditRows = 64
+
 func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, now time.Time, e AuditEntry) error {
-	if e.OccurredAt.IsZero() {
-		e.OccurredAt = now
+	return d.appendAudits(ctx, tx, now, []AuditEntry{e})
+}
+
+// appendAudits appends the entries in order, up to auditRows per INSERT, then the
+// outbox events they raise, in the same order.
+func (d *DB) appendAudits(ctx context.Context, tx *sql.Tx, now time.Time, es []AuditEntry) error {
+	for start := 0; start < len(es); start += auditRows {
+		part := es[start:min(len(es), start+auditRows)]
+		args := make([]any, 0, 12*len(part))
+		for i := range part {
+			e := &part[i]
+			if e.OccurredAt.IsZero() {
+				e.OccurredAt = now
+			}
+			if e.Actor == "" {
+				e.Actor = "ksefpl"
+			}
+			args = append(args, timestamp(e.OccurredAt), e.WebsiteID, e.JobID, e.SessionReference, e.Event, e.FromStatus, e.ToStatus,
+				e.Reason, e.KSeFCode, e.KSeFDescription, e.Actor, e.Message)
+		}
+		query := `INSERT INTO ksefpl_audit_log (` + auditColumns + `) VALUES ` +
+			strings.TrimSuffix(strings.Repeat(auditValues+",", len(part)), ",")
+		var err error
+		if len(part) == 1 || len(part) == auditRows {
+			// The common sizes are prepared once; a chunk's remainder is parsed once.
+			var st *sql.Stmt
+			if st, err = d.prepared(ctx, tx, query); err == nil {
+				_, err = st.ExecContext(ctx, args...)
+			}
+		} else {
+			_, err = tx.ExecContext(ctx, query, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("append audit: %w", err)
+		}
 	}
-	if e.Actor == "" {
-		e.Actor = "ksefpl"
-	}
-	st, err := d.prepared(ctx, tx, `INSERT INTO ksefpl_audit_log (occurred_at, website_id, job_id, session_reference,
-		event, from_status, to_status, reason, ksef_code, ksef_description, actor, message)
-		VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`)
-	if err != nil {
-		return err
-	}
-	_, err = st.ExecContext(ctx,
-		timestamp(e.OccurredAt), e.WebsiteID, e.JobID, e.SessionReference, e.Event, e.FromStatus, e.ToStatus,
-		e.Reason, e.KSeFCode, e.KSeFDescription, e.Actor, e.Message)
-	if err != nil {
-		return fmt.Errorf("append audit: %w", err)
-	}
-	if typ := eventTypeOf(e); typ != "" && e.WebsiteID != 0 {
-		return d.appendEvent(ctx, tx, now, e, typ)
+	for _, e := range es {
+		if typ := eventTypeOf(e); typ != "" && e.WebsiteID != 0 {
+			if err := d.appendEvent(ctx, tx, now, e, typ); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -79,15 +112,7 @@ func (d *DB) AppendAudits(ctx context.Context, es []AuditEntry) error {
 	if len(es) == 0 {
 		return nil
 	}
-	return d.inTx(ctx, func(tx *sql.Tx) error {
-		now := d.now()
-		for _, e := range es {
-			if err := d.appendAudit(ctx, tx, now, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return d.inTx(ctx, func(tx *sql.Tx) error { return d.appendAudits(ctx, tx, d.now(), slices.Clone(es)) })
 }
 
 // AuditFilter selects audit entries; zero fields match everything.

@@ -27,8 +27,11 @@ func (d *DB) countMove(tx *sql.Tx, website int64, kind, from, to string) {
 	if from == to {
 		return
 	}
-	v, _ := d.txCounts.LoadOrStore(tx, map[countKey]int{})
-	m := v.(map[countKey]int)
+	s := d.txStateOf(tx)
+	if s.counts == nil {
+		s.counts = map[countKey]int{}
+	}
+	m := s.counts
 	if from != "" {
 		m[countKey{website, kind, from}]--
 	}
@@ -40,11 +43,12 @@ func (d *DB) countMove(tx *sql.Tx, website int64, kind, from, to string) {
 // flushCounts applies tx's recorded moves, last in the transaction and in one order of
 // rows, so that transactions of several hosts queue on the count rows without deadlock.
 func (d *DB) flushCounts(ctx context.Context, tx *sql.Tx) error {
-	v, ok := d.txCounts.LoadAndDelete(tx)
+	v, ok := d.txs.Load(tx)
 	if !ok {
 		return nil
 	}
-	m := v.(map[countKey]int)
+	m := v.(*txState).counts
+	v.(*txState).counts = nil
 	keys := make([]countKey, 0, len(m))
 	for k, n := range m {
 		if n != 0 {

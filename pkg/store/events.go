@@ -112,13 +112,10 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 	}
 	p := EventPayload{ID: id, Type: typ, JobID: e.JobID, OccurredAt: timestamp(e.OccurredAt), Status: e.ToStatus,
 		Reason: e.Reason, KSeFCode: e.KSeFCode, KSeFDescription: e.KSeFDescription, Message: e.Message}
+	ts := d.txStateOf(tx)
 	if e.JobID == 0 || e.job != nil {
-		st, err := d.prepared(ctx, tx, `SELECT code FROM store_website WHERE website_id = ?`)
-		if err != nil {
+		if p.Website, err = d.websiteCode(ctx, tx, ts, e.WebsiteID); err != nil {
 			return err
-		}
-		if err := st.QueryRowContext(ctx, e.WebsiteID).Scan(&p.Website); err != nil {
-			return fmt.Errorf("event: website %d: %w", e.WebsiteID, err)
 		}
 	}
 	if e.JobID != 0 {
@@ -155,26 +152,8 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 			p.Message = detail
 		}
 	}
-	// Locked on MySQL: two hosts' transitions of one website must not take the same
-	// number (the second waits, then reads the first's row). The website's row is locked
-	// first, so that appenders queue on one row instead of deadlocking on the gap locks
-	// of the MAX read.
-	if fu := d.eng.forUpdate(); fu != "" {
-		st, err := d.prepared(ctx, tx, `SELECT website_id FROM store_website WHERE website_id = ?`+fu)
-		if err != nil {
-			return err
-		}
-		var id int64
-		if err := st.QueryRowContext(ctx, e.WebsiteID).Scan(&id); err != nil {
-			return fmt.Errorf("event sequence: website %d: %w", e.WebsiteID, err)
-		}
-	}
-	next, err := d.prepared(ctx, tx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ksefpl_event WHERE website_id = ?`+d.eng.forUpdate())
-	if err != nil {
+	if p.Seq, err = d.nextSeq(ctx, tx, ts, e.WebsiteID); err != nil {
 		return err
-	}
-	if err := next.QueryRowContext(ctx, e.WebsiteID).Scan(&p.Seq); err != nil {
-		return fmt.Errorf("event sequence: %w", err)
 	}
 	body, err := json.Marshal(p)
 	if err != nil {
@@ -191,6 +170,64 @@ func (d *DB) appendEvent(ctx context.Context, tx *sql.Tx, now time.Time, e Audit
 	}
 	d.countMove(tx, e.WebsiteID, countEvent, "", DeliveryPending)
 	return nil
+}
+
+// websiteCode is the code of website, read once per transaction.
+func (d *DB) websiteCode(ctx context.Context, tx *sql.Tx, ts *txState, website int64) (string, error) {
+	if c, ok := ts.websiteCodes[website]; ok {
+		return c, nil
+	}
+	st, err := d.prepared(ctx, tx, `SELECT code FROM store_website WHERE website_id = ?`)
+	if err != nil {
+		return "", err
+	}
+	var code string
+	if err := st.QueryRowContext(ctx, website).Scan(&code); err != nil {
+		return "", fmt.Errorf("event: website %d: %w", website, err)
+	}
+	if ts.websiteCodes == nil {
+		ts.websiteCodes = map[int64]string{}
+	}
+	ts.websiteCodes[website] = code
+	return code, nil
+}
+
+// nextSeq is the sequence number of website's next event. The first event of a
+// transaction reads the largest one; the transaction then holds the lock that keeps
+// every other writer from adding one (SQLite's write lock; on MySQL the website's row,
+// locked here), so the following ones count on from it.
+func (d *DB) nextSeq(ctx context.Context, tx *sql.Tx, ts *txState, website int64) (int64, error) {
+	if last, ok := ts.lastSeq[website]; ok {
+		ts.lastSeq[website] = last + 1
+		return last + 1, nil
+	}
+	// Locked on MySQL: two hosts' transitions of one website must not take the same
+	// number (the second waits, then reads the first's row). The website's row is locked
+	// first, so that appenders queue on one row instead of deadlocking on the gap locks
+	// of the MAX read.
+	if fu := d.eng.forUpdate(); fu != "" {
+		st, err := d.prepared(ctx, tx, `SELECT website_id FROM store_website WHERE website_id = ?`+fu)
+		if err != nil {
+			return 0, err
+		}
+		var id int64
+		if err := st.QueryRowContext(ctx, website).Scan(&id); err != nil {
+			return 0, fmt.Errorf("event sequence: website %d: %w", website, err)
+		}
+	}
+	next, err := d.prepared(ctx, tx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM ksefpl_event WHERE website_id = ?`+d.eng.forUpdate())
+	if err != nil {
+		return 0, err
+	}
+	var seq int64
+	if err := next.QueryRowContext(ctx, website).Scan(&seq); err != nil {
+		return 0, fmt.Errorf("event sequence: %w", err)
+	}
+	if ts.lastSeq == nil {
+		ts.lastSeq = map[int64]int64{}
+	}
+	ts.lastSeq[website] = seq
+	return seq, nil
 }
 
 const eventColumns = `event_id, website_id, seq, job_id, type, payload, occurred_at, delivery, attempts, next_attempt_at,

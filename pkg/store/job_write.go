@@ -71,26 +71,96 @@ func (cur *jobRow) changed(was *jobRow) ([]string, []any) {
 // names, changed or not (five indexes on the queue), and a status change should touch
 // the status index alone.
 func (d *DB) writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
+	set, args := j.changes()
+	st, err := d.prepared(ctx, tx, `UPDATE ksefpl_queue SET `+setClause(set)+` WHERE job_id = ?`)
+	if err != nil {
+		return err
+	}
+	if _, err := st.ExecContext(ctx, append(args, timestamp(now), j.ID)...); err != nil {
+		return fmt.Errorf("update job %d: %w", j.ID, err)
+	}
+	return d.wroteJob(ctx, tx, j, now)
+}
+
+// setClause is the SET list of an UPDATE of the columns set, with updated_at last.
+func setClause(set []string) string {
+	return strings.Join(append(set[:len(set):len(set)], "updated_at = ?"), ", ")
+}
+
+// changes is writeJob's column list and values for j.
+func (j *Job) changes() ([]string, []any) {
 	cur := rowOf(j)
 	var was *jobRow
 	if j.rowRead {
 		was = &j.read
 	}
-	set, args := cur.changed(was)
-	set, args = append(set, "updated_at = ?"), append(args, timestamp(now), j.ID)
-	st, err := d.prepared(ctx, tx, `UPDATE ksefpl_queue SET `+strings.Join(set, ", ")+` WHERE job_id = ?`)
-	if err != nil {
-		return err
-	}
-	if _, err := st.ExecContext(ctx, args...); err != nil {
-		return fmt.Errorf("update job %d: %w", j.ID, err)
-	}
+	return cur.changed(was)
+}
+
+// wroteJob records that j's row was written at now: its status count moves, the row
+// becomes the one read, and its documents are written when they changed.
+func (d *DB) wroteJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
 	j.UpdatedAt = now
 	if j.rowRead {
 		d.countMove(tx, j.WebsiteID, countJob, j.read.status, j.Status)
 	}
-	j.read, j.rowRead = cur, true
+	j.read, j.rowRead = rowOf(j), true
 	return d.writeDocuments(ctx, tx, j)
+}
+
+// writeJobs is writeJob for many jobs: jobs whose changes are the same (the same columns
+// set to the same values, as when a batch session's jobs move to SENDING) are written by
+// one UPDATE; the others one by one.
+func (d *DB) writeJobs(ctx context.Context, tx *sql.Tx, jobs []*Job, now time.Time) error {
+	type group struct {
+		set  []string
+		args []any
+		jobs []*Job
+	}
+	var order []string
+	groups := map[string]*group{}
+	var key strings.Builder
+	for _, j := range jobs {
+		set, args := j.changes()
+		key.Reset()
+		for i, c := range set {
+			key.WriteString(c)
+			fmt.Fprintf(&key, "\x00%T\x00%v\x00", args[i], args[i])
+		}
+		k := key.String()
+		g := groups[k]
+		if g == nil {
+			g = &group{set: set, args: args}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.jobs = append(g.jobs, j)
+	}
+	for _, k := range order {
+		g := groups[k]
+		if len(g.jobs) == 1 {
+			if err := d.writeJob(ctx, tx, g.jobs[0], now); err != nil {
+				return err
+			}
+			continue
+		}
+		args := append(g.args, timestamp(now))
+		for _, j := range g.jobs {
+			args = append(args, j.ID)
+		}
+		// The rows were read (and on MySQL locked) in this transaction, so all are
+		// there; MySQL's affected rows would not say so (it counts changed rows only).
+		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET `+setClause(g.set)+` WHERE job_id IN (`+
+			placeholders(len(g.jobs))+`)`, args...); err != nil {
+			return fmt.Errorf("update jobs %d…: %w", g.jobs[0].ID, err)
+		}
+		for _, j := range g.jobs {
+			if err := d.wroteJob(ctx, tx, j, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // writeDocuments writes the documents of j that differ from those read: both when they

@@ -33,6 +33,8 @@ func (d *DB) UpdateJobsEach(ctx context.Context, ids []int64, from []string, cha
 			if err != nil {
 				return err
 			}
+			jobs := make([]*Job, 0, len(chunk))
+			audits := make([]AuditEntry, 0, len(chunk))
 			for _, id := range chunk {
 				j := read[id]
 				if j == nil {
@@ -41,11 +43,23 @@ func (d *DB) UpdateJobsEach(ctx context.Context, ids []int64, from []string, cha
 				if len(from) > 0 && !contains(from, j.Status) {
 					return fmt.Errorf("job %d is %s, not %s: %w", id, j.Status, strings.Join(from, "/"), ErrConflict)
 				}
-				if err := d.changeJob(ctx, tx, j, change, now); err != nil {
+				before := j.Status
+				a, err := change(j)
+				if err != nil {
 					return err
 				}
-				out = append(out, j)
+				jobs = append(jobs, j)
+				if a.Event != "" {
+					audits = append(audits, transitionAudit(a, j, before))
+				}
 			}
+			if err := d.writeJobs(ctx, tx, jobs, now); err != nil {
+				return err
+			}
+			if err := d.appendAudits(ctx, tx, now, audits); err != nil {
+				return err
+			}
+			out = append(out, jobs...)
 		}
 		return nil
 	})
@@ -86,9 +100,15 @@ func (d *DB) changeJob(ctx context.Context, tx *sql.Tx, j *Job, change func(j *J
 	if a.Event == "" {
 		return nil
 	}
+	return d.appendAudit(ctx, tx, now, transitionAudit(a, j, before))
+}
+
+// transitionAudit completes the audit entry of j's change from status before: the job,
+// its website, both statuses and (unless the entry names one) its session.
+func transitionAudit(a AuditEntry, j *Job, before string) AuditEntry {
 	a.JobID, a.WebsiteID, a.FromStatus, a.ToStatus, a.job = j.ID, j.WebsiteID, before, j.Status, j
 	if a.SessionReference == "" {
 		a.SessionReference = j.SessionReference
 	}
-	return d.appendAudit(ctx, tx, now, a)
+	return a
 }

@@ -35,10 +35,10 @@ type DB struct {
 	path string
 	now  func() time.Time
 	// stmts caches prepared statements by query text, so that hot statements are parsed
-	// once per connection rather than once per use.
+	// once per connection rather than once per use (tx_state.go).
 	stmts sync.Map
-	// txCounts holds each open transaction's count moves until it commits (counts.go).
-	txCounts sync.Map
+	// txs holds each open transaction's *txState until it ends (tx_state.go).
+	txs sync.Map
 }
 
 // Options tunes Open. The zero value is fine.
@@ -112,22 +112,6 @@ func (d *DB) Close() error {
 	return d.sql.Close()
 }
 
-// prepared returns query prepared once for the database, bound to tx.
-func (d *DB) prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	v, ok := d.stmts.Load(query)
-	if !ok {
-		st, err := d.sql.PrepareContext(ctx, query)
-		if err != nil {
-			return nil, fmt.Errorf("prepare: %w", err)
-		}
-		var loaded bool
-		if v, loaded = d.stmts.LoadOrStore(query, st); loaded {
-			st.Close()
-		}
-	}
-	return tx.StmtContext(ctx, v.(*sql.Stmt)), nil
-}
-
 // Path returns the database file's path.
 func (d *DB) Path() string { return d.path }
 
@@ -173,13 +157,14 @@ func (d *DB) tryTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err == nil {
 		err = d.flushCounts(ctx, tx)
 	}
+	state := d.endTx(tx)
 	if err != nil {
-		d.txCounts.Delete(tx)
 		_ = tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	d.share(ctx, state)
 	return nil
 }
