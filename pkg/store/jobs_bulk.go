@@ -20,9 +20,21 @@ func (d *DB) UpdateJobs(ctx context.Context, ids []int64, from []string, mutate 
 	return d.UpdateJobsEach(ctx, ids, from, func(j *Job) (AuditEntry, error) { return audit, mutate(j) })
 }
 
+// MoveJobs is UpdateJobs for a caller that does not need the jobs back (a whole batch
+// session's): what it holds at a time does not grow with the number of jobs.
+func (d *DB) MoveJobs(ctx context.Context, ids []int64, from []string, mutate func(j *Job) error, audit AuditEntry) error {
+	_, err := d.updateJobsEach(ctx, ids, from, func(j *Job) (AuditEntry, error) { return audit, mutate(j) }, false)
+	return err
+}
+
 // UpdateJobsEach is UpdateJobs with an audit entry of its own per job: change returns it
 // (an entry without Event appends nothing).
 func (d *DB) UpdateJobsEach(ctx context.Context, ids []int64, from []string, change func(j *Job) (AuditEntry, error)) ([]*Job, error) {
+	return d.updateJobsEach(ctx, ids, from, change, true)
+}
+
+// updateJobsEach is UpdateJobsEach, returning the jobs only when keep is set.
+func (d *DB) updateJobsEach(ctx context.Context, ids []int64, from []string, change func(j *Job) (AuditEntry, error), keep bool) ([]*Job, error) {
 	var out []*Job
 	err := d.inTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
@@ -59,7 +71,9 @@ func (d *DB) UpdateJobsEach(ctx context.Context, ids []int64, from []string, cha
 			if err := d.appendAudits(ctx, tx, now, audits); err != nil {
 				return err
 			}
-			out = append(out, jobs...)
+			if keep {
+				out = append(out, jobs...)
+			}
 		}
 		return nil
 	})

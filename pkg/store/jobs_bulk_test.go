@@ -38,6 +38,20 @@ func TestUpdateJobsIsAllOrNothing(t *testing.T) {
 	if len(trail) != 2 || trail[0].FromStatus != JobPending || trail[0].ToStatus != JobSending {
 		t.Fatalf("trail = %+v", trail)
 	}
+	// MoveJobs is the same, all or nothing, without the jobs back.
+	if err := db.MoveJobs(ctx, ids, []string{JobSending}, func(j *Job) error { j.Status = JobSubmitted; return nil },
+		AuditEntry{Event: EventTransition, Actor: "t", Reason: "SUBMITTED"}); !errors.Is(err, ErrConflict) {
+		t.Fatalf("MoveJobs over a FAILED job: err = %v", err)
+	}
+	must(t, db.MoveJobs(ctx, ids[:2], []string{JobSending}, func(j *Job) error { j.Status = JobSubmitted; return nil },
+		AuditEntry{Event: EventTransition, Actor: "t", Reason: "SUBMITTED"}))
+	for _, id := range ids[:2] {
+		j, _ := db.JobByID(ctx, id)
+		trail, _ := db.Audit(ctx, AuditFilter{JobID: id})
+		if last := trail[len(trail)-1]; j.Status != JobSubmitted || last.Reason != "SUBMITTED" || last.FromStatus != JobSending {
+			t.Fatalf("job %d after MoveJobs: %s, last audit %+v", id, j.Status, last)
+		}
+	}
 }
 
 func TestSessionKindDefaultsToOnline(t *testing.T) {

@@ -132,7 +132,7 @@ func (w *websiteRun) sendBatchSession(ctx context.Context, refs []frozenRef, off
 		ids[i] = r.id
 	}
 	// Record before the remote calls; only the process that claimed the jobs sends them.
-	_, err = w.env.DB.UpdateJobs(ctx, ids, []string{store.JobPending}, func(x *store.Job) error {
+	err = w.env.DB.MoveJobs(ctx, ids, []string{store.JobPending}, func(x *store.Job) error {
 		if err := w.checkClaim(x); err != nil {
 			return err
 		}
@@ -178,7 +178,7 @@ func (w *websiteRun) sendBatchSession(ctx context.Context, refs []frozenRef, off
 		return w.abandonBatch(ctx, bs.ReferenceNumber, ids, ReasonBatchUpload, err)
 	}
 	// Record after: KSeF has the package; results come with the invoice references.
-	if _, err := w.env.DB.UpdateJobs(ctx, ids, []string{store.JobSending}, func(x *store.Job) error {
+	if err := w.env.DB.MoveJobs(ctx, ids, []string{store.JobSending}, func(x *store.Job) error {
 		x.Status = store.JobSubmitted
 		return nil
 	}, w.audit(ReasonSubmitted, "batch session "+bs.ReferenceNumber+" closed; KSeF is processing it")); err != nil {
@@ -222,7 +222,7 @@ func (w *websiteRun) files(ctx context.Context, refs []frozenRef) iter.Seq2[stri
 // abandonBatch gives up a batch session that KSeF will never process (never closed): its
 // jobs go back to PENDING, the session is recorded as terminated.
 func (w *websiteRun) abandonBatch(ctx context.Context, ref string, ids []int64, reason string, cause error) error {
-	if _, err := w.env.DB.UpdateJobs(ctx, ids, []string{store.JobSending}, func(x *store.Job) error {
+	if err := w.env.DB.MoveJobs(ctx, ids, []string{store.JobSending}, func(x *store.Job) error {
 		x.Status, x.Reason, x.ReasonDetail = store.JobPending, reason, cause.Error()
 		x.SessionReference = ""
 		return nil

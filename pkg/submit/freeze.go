@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/ksefpl/ksefpl/pkg/fa"
@@ -123,11 +125,12 @@ func (w *websiteRun) freezeMany(ctx context.Context, jobs []*store.Job) ([]*stor
 	}
 	plans := map[int64]plan{}
 	var ids []int64
-	for _, j := range jobs {
+	builds := w.buildAll(ctx, jobs)
+	for i, j := range jobs {
 		if j.Frozen() {
 			continue
 		}
-		xml, err := w.build(ctx, j)
+		xml, err := builds[i].xml, builds[i].err
 		var invalid error
 		switch {
 		case err == nil:
@@ -221,6 +224,39 @@ func (w *websiteRun) freezeEach(ctx context.Context, jobs []*store.Job) ([]*stor
 		ready = append(ready, r...)
 	}
 	return ready, nil
+}
+
+// buildResult is one job's build: its bytes or why there are none.
+type buildResult struct {
+	xml []byte
+	err error
+}
+
+// buildAll builds the jobs not yet frozen (see build), on as many goroutines as there are
+// processors: a build reads the store and the settings but writes nothing, and what
+// follows from each (a deferral, a failure) is recorded afterwards in the jobs' order.
+func (w *websiteRun) buildAll(ctx context.Context, jobs []*store.Job) []buildResult {
+	out := make([]buildResult, len(jobs))
+	var todo []int
+	for i, j := range jobs {
+		if !j.Frozen() {
+			todo = append(todo, i)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(todo))
+	var wg sync.WaitGroup
+	for k := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := k; n < len(todo); n += workers {
+				i := todo[n]
+				out[i].xml, out[i].err = w.build(ctx, jobs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // build turns the job's input into the bytes to send: a ready XML as it is, a shop JSON
