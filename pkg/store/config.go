@@ -25,9 +25,11 @@ type ConfigRow struct {
 // ConfigGet returns the value stored at exactly (scope, scopeID, path).
 func (d *DB) ConfigGet(ctx context.Context, scope string, scopeID int64, path string) (string, bool, error) {
 	var v sql.NullString
-	err := d.sql.QueryRowContext(ctx,
-		`SELECT value FROM core_config_data WHERE scope = ? AND scope_id = ? AND path = ?`,
-		scope, scopeID, path).Scan(&v)
+	st, err := d.shared(ctx, `SELECT value FROM core_config_data WHERE scope = ? AND scope_id = ? AND path = ?`)
+	if err != nil {
+		return "", false, fmt.Errorf("read config %s: %w", path, err)
+	}
+	err = st.QueryRowContext(ctx, scope, scopeID, path).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", false, nil
 	}

@@ -71,6 +71,24 @@ func (d *DB) prepared(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt,
 	return st, nil
 }
 
+// shared returns query prepared for the database (outside any transaction), once per
+// process; the statements a fresh process runs many times (configuration reads) then
+// parse once.
+func (d *DB) shared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if v, ok := d.stmts.Load(query); ok {
+		return v.(*sql.Stmt), nil
+	}
+	st, err := d.sql.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if v, loaded := d.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return v.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
 // share prepares for the database the queries a finished transaction prepared on its own
 // (see prepared); the connection it gave back is free, so no new one is opened for this.
 // A failure only means the next transaction prepares the query again.
@@ -79,15 +97,8 @@ func (d *DB) share(ctx context.Context, s *txState) {
 		return
 	}
 	for _, q := range s.unshared {
-		if _, ok := d.stmts.Load(q); ok {
-			continue
-		}
-		st, err := d.sql.PrepareContext(ctx, q)
-		if err != nil {
+		if _, err := d.shared(ctx, q); err != nil {
 			return
-		}
-		if _, loaded := d.stmts.LoadOrStore(q, st); loaded {
-			st.Close()
 		}
 	}
 }
