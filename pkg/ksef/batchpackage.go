@@ -213,8 +213,9 @@ func WriteBatchZIP(ctx context.Context, w io.Writer, files iter.Seq2[string, []b
 	ch := &countingHash{h: sha256.New()}
 	zw := zip.NewWriter(io.MultiWriter(w, ch))
 	// Fastest deflate, one compressor for every entry (the entries are written one after
-	// the other): a 3 KB invoice compresses about as well at level 1 as at the default
-	// level 6, in a fraction of the time, and a compressor is a few hundred KiB to set up.
+	// the other, and a compressor is costly to set up): a 3 KB invoice comes out about
+	// 10 % larger at level 1 than at the default level 6, in two thirds of the time
+	// (BenchmarkWriteBatchZIP).
 	fl, err := flate.NewWriter(io.Discard, flate.BestSpeed)
 	if err != nil {
 		return nil, 0, "", err
