@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 )
@@ -65,14 +64,8 @@ func (d *DB) appendAudits(ctx context.Context, tx *sql.Tx, now time.Time, es []A
 	for start := 0; start < len(es); start += auditRows {
 		part := es[start:min(len(es), start+auditRows)]
 		args := make([]any, 0, 12*len(part))
-		for i := range part {
-			e := &part[i]
-			if e.OccurredAt.IsZero() {
-				e.OccurredAt = now
-			}
-			if e.Actor == "" {
-				e.Actor = "ksefpl"
-			}
+		for _, e := range part {
+			e = e.completed(now)
 			args = append(args, timestamp(e.OccurredAt), e.WebsiteID, e.JobID, e.SessionReference, e.Event, e.FromStatus, e.ToStatus,
 				e.Reason, e.KSeFCode, e.KSeFDescription, e.Actor, e.Message)
 		}
@@ -94,12 +87,23 @@ func (d *DB) appendAudits(ctx context.Context, tx *sql.Tx, now time.Time, es []A
 	}
 	for _, e := range es {
 		if typ := eventTypeOf(e); typ != "" && e.WebsiteID != 0 {
-			if err := d.appendEvent(ctx, tx, now, e, typ); err != nil {
+			if err := d.appendEvent(ctx, tx, now, e.completed(now), typ); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// completed is e with the defaults of a stored row: occurred now, by ksefpl.
+func (e AuditEntry) completed(now time.Time) AuditEntry {
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = now
+	}
+	if e.Actor == "" {
+		e.Actor = "ksefpl"
+	}
+	return e
 }
 
 // AppendAudit appends one entry on its own.
@@ -112,7 +116,7 @@ func (d *DB) AppendAudits(ctx context.Context, es []AuditEntry) error {
 	if len(es) == 0 {
 		return nil
 	}
-	return d.inTx(ctx, func(tx *sql.Tx) error { return d.appendAudits(ctx, tx, d.now(), slices.Clone(es)) })
+	return d.inTx(ctx, func(tx *sql.Tx) error { return d.appendAudits(ctx, tx, d.now(), es) })
 }
 
 // AuditFilter selects audit entries; zero fields match everything.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,41 +29,43 @@ func rowOf(j *Job) jobRow {
 // changed lists the columns of cur that differ from was (all of them when was is nil)
 // as "column = ?" with their values; only those values are boxed.
 func (cur *jobRow) changed(was *jobRow) ([]string, []any) {
-	set := make([]string, 0, 8)
-	args := make([]any, 0, 10)
-	str := func(col, v, old string) {
-		if was == nil || v != old {
-			set, args = append(set, col+" = ?"), append(args, v)
-		}
-	}
+	c := columnChanges{all: was == nil, set: make([]string, 0, 8), args: make([]any, 0, 10)}
 	var old jobRow
 	if was != nil {
 		old = *was
 	}
-	str("status", cur.status, old.status)
-	str("reason", cur.reason, old.reason)
-	str("reason_detail", cur.reasonDetail, old.reasonDetail)
-	if was == nil || cur.attempts != old.attempts {
-		set, args = append(set, "attempts = ?"), append(args, cur.attempts)
+	put(&c, "status", cur.status, old.status)
+	put(&c, "reason", cur.reason, old.reason)
+	put(&c, "reason_detail", cur.reasonDetail, old.reasonDetail)
+	put(&c, "attempts", cur.attempts, old.attempts)
+	put(&c, "issue_date", cur.issueDate, old.issueDate)
+	put(&c, "invoice_hash", cur.invoiceHash, old.invoiceHash)
+	put(&c, "frozen_at", cur.frozenAt, old.frozenAt)
+	put(&c, "invoice_reference", cur.invoiceReference, old.invoiceReference)
+	put(&c, "session_reference", cur.sessionReference, old.sessionReference)
+	put(&c, "ksef_number", cur.ksefNumber, old.ksefNumber)
+	put(&c, "acquisition_date", cur.acquisitionDate, old.acquisitionDate)
+	put(&c, "invoicing_mode", cur.invoicingMode, old.invoicingMode)
+	put(&c, "offline_mode", cur.offlineMode, old.offlineMode)
+	put(&c, "deadline", cur.deadline, old.deadline)
+	put(&c, "deadline_lifted", cur.deadlineLifted, old.deadlineLifted)
+	put(&c, "hash_of_corrected", cur.correctedHash, old.correctedHash)
+	put(&c, "upo_due", cur.upoDue, old.upoDue)
+	return c.set, c.args
+}
+
+// columnChanges collects the "column = ?" list of an UPDATE and its values.
+type columnChanges struct {
+	all  bool // every column, changed or not
+	set  []string
+	args []any
+}
+
+// put adds column col when its value v differs from old (or c takes all).
+func put[T comparable](c *columnChanges, col string, v, old T) {
+	if c.all || v != old {
+		c.set, c.args = append(c.set, col+" = ?"), append(c.args, v)
 	}
-	str("issue_date", cur.issueDate, old.issueDate)
-	str("invoice_hash", cur.invoiceHash, old.invoiceHash)
-	str("frozen_at", cur.frozenAt, old.frozenAt)
-	str("invoice_reference", cur.invoiceReference, old.invoiceReference)
-	str("session_reference", cur.sessionReference, old.sessionReference)
-	str("ksef_number", cur.ksefNumber, old.ksefNumber)
-	str("acquisition_date", cur.acquisitionDate, old.acquisitionDate)
-	str("invoicing_mode", cur.invoicingMode, old.invoicingMode)
-	str("offline_mode", cur.offlineMode, old.offlineMode)
-	str("deadline", cur.deadline, old.deadline)
-	if was == nil || cur.deadlineLifted != old.deadlineLifted {
-		set, args = append(set, "deadline_lifted = ?"), append(args, cur.deadlineLifted)
-	}
-	str("hash_of_corrected", cur.correctedHash, old.correctedHash)
-	if was == nil || cur.upoDue != old.upoDue {
-		set, args = append(set, "upo_due = ?"), append(args, cur.upoDue)
-	}
-	return set, args
 }
 
 // writeJob writes the columns of j a change changed since it was read (all of them for a
@@ -72,19 +75,7 @@ func (cur *jobRow) changed(was *jobRow) ([]string, []any) {
 // the status index alone.
 func (d *DB) writeJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
 	set, args := j.changes()
-	st, err := d.prepared(ctx, tx, `UPDATE ksefpl_queue SET `+setClause(set)+` WHERE job_id = ?`)
-	if err != nil {
-		return err
-	}
-	if _, err := st.ExecContext(ctx, append(args, timestamp(now), j.ID)...); err != nil {
-		return fmt.Errorf("update job %d: %w", j.ID, err)
-	}
-	return d.wroteJob(ctx, tx, j, now)
-}
-
-// setClause is the SET list of an UPDATE of the columns set, with updated_at last.
-func setClause(set []string) string {
-	return strings.Join(append(set[:len(set):len(set)], "updated_at = ?"), ", ")
+	return d.writeRows(ctx, tx, set, args, []*Job{j}, now)
 }
 
 // changes is writeJob's column list and values for j.
@@ -95,17 +86,6 @@ func (j *Job) changes() ([]string, []any) {
 		was = &j.read
 	}
 	return cur.changed(was)
-}
-
-// wroteJob records that j's row was written at now: its status count moves, the row
-// becomes the one read, and its documents are written when they changed.
-func (d *DB) wroteJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
-	j.UpdatedAt = now
-	if j.rowRead {
-		d.countMove(tx, j.WebsiteID, countJob, j.read.status, j.Status)
-	}
-	j.read, j.rowRead = rowOf(j), true
-	return d.writeDocuments(ctx, tx, j)
 }
 
 // writeJobs is writeJob for many jobs: jobs whose changes are the same (the same columns
@@ -119,15 +99,9 @@ func (d *DB) writeJobs(ctx context.Context, tx *sql.Tx, jobs []*Job, now time.Ti
 	}
 	var order []string
 	groups := map[string]*group{}
-	var key strings.Builder
 	for _, j := range jobs {
 		set, args := j.changes()
-		key.Reset()
-		for i, c := range set {
-			key.WriteString(c)
-			fmt.Fprintf(&key, "\x00%T\x00%v\x00", args[i], args[i])
-		}
-		k := key.String()
+		k := changeKey(set, args)
 		g := groups[k]
 		if g == nil {
 			g = &group{set: set, args: args}
@@ -138,29 +112,81 @@ func (d *DB) writeJobs(ctx context.Context, tx *sql.Tx, jobs []*Job, now time.Ti
 	}
 	for _, k := range order {
 		g := groups[k]
-		if len(g.jobs) == 1 {
-			if err := d.writeJob(ctx, tx, g.jobs[0], now); err != nil {
-				return err
-			}
-			continue
-		}
-		args := append(g.args, timestamp(now))
-		for _, j := range g.jobs {
-			args = append(args, j.ID)
-		}
-		// The rows were read (and on MySQL locked) in this transaction, so all are
-		// there; MySQL's affected rows would not say so (it counts changed rows only).
-		if _, err := tx.ExecContext(ctx, `UPDATE ksefpl_queue SET `+setClause(g.set)+` WHERE job_id IN (`+
-			placeholders(len(g.jobs))+`)`, args...); err != nil {
-			return fmt.Errorf("update jobs %d…: %w", g.jobs[0].ID, err)
-		}
-		for _, j := range g.jobs {
-			if err := d.wroteJob(ctx, tx, j, now); err != nil {
-				return err
-			}
+		if err := d.writeRows(ctx, tx, g.set, g.args, g.jobs, now); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// changeKey is one string for a change's columns and values: two jobs with the same key
+// get the same UPDATE.
+func changeKey(set []string, args []any) string {
+	var k strings.Builder
+	for i, c := range set {
+		k.WriteString(c)
+		switch v := args[i].(type) {
+		case string:
+			k.WriteString("\x00s")
+			k.WriteString(v)
+		case int:
+			k.WriteString("\x00i")
+			k.WriteString(strconv.Itoa(v))
+		case bool:
+			k.WriteString("\x00b")
+			k.WriteString(strconv.FormatBool(v))
+		default: // changed gives no other kind; kept distinct all the same
+			fmt.Fprintf(&k, "\x00%T\x00%v", v, v)
+		}
+		k.WriteByte(0)
+	}
+	return k.String()
+}
+
+// writeRows sets the columns set to args (and updated_at to now) on the rows of jobs,
+// whose changes are all the same: one job by a statement prepared once, several by one
+// UPDATE of their ids. Then each job's documents are written when they changed.
+func (d *DB) writeRows(ctx context.Context, tx *sql.Tx, set []string, args []any, jobs []*Job, now time.Time) error {
+	args = append(args[:len(args):len(args)], timestamp(now))
+	for _, j := range jobs {
+		args = append(args, j.ID)
+	}
+	var err error
+	if len(jobs) == 1 {
+		var st *sql.Stmt
+		if st, err = d.prepared(ctx, tx, `UPDATE ksefpl_queue SET `+setClause(set)+` WHERE job_id = ?`); err == nil {
+			_, err = st.ExecContext(ctx, args...)
+		}
+	} else {
+		// The rows were read (and on MySQL locked) in this transaction, so all are
+		// there; MySQL's affected rows would not say so (it counts changed rows only).
+		_, err = tx.ExecContext(ctx, `UPDATE ksefpl_queue SET `+setClause(set)+` WHERE job_id IN (`+placeholders(len(jobs))+`)`, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("update job %d: %w", jobs[0].ID, err)
+	}
+	for _, j := range jobs {
+		if err := d.wroteJob(ctx, tx, j, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setClause is the SET list of an UPDATE of the columns set, with updated_at last.
+func setClause(set []string) string {
+	return strings.Join(append(set[:len(set):len(set)], "updated_at = ?"), ", ")
+}
+
+// wroteJob records that j's row was written at now: its status count moves, the row
+// becomes the one read, and its documents are written when they changed.
+func (d *DB) wroteJob(ctx context.Context, tx *sql.Tx, j *Job, now time.Time) error {
+	j.UpdatedAt = now
+	if j.rowRead {
+		d.countMove(tx, j.WebsiteID, countJob, j.read.status, j.Status)
+	}
+	j.read, j.rowRead = rowOf(j), true
+	return d.writeDocuments(ctx, tx, j)
 }
 
 // writeDocuments writes the documents of j that differ from those read: both when they

@@ -17,13 +17,19 @@ import (
 // freeze) but cannot clear them. The jobs come back as written, with the documents
 // mutate set.
 func (d *DB) UpdateJobs(ctx context.Context, ids []int64, from []string, mutate func(j *Job) error, audit AuditEntry) ([]*Job, error) {
-	return d.UpdateJobsEach(ctx, ids, from, func(j *Job) (AuditEntry, error) { return audit, mutate(j) })
+	return d.UpdateJobsEach(ctx, ids, from, sameAudit(mutate, audit))
+}
+
+// sameAudit is a change of UpdateJobsEach that mutates each job and gives each the same
+// audit entry.
+func sameAudit(mutate func(j *Job) error, audit AuditEntry) func(j *Job) (AuditEntry, error) {
+	return func(j *Job) (AuditEntry, error) { return audit, mutate(j) }
 }
 
 // MoveJobs is UpdateJobs for a caller that does not need the jobs back (a whole batch
 // session's): what it holds at a time does not grow with the number of jobs.
 func (d *DB) MoveJobs(ctx context.Context, ids []int64, from []string, mutate func(j *Job) error, audit AuditEntry) error {
-	_, err := d.updateJobsEach(ctx, ids, from, func(j *Job) (AuditEntry, error) { return audit, mutate(j) }, false)
+	_, err := d.updateJobsEach(ctx, ids, from, sameAudit(mutate, audit), false)
 	return err
 }
 

@@ -325,7 +325,7 @@ func (d *DB) UpdateJob(ctx context.Context, id int64, from []string, mutate func
 		if err != nil {
 			return err
 		}
-		if err := d.changeJob(ctx, tx, j, func(j *Job) (AuditEntry, error) { return audit, mutate(j) }, d.now()); err != nil {
+		if err := d.changeJob(ctx, tx, j, sameAudit(mutate, audit), d.now()); err != nil {
 			return err
 		}
 		out = j
@@ -446,8 +446,8 @@ func (d *DB) JobKeys(ctx context.Context, f JobFilter) ([]JobKey, error) {
 // SessionsOfJobs lists the distinct sessions of a website's jobs in status (those with a
 // session), in the order of their first job.
 func (d *DB) SessionsOfJobs(ctx context.Context, websiteID int64, status string) ([]string, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT session_reference, MIN(job_id) AS first FROM ksefpl_queue
-		WHERE website_id = ? AND status = ? AND session_reference <> '' GROUP BY session_reference ORDER BY first`, websiteID, status)
+	rows, err := d.sql.QueryContext(ctx, `SELECT session_reference FROM ksefpl_queue
+		WHERE website_id = ? AND status = ? AND session_reference <> '' GROUP BY session_reference ORDER BY MIN(job_id)`, websiteID, status)
 	if err != nil {
 		return nil, fmt.Errorf("list sessions of %s jobs: %w", status, err)
 	}
@@ -455,8 +455,7 @@ func (d *DB) SessionsOfJobs(ctx context.Context, websiteID int64, status string)
 	var out []string
 	for rows.Next() {
 		var ref string
-		var first int64
-		if err := rows.Scan(&ref, &first); err != nil {
+		if err := rows.Scan(&ref); err != nil {
 			return nil, err
 		}
 		out = append(out, ref)
